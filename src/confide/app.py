@@ -1,0 +1,122 @@
+"""The application factory: `create_app(settings)` builds everything once and wires it up."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi import docs as openapi_docs
+
+from confide import __version__
+from confide.auth.cache import MemorySessionCache
+from confide.auth.endpoints import router as auth_router
+from confide.auth.passwords import PasswordHasher
+from confide.auth.service import AuthContext
+from confide.auth.tokens import AccessTokenCodec, CsrfSigner
+from confide.config import Settings, load_settings
+from confide.db.engine import Database
+from confide.error_handlers import install_error_handlers
+from confide.health.endpoints import router as health_router
+from confide.http import HttpHygieneMiddleware
+from confide.logs import configure_logging
+
+DOCS_PATH = "/docs"
+OPENAPI_PATH = "/api/openapi.json"
+
+
+def build_auth_context(settings: Settings) -> AuthContext:
+    secret = settings.resolved_secret_key()
+    return AuthContext(
+        settings=settings,
+        hasher=PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+            concurrency=settings.hash_concurrency,
+        ),
+        tokens=AccessTokenCodec(
+            secret=secret,
+            algorithm=settings.jwt_algorithm,
+            private_key_file=settings.jwt_private_key_file,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            ttl_seconds=settings.access_token_ttl_seconds,
+        ),
+        csrf=CsrfSigner(secret),
+        cache=MemorySessionCache(ttl=settings.session_cache_ttl_seconds),
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    database = Database(settings.effective_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await database.dispose()
+
+    app = FastAPI(
+        title="Confide",
+        version=__version__,
+        summary="Self-hosted multi-user AI agent chat.",
+        docs_url=DOCS_PATH if settings.docs_on else None,
+        redoc_url=None,
+        openapi_url=OPENAPI_PATH if settings.docs_on else None,
+        swagger_ui_parameters={"persistAuthorization": False},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.auth = build_auth_context(settings)
+
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(auth_router)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials="*" not in settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+            max_age=600,
+        )
+    app.add_middleware(
+        HttpHygieneMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        hsts=settings.is_production,
+        docs_paths=(DOCS_PATH,) if settings.docs_on else (),
+        docs_csp=_docs_csp(),
+    )
+    return app
+
+
+def _docs_csp() -> str:
+    """Swagger UI's page loads its assets from a CDN and starts with an inline script."""
+    defaults = inspect.signature(openapi_docs.get_swagger_ui_html).parameters
+    hosts = sorted(
+        {
+            f"{urlsplit(str(defaults[name].default)).scheme}://"
+            f"{urlsplit(str(defaults[name].default)).netloc}"
+            for name in ("swagger_js_url", "swagger_css_url", "swagger_favicon_url")
+        }
+    )
+    sources = " ".join(hosts)
+    return (
+        f"default-src 'self'; script-src 'self' 'unsafe-inline' {sources}; "
+        f"style-src 'self' 'unsafe-inline' {sources}; img-src 'self' data: {sources}; "
+        "frame-ancestors 'none'"
+    )
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (each worker reads the same environment)."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

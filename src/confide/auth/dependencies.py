@@ -1,0 +1,120 @@
+"""Who is calling: bearer header or browser cookies (with CSRF and same-origin checks)."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from confide.auth.cache import Principal
+from confide.auth.service import AuthContext, AuthService
+from confide.auth.tokens import InvalidToken
+from confide.config import Settings
+from confide.errors import Forbidden, NotAuthenticated
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_HEADER = "x-csrf-token"
+REFRESH_PATH = "/api/auth/refresh"
+
+# Declared for the OpenAPI schema, so Swagger's Authorize button speaks the password flow.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    title = "Missing or invalid CSRF token"
+
+
+class CrossSiteRequest(Forbidden):
+    code = "cross_site_request"
+    title = "Cross-site requests are refused"
+
+
+@dataclass(frozen=True, slots=True)
+class CookieNames:
+    access: str
+    refresh: str
+    csrf: str
+
+
+def cookie_names(secure: bool) -> CookieNames:
+    """`__Host-` needs Secure and Path=/; the refresh cookie's narrow path takes `__Secure-`."""
+    if secure:
+        return CookieNames("__Host-confide_at", "__Secure-confide_rt", "__Host-confide_csrf")
+    return CookieNames("confide_at", "confide_rt", "confide_csrf")
+
+
+def auth_context(request: Request) -> AuthContext:
+    ctx: AuthContext = request.app.state.auth
+    return ctx
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def check_same_origin(request: Request, settings: Settings) -> None:
+    """Refuse a browser request another site made (Fetch Metadata, then Origin)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "same-site", "none"):
+        raise CrossSiteRequest
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    if origin in settings.cors_origins:
+        return
+    if origin != "null" and urlsplit(origin).netloc == request.headers.get("host"):
+        return
+    raise CrossSiteRequest
+
+
+def check_csrf(request: Request, ctx: AuthContext, session_id: uuid.UUID) -> None:
+    """Double-submit: the header must equal the cookie, and be signed for this session."""
+    names = cookie_names(ctx.settings.secure_cookies)
+    header = request.headers.get(CSRF_HEADER)
+    cookie = request.cookies.get(names.csrf)
+    if not header or not cookie or not hmac.compare_digest(header, cookie):
+        raise CsrfFailed
+    if not ctx.csrf.verify(header, session_id):
+        raise CsrfFailed
+
+
+async def current_principal(
+    request: Request, _declared: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    """The caller's live session. Bearer requests never read cookies; no token in URLs."""
+    ctx = auth_context(request)
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise InvalidToken
+        from_cookie = False
+    else:
+        cookie_token = request.cookies.get(cookie_names(ctx.settings.secure_cookies).access)
+        if not cookie_token:
+            raise NotAuthenticated
+        token, from_cookie = cookie_token, True
+    claims = ctx.tokens.decode(token)
+    principal = ctx.cache.get(claims.session_id)
+    if principal is None or principal.user_id != claims.user_id:
+        async with request.app.state.database.sessionmaker() as db:
+            principal = await AuthService(db, ctx).load_principal(claims.session_id, claims.user_id)
+            # Bookkeeping only (the throttled last-seen time), apart from the request's work.
+            await db.commit()
+        ctx.cache.put(principal)
+    if from_cookie and request.method in UNSAFE_METHODS:
+        check_same_origin(request, ctx.settings)
+        check_csrf(request, ctx, principal.session_id)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+AuthContextDep = Annotated[AuthContext, Depends(auth_context)]

@@ -1,0 +1,297 @@
+"""HTTP routes of /api/auth: parse, call the service, shape the response."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from confide.auth.dependencies import (
+    REFRESH_PATH,
+    AuthContextDep,
+    CurrentPrincipal,
+    check_csrf,
+    check_same_origin,
+    client_ip,
+    cookie_names,
+)
+from confide.auth.schemas import (
+    CookieSessionResponse,
+    LoginRequest,
+    PasswordChangeRequest,
+    RefreshRequest,
+    RegisterRequest,
+    SessionOut,
+    TokenResponse,
+    UserOut,
+)
+from confide.auth.service import AuthContext, AuthService, InvalidRefreshToken, IssuedSession
+from confide.db.base import utcnow
+from confide.db.engine import SessionDep
+from confide.pagination import (
+    DEFAULT_LIMIT,
+    CursorParam,
+    InvalidCursor,
+    LimitParam,
+    Page,
+    decode_cursor,
+    encode_cursor,
+)
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+ModeParam = Annotated[
+    Literal["bearer", "cookie"] | None,
+    Query(description="`cookie` for browser mode: tokens in HttpOnly cookies, never in the body."),
+]
+
+_LOGIN_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/LoginRequest"}},
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["password"]},
+                        "username": {"type": "string", "description": "The email address."},
+                        "password": {"type": "string", "format": "password"},
+                        "scope": {"type": "string"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post("/register", status_code=201, response_model=UserOut)
+async def register(body: RegisterRequest, db: SessionDep, ctx: AuthContextDep) -> UserOut:
+    """Create an account. The response never holds a secret."""
+    user = await AuthService(db, ctx).register(
+        email=body.email, password=body.password, display_name=body.display_name
+    )
+    await db.flush()
+    return UserOut.model_validate(user)
+
+
+@router.post(
+    "/login",
+    response_model=TokenResponse | CookieSessionResponse,
+    openapi_extra=_LOGIN_BODY,
+    responses={401: {"description": "Wrong email or password (`invalid_credentials`)"}},
+)
+async def login(
+    request: Request, db: SessionDep, ctx: AuthContextDep, mode: ModeParam = None
+) -> Response:
+    """Sign in with the OAuth2 password form or JSON; `mode=cookie` for browsers."""
+    body = await _read_login(request)
+    mode = body.mode or mode or "bearer"
+    if mode == "cookie":
+        check_same_origin(request, ctx.settings)
+    service = AuthService(db, ctx)
+    user = await service.authenticate(email=body.email, password=body.password)
+    issued = await service.start_session(
+        user=user,
+        mode=mode,
+        user_agent=request.headers.get("user-agent"),
+        ip=client_ip(request),
+    )
+    return _session_response(ctx, issued, cookie_mode=mode == "cookie")
+
+
+@router.post("/refresh", response_model=TokenResponse | CookieSessionResponse)
+async def refresh(
+    request: Request, db: SessionDep, ctx: AuthContextDep, body: RefreshRequest | None = None
+) -> Response:
+    """Trade a refresh token (body, or the browser's cookie) for new tokens; it is spent."""
+    service = AuthService(db, ctx)
+    if body is not None and body.refresh_token:
+        return _session_response(ctx, await service.refresh(body.refresh_token), cookie_mode=False)
+    token = request.cookies.get(cookie_names(ctx.settings.secure_cookies).refresh)
+    if not token:
+        raise InvalidRefreshToken
+    check_same_origin(request, ctx.settings)
+    session_id = await service.refresh_session_id(token)
+    if session_id is None:
+        raise InvalidRefreshToken
+    check_csrf(request, ctx, session_id)
+    return _session_response(ctx, await service.refresh(token), cookie_mode=True)
+
+
+@router.post("/logout", status_code=204, response_class=Response)
+async def logout(principal: CurrentPrincipal, db: SessionDep, ctx: AuthContextDep) -> Response:
+    """End this session."""
+    await AuthService(db, ctx).end_session(principal, principal.session_id)
+    return _cleared(ctx)
+
+
+@router.post("/logout-all", status_code=204, response_class=Response)
+async def logout_all(principal: CurrentPrincipal, db: SessionDep, ctx: AuthContextDep) -> Response:
+    """End every session of the caller, this one included."""
+    await AuthService(db, ctx).end_all_sessions(principal)
+    return _cleared(ctx)
+
+
+@router.get("/me", response_model=UserOut)
+async def me(principal: CurrentPrincipal) -> UserOut:
+    """The signed-in user."""
+    return UserOut(
+        id=principal.user_id,
+        email=principal.email,
+        display_name=principal.display_name,
+        is_admin=principal.is_admin,
+        created_at=principal.created_at,
+    )
+
+
+@router.post("/password", status_code=204, response_class=Response)
+async def change_password(
+    body: PasswordChangeRequest, principal: CurrentPrincipal, db: SessionDep, ctx: AuthContextDep
+) -> Response:
+    """Change the password; every other session of the user ends."""
+    await AuthService(db, ctx).change_password(
+        principal=principal,
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
+    return Response(status_code=204)
+
+
+@router.get("/sessions", response_model=Page[SessionOut])
+async def list_sessions(
+    principal: CurrentPrincipal,
+    db: SessionDep,
+    ctx: AuthContextDep,
+    cursor: CursorParam = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+) -> Page[SessionOut]:
+    """The caller's live sessions, newest first."""
+    after = None
+    if cursor:
+        created_raw, id_raw = decode_cursor(cursor, length=2)
+        try:
+            after = (datetime.fromisoformat(created_raw), uuid.UUID(id_raw))
+        except (TypeError, ValueError):
+            raise InvalidCursor from None
+    rows = await AuthService(db, ctx).list_sessions(principal, after=after, limit=limit + 1)
+    items = [
+        SessionOut.model_validate(row).model_copy(
+            update={"current": row.id == principal.session_id}
+        )
+        for row in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
+    return Page[SessionOut](items=items, next_cursor=next_cursor)
+
+
+@router.delete("/sessions/{session_id}", status_code=204, response_class=Response)
+async def end_session(
+    session_id: uuid.UUID, principal: CurrentPrincipal, db: SessionDep, ctx: AuthContextDep
+) -> Response:
+    """Sign out one device. Someone else's session id is 'not found'."""
+    await AuthService(db, ctx).end_session(principal, session_id)
+    if session_id == principal.session_id:
+        return _cleared(ctx)
+    return Response(status_code=204)
+
+
+# Helpers ---------------------------------------------------------------------------------------
+
+
+async def _read_login(request: Request) -> LoginRequest:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.form()
+            grant_type = form.get("grant_type")
+            if grant_type not in (None, "", "password"):
+                raise RequestValidationError(
+                    [
+                        {
+                            "type": "value_error",
+                            "loc": ("body", "grant_type"),
+                            "msg": "grant_type must be 'password'",
+                        }
+                    ]
+                )
+            mode = form.get("mode")
+            return LoginRequest.model_validate(
+                {
+                    "email": form.get("username") or form.get("email"),
+                    "password": form.get("password"),
+                    **({"mode": mode} if mode else {}),
+                }
+            )
+        return LoginRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_input=False, include_url=False)) from None
+
+
+def _session_response(ctx: AuthContext, issued: IssuedSession, *, cookie_mode: bool) -> Response:
+    if not cookie_mode:
+        body = TokenResponse(
+            access_token=issued.access_token,
+            refresh_token=issued.refresh_token,
+            expires_in=issued.expires_in,
+            session_id=issued.session.id,
+        )
+        return Response(body.model_dump_json(), media_type="application/json")
+    settings = ctx.settings
+    names = cookie_names(settings.secure_cookies)
+    csrf_token = ctx.csrf.issue(issued.session.id)
+    response = Response(
+        CookieSessionResponse(
+            expires_in=issued.expires_in, session_id=issued.session.id, csrf_token=csrf_token
+        ).model_dump_json(),
+        media_type="application/json",
+    )
+    session_left = max(0, int((issued.session.expires_at - utcnow()).total_seconds()))
+    common: dict[str, Any] = {
+        "secure": settings.secure_cookies,
+        "samesite": settings.cookie_samesite,
+    }
+    response.set_cookie(
+        names.access,
+        issued.access_token,
+        max_age=issued.expires_in,
+        path="/",
+        httponly=True,
+        **common,
+    )
+    response.set_cookie(
+        names.refresh,
+        issued.refresh_token,
+        max_age=session_left,
+        path=REFRESH_PATH,
+        httponly=True,
+        **common,
+    )
+    # Any CSRF token signed for this session stays valid, so tabs holding an older one go on.
+    response.set_cookie(
+        names.csrf, csrf_token, max_age=session_left, path="/", httponly=False, **common
+    )
+    return response
+
+
+def _cleared(ctx: AuthContext) -> Response:
+    settings = ctx.settings
+    names = cookie_names(settings.secure_cookies)
+    response = Response(status_code=204)
+    common: dict[str, Any] = {
+        "secure": settings.secure_cookies,
+        "samesite": settings.cookie_samesite,
+    }
+    response.delete_cookie(names.access, path="/", httponly=True, **common)
+    response.delete_cookie(names.refresh, path=REFRESH_PATH, httponly=True, **common)
+    response.delete_cookie(names.csrf, path="/", **common)
+    return response

@@ -1,0 +1,365 @@
+"""Account and session rules. Raises domain errors; never commits (the request does)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from confide.auth import repository
+from confide.auth.cache import Principal, SessionCache
+from confide.auth.emails import email_key
+from confide.auth.models import AuthSession, RefreshToken, User
+from confide.auth.passwords import PasswordHasher, check_password
+from confide.auth.tokens import AccessTokenCodec, CsrfSigner, hash_refresh_token, new_refresh_token
+from confide.config import Settings
+from confide.db.base import utcnow
+from confide.db.engine import on_commit
+from confide.errors import Conflict, Forbidden, NotAuthenticated, NotFound
+
+log = logging.getLogger("confide.auth")
+
+# last_seen_at is written at most this often per session, so reads stay free of writes.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+class EmailUnavailable(Conflict):
+    code = "email_unavailable"
+    title = "An account with this email cannot be created"
+
+
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+    title = "The email or password is not correct"
+
+
+class AccountDisabled(Forbidden):
+    code = "account_disabled"
+    title = "This account is disabled"
+
+
+class RegistrationClosed(Forbidden):
+    code = "registration_closed"
+    title = "Registration is closed on this server"
+
+
+class InvalidRefreshToken(NotAuthenticated):
+    code = "invalid_refresh_token"
+    title = "The refresh token is not valid"
+
+
+class RefreshTokenReused(NotAuthenticated):
+    code = "refresh_token_reused"
+    title = "This refresh token was already used; the session has been ended"
+    keep_changes = True  # the revocation must be stored even though the request fails
+
+
+class SessionEnded(NotAuthenticated):
+    code = "session_expired"
+    title = "The session has ended; sign in again"
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    title = "No such session"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthContext:
+    """The long-lived parts the auth feature needs, built once per app."""
+
+    settings: Settings
+    hasher: PasswordHasher
+    tokens: AccessTokenCodec
+    csrf: CsrfSigner
+    cache: SessionCache
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    session: AuthSession
+    access_token: str
+    expires_in: int
+    refresh_token: str
+
+
+class AuthService:
+    def __init__(self, db: AsyncSession, ctx: AuthContext) -> None:
+        self.db = db
+        self.ctx = ctx
+        self.settings = ctx.settings
+
+    # Accounts ----------------------------------------------------------------------------------
+
+    async def register(
+        self,
+        *,
+        email: str,
+        password: str,
+        display_name: str | None,
+        is_admin: bool = False,
+        allow_when_closed: bool = False,
+    ) -> User:
+        """Create an account; EmailUnavailable when the email is taken in any case."""
+        if not self.settings.registration_open and not allow_when_closed:
+            raise RegistrationClosed
+        check_password(password, email=email, min_length=self.settings.password_min_length)
+        key = email_key(email)
+        if await repository.get_user_by_email_key(self.db, key) is not None:
+            raise EmailUnavailable
+        user = User(
+            email=email,
+            email_key=key,
+            password_hash=await self.ctx.hasher.hash(password),
+            display_name=display_name,
+            is_admin=is_admin,
+        )
+        try:
+            async with self.db.begin_nested():
+                self.db.add(user)
+        except IntegrityError:  # registered concurrently
+            raise EmailUnavailable from None
+        return user
+
+    async def authenticate(self, *, email: str, password: str) -> User:
+        """The user with this email and password. Unknown emails cost the same time."""
+        user = await repository.get_user_by_email_key(self.db, email_key(email))
+        if user is None:
+            await self.ctx.hasher.dummy_verify(password)
+            raise InvalidCredentials
+        valid, new_hash = await self.ctx.hasher.verify_and_update(password, user.password_hash)
+        if not valid:
+            raise InvalidCredentials
+        if new_hash is not None:
+            user.password_hash = new_hash
+        if not user.is_active:
+            raise AccountDisabled
+        return user
+
+    async def change_password(
+        self, *, principal: Principal, current_password: str, new_password: str
+    ) -> None:
+        """Set a new password and end every other session of the user."""
+        user = await repository.get_user(self.db, principal.user_id)
+        if user is None:
+            raise SessionEnded
+        valid, _ = await self.ctx.hasher.verify_and_update(current_password, user.password_hash)
+        if not valid:
+            raise InvalidCredentials("The current password is not correct.")
+        check_password(new_password, email=user.email, min_length=self.settings.password_min_length)
+        now = utcnow()
+        user.password_hash = await self.ctx.hasher.hash(new_password)
+        user.password_changed_at = now
+        ended = await repository.end_sessions(
+            self.db, user_id=user.id, now=now, reason="password_changed", keep=principal.session_id
+        )
+        self._forget(ended)
+        cache, user_id = self.ctx.cache, user.id
+        cache.invalidate_user(user_id)
+        on_commit(self.db, lambda: cache.invalidate_user(user_id))
+        log.info("password changed", extra={"user_id": str(user.id), "ended": len(ended)})
+
+    # Sessions ----------------------------------------------------------------------------------
+
+    async def start_session(
+        self, *, user: User, mode: str, user_agent: str | None, ip: str | None
+    ) -> IssuedSession:
+        """Open a session for a signed-in user, ending the oldest past the per-user limit."""
+        now = utcnow()
+        session = AuthSession(
+            id=uuid.uuid4(),
+            user_id=user.id,
+            mode=mode,
+            label=session_label(user_agent),
+            ip=ip,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(seconds=self.settings.session_max_age_seconds),
+        )
+        self.db.add(session)
+        refresh_token = self._add_refresh_token(session.id, now)
+        await self.db.flush()
+        live = await repository.live_sessions(
+            self.db, user_id=user.id, now=now, idle_cutoff=self._idle_cutoff(now)
+        )
+        surplus = [s.id for s in live[self.settings.max_sessions_per_user :]]
+        if surplus:
+            ended = await repository.end_sessions(
+                self.db, user_id=user.id, now=now, reason="session_limit", session_ids=surplus
+            )
+            self._forget(ended)
+        access_token, expires_in = self.ctx.tokens.issue(user_id=user.id, session_id=session.id)
+        log.info("session started", extra={"user_id": str(user.id), "sid": str(session.id)})
+        return IssuedSession(session, access_token, expires_in, refresh_token)
+
+    async def refresh(self, refresh_token: str) -> IssuedSession:
+        """Rotate a refresh token. A token used twice ends its whole session."""
+        now = utcnow()
+        found = await repository.get_refresh_token(self.db, hash_refresh_token(refresh_token))
+        if found is None:
+            raise InvalidRefreshToken
+        token, session = found
+        if not self._is_live(session, now):
+            raise SessionEnded
+        if token.rotated_at is not None or not await repository.mark_rotated(
+            self.db, token.id, now
+        ):
+            await repository.end_sessions(
+                self.db,
+                user_id=session.user_id,
+                now=now,
+                reason="refresh_token_reused",
+                session_ids=[session.id],
+            )
+            self._forget([session.id])
+            log.warning(
+                "refresh token reused; session ended",
+                extra={"user_id": str(session.user_id), "sid": str(session.id)},
+            )
+            raise RefreshTokenReused
+        user = await repository.get_user(self.db, session.user_id)
+        if user is None or not user.is_active:
+            raise SessionEnded
+        session.last_seen_at = now
+        new_token = self._add_refresh_token(session.id, now)
+        access_token, expires_in = self.ctx.tokens.issue(user_id=user.id, session_id=session.id)
+        return IssuedSession(session, access_token, expires_in, new_token)
+
+    async def refresh_session_id(self, refresh_token: str) -> uuid.UUID | None:
+        """The session a refresh token belongs to (to check a CSRF token before using it)."""
+        found = await repository.get_refresh_token(self.db, hash_refresh_token(refresh_token))
+        return None if found is None else found[1].id
+
+    async def load_principal(self, session_id: uuid.UUID, user_id: uuid.UUID) -> Principal:
+        """Check a session against the database and describe who it acts for."""
+        now = utcnow()
+        found = await repository.get_session_and_user(self.db, session_id)
+        if found is None:
+            raise SessionEnded
+        session, user = found
+        if session.user_id != user_id or not user.is_active or not self._is_live(session, now):
+            raise SessionEnded
+        if now - session.last_seen_at >= TOUCH_INTERVAL:
+            await repository.touch_session(self.db, session.id, now)
+            session.last_seen_at = now
+        return Principal(
+            user_id=user.id,
+            session_id=session.id,
+            email=user.email,
+            display_name=user.display_name,
+            is_admin=user.is_admin,
+            created_at=user.created_at,
+            deadline=self._deadline(session).timestamp(),
+        )
+
+    async def end_session(self, principal: Principal, session_id: uuid.UUID) -> None:
+        """End one of the caller's own sessions; anyone else's is 'not found'."""
+        ended = await repository.end_sessions(
+            self.db,
+            user_id=principal.user_id,
+            now=utcnow(),
+            reason="signed_out",
+            session_ids=[session_id],
+        )
+        if not ended:
+            raise SessionNotFound
+        self._forget(ended)
+
+    async def end_all_sessions(self, principal: Principal) -> None:
+        ended = await repository.end_sessions(
+            self.db, user_id=principal.user_id, now=utcnow(), reason="signed_out_everywhere"
+        )
+        self._forget(ended)
+
+    async def list_sessions(
+        self, principal: Principal, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> list[AuthSession]:
+        now = utcnow()
+        rows = await repository.live_sessions_page(
+            self.db,
+            user_id=principal.user_id,
+            now=now,
+            idle_cutoff=self._idle_cutoff(now),
+            after=after,
+            limit=limit,
+        )
+        return list(rows)
+
+    # Helpers -----------------------------------------------------------------------------------
+
+    def _add_refresh_token(self, session_id: uuid.UUID, now: datetime) -> str:
+        token, token_hash = new_refresh_token()
+        self.db.add(RefreshToken(session_id=session_id, token_hash=token_hash, created_at=now))
+        return token
+
+    def _forget(self, session_ids: list[uuid.UUID]) -> None:
+        """Drop ended sessions from the cache now and again once the end is committed, so a
+        request racing the commit cannot re-cache a session as live."""
+        cache = self.ctx.cache
+
+        def drop() -> None:
+            for session_id in session_ids:
+                cache.invalidate(session_id)
+
+        drop()
+        on_commit(self.db, drop)
+
+    def _idle_cutoff(self, now: datetime) -> datetime:
+        return now - timedelta(seconds=self.settings.session_idle_timeout_seconds)
+
+    def _deadline(self, session: AuthSession) -> datetime:
+        idle_end = session.last_seen_at + timedelta(
+            seconds=self.settings.session_idle_timeout_seconds
+        )
+        return min(session.expires_at, idle_end)
+
+    def _is_live(self, session: AuthSession, now: datetime) -> bool:
+        return session.ended_at is None and now < self._deadline(session)
+
+
+def session_label(user_agent: str | None) -> str:
+    """A short human label for a session, from its User-Agent."""
+    if not user_agent:
+        return "Unknown device"
+    ua = user_agent.lower()
+    browser = next(
+        (
+            name
+            for needle, name in (
+                ("edg/", "Edge"),
+                ("opr/", "Opera"),
+                ("firefox/", "Firefox"),
+                ("chrome/", "Chrome"),
+                ("chromium/", "Chromium"),
+                ("safari/", "Safari"),
+                ("curl/", "curl"),
+                ("python-httpx", "Python (httpx)"),
+                ("python-requests", "Python (requests)"),
+            )
+            if needle in ua
+        ),
+        None,
+    )
+    system = next(
+        (
+            name
+            for needle, name in (
+                ("android", "Android"),
+                ("iphone", "iPhone"),
+                ("ipad", "iPad"),
+                ("windows", "Windows"),
+                ("mac os", "macOS"),
+                ("cros", "ChromeOS"),
+                ("linux", "Linux"),
+            )
+            if needle in ua
+        ),
+        None,
+    )
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or user_agent[:80]

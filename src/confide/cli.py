@@ -1,0 +1,181 @@
+"""The `confide` command: serve, db upgrade, users create, config check."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from confide.config import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Confide: self-hosted multi-user AI agent chat.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(config_app, name="config")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings(**overrides: Any) -> Settings:
+    """Load settings or stop with one line per problem."""
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as exc:
+        err.print("[bold red]Confide cannot start; fix these settings:[/]")
+        for line in exc.problems:
+            err.print(f"  {line}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+async def _prepare_database(settings: Settings) -> None:
+    """Migrate the embedded SQLite database; insist a server database is already migrated."""
+    from confide.db.migrate import current_revision, head_revision, upgrade
+
+    url = settings.effective_database_url
+    if settings.uses_embedded_database:
+        with out.status("Migrating the embedded database..."):
+            await upgrade(url)
+        return
+    current, head = await current_revision(url), head_revision()
+    if current != head:
+        err.print(
+            f"[bold red]The database is at revision {current or 'none'}, not {head}.[/] "
+            "Run `confide db upgrade` first."
+        )
+        raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind [env: CONFIDE_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env: CONFIDE_PORT].")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API (and, once built, the web app)."""
+    import uvicorn
+
+    from confide.logs import configure_logging
+
+    settings = _settings(host=host, port=port)
+    configure_logging(settings.log_level)
+    asyncio.run(_prepare_database(settings))
+    settings.resolved_secret_key()  # generate it once, before workers race to
+    # Workers build their app from the environment; make it say what the options said.
+    os.environ["CONFIDE_HOST"], os.environ["CONFIDE_PORT"] = settings.host, str(settings.port)
+    out.print(f"Confide serving on http://{settings.host}:{settings.port} ({settings.env.value})")
+    uvicorn.run(
+        "confide.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the migrations up to REVISION (the latest by default)."""
+    from confide.db.migrate import upgrade
+
+    settings = _settings()
+    with out.status(f"Migrating to {revision}..."):
+        asyncio.run(upgrade(settings.effective_database_url, revision))
+    out.print("[green]Database is up to date.[/]")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(prompt=True, help="Email address.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an administrator.")] = False,
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the app.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a user (works even when registration is closed)."""
+    from confide.errors import ConfideError
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user_id = asyncio.run(_create_user(settings, email, password, display_name, admin))
+    except ConfideError as exc:
+        err.print(f"[bold red]{exc.code}:[/] {exc.detail}", highlight=False)
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        err.print(f"[bold red]invalid_email:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    role = "administrator" if admin else "user"
+    out.print(f"[green]Created {role}[/] {email.strip()} ({user_id})", highlight=False)
+
+
+async def _create_user(
+    settings: Settings, email: str, password: str, display_name: str | None, admin: bool
+) -> str:
+    from confide.app import build_auth_context
+    from confide.auth.emails import check_email
+    from confide.auth.service import AuthService
+    from confide.db.engine import Database
+
+    await _prepare_database(settings)
+    database = Database(settings.effective_database_url)
+    try:
+        async with database.sessionmaker() as db:
+            user = await AuthService(db, build_auth_context(settings)).register(
+                email=check_email(email),
+                password=password,
+                display_name=display_name,
+                is_admin=admin,
+                allow_when_closed=True,
+            )
+            await db.commit()
+            return str(user.id)
+    finally:
+        await database.dispose()
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate the settings (as `serve` would) and show them, secrets masked."""
+    settings = _settings()
+    table = Table("Setting", "Value", title=f"Confide settings ({settings.env.value})")
+    for name, value in settings.model_dump().items():
+        shown = "[set]" if "secret" in name and value else str(value)
+        if name == "secret_key" and value is None:
+            shown = f"(generated in {settings.data_dir}/secret_key)"
+        if name == "database_url":
+            shown = _mask_url(settings.effective_database_url)
+        table.add_row(f"CONFIDE_{name.upper()}", shown)
+    out.print(table)
+    out.print("[green]Settings are valid.[/]")
+
+
+def _mask_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

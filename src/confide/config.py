@@ -1,0 +1,225 @@
+"""The one Settings class. Read once in `create_app` (or the CLI) and passed down."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting Confide reads, from `CONFIDE_*` variables or a `.env` file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONFIDE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path(".confide")
+    database_url: str = ""
+    secret_key: SecretStr | None = None
+
+    # Tokens and sessions.
+    jwt_algorithm: Literal["HS256", "EdDSA"] = "HS256"
+    jwt_private_key_file: Path | None = None
+    jwt_issuer: str = "confide"
+    jwt_audience: str = "confide-api"
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=3600)
+    max_sessions_per_user: int = Field(default=3, ge=1, le=100)
+    session_idle_timeout_seconds: int = Field(default=7 * 86400, ge=60)
+    session_max_age_seconds: int = Field(default=14 * 86400, ge=60)
+    session_cache_ttl_seconds: float = Field(default=5.0, ge=0, le=60)
+
+    # Accounts and passwords.
+    registration_open: bool = True
+    password_min_length: int = Field(default=12, ge=8, le=128)
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=65536, ge=8, le=4 * 1024 * 1024)
+    argon2_parallelism: int = Field(default=4, ge=1, le=64)
+    password_hash_concurrency: int = Field(default=0, ge=0, le=256)
+
+    # Browser mode.
+    cookie_secure: bool | None = None
+    cookie_samesite: Literal["lax", "strict"] = "lax"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # HTTP.
+    docs_enabled: bool | None = None
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                import json
+
+                return json.loads(value)
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin == "*":
+                continue
+            if not origin.startswith(("http://", "https://")) or origin.rstrip("/") != origin:
+                raise ValueError(f"{origin!r} is not an origin like https://chat.example.org")
+        return value
+
+    @model_validator(mode="after")
+    def _check_coherence(self) -> Settings:
+        if self.session_max_age_seconds < self.session_idle_timeout_seconds:
+            raise ValueError(
+                "CONFIDE_SESSION_MAX_AGE_SECONDS must be >= CONFIDE_SESSION_IDLE_TIMEOUT_SECONDS"
+            )
+        if self.jwt_algorithm == "EdDSA" and self.jwt_private_key_file is None:
+            raise ValueError("CONFIDE_JWT_ALGORITHM=EdDSA needs CONFIDE_JWT_PRIVATE_KEY_FILE")
+        if self.jwt_private_key_file is not None and self.jwt_algorithm != "EdDSA":
+            raise ValueError(
+                "CONFIDE_JWT_PRIVATE_KEY_FILE is set but CONFIDE_JWT_ALGORITHM is not EdDSA "
+                "(one algorithm family at a time)"
+            )
+        return self
+
+    # Derived values -------------------------------------------------------------------------
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is None:
+            return self.env is not Environment.DEVELOPMENT
+        return self.cookie_secure
+
+    @property
+    def docs_on(self) -> bool:
+        if self.docs_enabled is None:
+            return not self.is_production
+        return self.docs_enabled
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'confide.db').as_posix()}"
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def hash_concurrency(self) -> int:
+        return self.password_hash_concurrency or max(1, os.cpu_count() or 1)
+
+    @cached_property
+    def secret_key_is_generated(self) -> bool:
+        return self.secret_key is None
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret key, or the one generated into the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return load_or_create_secret_key(self.data_dir)
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unsafe for production (empty when safe or in development)."""
+        if not self.is_production:
+            return []
+        problems: list[str] = []
+        if self.jwt_algorithm == "HS256":
+            if self.secret_key is None:
+                problems.append(
+                    "CONFIDE_SECRET_KEY: must be set in production (a generated key is refused)"
+                )
+            elif len(self.secret_key.get_secret_value()) < MIN_SECRET_LENGTH:
+                problems.append(
+                    f"CONFIDE_SECRET_KEY: must be at least {MIN_SECRET_LENGTH} characters"
+                )
+        elif self.secret_key is None:
+            problems.append("CONFIDE_SECRET_KEY: must be set in production (it signs CSRF tokens)")
+        if self.cookie_secure is False:
+            problems.append("CONFIDE_COOKIE_SECURE: insecure cookies are refused in production")
+        if "*" in self.cors_origins:
+            problems.append("CONFIDE_CORS_ORIGINS: a wildcard origin is refused in production")
+        if any(origin.startswith("http://") for origin in self.cors_origins):
+            problems.append("CONFIDE_CORS_ORIGINS: plain http:// origins are refused in production")
+        return problems
+
+
+def load_or_create_secret_key(data_dir: Path) -> str:
+    """Read the generated key from the data directory, creating it (mode 0600) on first use."""
+    path = data_dir / SECRET_KEY_FILE
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            return key
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two workers starting at once must end up sharing one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _field_env_name(loc: tuple[int | str, ...]) -> str:
+    return "CONFIDE_" + str(loc[0]).upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning every validation or production problem into one line each."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_url=False, include_input=False):
+            message = error["msg"].removeprefix("Value error, ")
+            if error["loc"]:
+                lines.append(f"{_field_env_name(error['loc'])}: {message}")
+            else:
+                lines.append(message)
+        raise SettingsError(lines) from None
+    problems = settings.production_problems()
+    if problems:
+        raise SettingsError(problems)
+    return settings

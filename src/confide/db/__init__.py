@@ -1,0 +1,1 @@
+"""Database engine, session dependency (the one commit point), base model and migrations."""

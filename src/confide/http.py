@@ -1,0 +1,167 @@
+"""One pure-ASGI middleware for what every response needs: request id, security headers,
+body size limit, access log, and a problem+json answer when something unexpected breaks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import Iterable
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from confide.errors import PROBLEM_JSON, problem_body
+from confide.logs import request_id_var
+
+log = logging.getLogger("confide.http")
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` when a streamed body passes the limit (FastAPI re-raises it)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="The request body is larger than allowed.")
+
+
+class HttpHygieneMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        hsts: bool,
+        docs_paths: Iterable[str] = (),
+        docs_csp: str = API_CSP,
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.docs_paths = tuple(docs_paths)
+        base: list[tuple[bytes, bytes]] = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        ]
+        if hsts:
+            base.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+        self.api_headers = [*base, (b"content-security-policy", API_CSP.encode())]
+        self.docs_headers = [*base, (b"content-security-policy", docs_csp.encode())]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _incoming_request_id(scope) or secrets.token_hex(8)
+        token = request_id_var.set(request_id)
+        path: str = scope["path"]
+        extra = list(self.docs_headers if path.startswith(self.docs_paths) else self.api_headers)
+        extra.append((b"x-request-id", request_id.encode()))
+        if path.startswith("/api/"):
+            extra.append((b"cache-control", b"no-store"))
+        status = 500
+        response_started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = (
+                    [h for h in message.get("headers", ()) if h[0].lower() != b"cache-control"]
+                    if path.startswith("/api/")
+                    else list(message.get("headers", ()))
+                )
+                headers.extend(extra)
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            length = _content_length(scope)
+            if length is not None and length > self.max_body_bytes:
+                await _send_problem(
+                    send_wrapper,
+                    413,
+                    "payload_too_large",
+                    request_id,
+                    "The request body is larger than allowed.",
+                )
+                return
+            await self.app(scope, self._limited(receive), send_wrapper)
+        except Exception:
+            log.exception("unhandled error", extra={"path": path})
+            if not response_started:
+                await _send_problem(
+                    send_wrapper,
+                    500,
+                    "internal_error",
+                    request_id,
+                    "Something went wrong on our side.",
+                )
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+    def _limited(self, receive: Receive) -> Receive:
+        remaining = self.max_body_bytes
+
+        async def limited_receive() -> Message:
+            nonlocal remaining
+            message = await receive()
+            if message["type"] == "http.request":
+                remaining -= len(message.get("body", b""))
+                if remaining < 0:
+                    raise BodyTooLarge
+            return message
+
+        return limited_receive
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            return candidate if _REQUEST_ID.match(candidate) else None
+    return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _send_problem(send: Send, status: int, code: str, request_id: str, detail: str) -> None:
+    body = json.dumps(
+        problem_body(status=status, code=code, detail=detail, request_id=request_id)
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

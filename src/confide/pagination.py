@@ -1,0 +1,47 @@
+"""Keyset pagination shared by every list endpoint: `{"items": [...], "next_cursor": ...}`."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from confide.errors import BadRequest
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class InvalidCursor(BadRequest):
+    code = "invalid_cursor"
+    title = "The cursor is not valid"
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, *, length: int) -> list[Any]:
+    """The keyset values of a cursor this server issued; InvalidCursor otherwise."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCursor from None
+    if not isinstance(values, list) or len(values) != length:
+        raise InvalidCursor
+    return values
+
+
+CursorParam = Annotated[str | None, Query(max_length=512, description="From `next_cursor`.")]
+LimitParam = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}.")]
