@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -24,7 +25,6 @@ from confide.app import create_app
 from confide.config import Settings
 from confide.db.base import Base
 from confide.db.migrate import upgrade
-from fastapi import FastAPI
 
 T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() == "true"

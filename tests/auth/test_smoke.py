@@ -8,7 +8,8 @@ from tests.factories import assert_problem, login, register, signed_up
 async def test_register_login_me(client: httpx.AsyncClient) -> None:
     user = await register(client, email=" Alice@Example.org ", display_name="Alice")
     assert user["email"] == "Alice@Example.org"
-    assert "password" not in user and "password_hash" not in user
+    assert "password" not in user
+    assert "password_hash" not in user
     tokens = await login(client, email="alice@example.org")
     assert tokens["token_type"] == "bearer"
     me = await client.get(
