@@ -20,6 +20,9 @@ from confide.errors import NotAuthenticated
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "exp", "jti", "sid"]
+# Verified tokens remembered per process: a signature check costs more than the rest of a
+# typical authenticated request, and a client presents the same token for 15 minutes.
+VERIFIED_CACHE_SIZE = 10_000
 
 
 def derive_key(secret: str, purpose: str) -> bytes:
@@ -72,6 +75,8 @@ class AccessTokenCodec:
         else:
             self._signing_key = self._verify_key = derive_key(secret, "jwt")
         self._jwt = jwt.PyJWT(options={"require": REQUIRED_CLAIMS})
+        # Tokens whose signature and claims were already checked; expiry is rechecked on use.
+        self._verified: dict[str, AccessClaims] = {}
 
     def issue(self, *, user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[str, int]:
         """A fresh access token and its lifetime in seconds."""
@@ -92,6 +97,19 @@ class AccessTokenCodec:
 
     def decode(self, token: str) -> AccessClaims:
         """Check signature, algorithm, type, issuer, audience and expiry; raise when any fails."""
+        claims = self._verified.get(token)
+        if claims is not None:
+            if time.time() < claims.expires_at:
+                return claims
+            del self._verified[token]
+            raise ExpiredToken
+        claims = self._decode(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _decode(self, token: str) -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != ACCESS_TOKEN_TYPE or header.get("alg") != self.algorithm:
