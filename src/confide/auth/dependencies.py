@@ -21,9 +21,6 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "x-csrf-token"
 REFRESH_PATH = "/api/auth/refresh"
 
-# Declared for the OpenAPI schema, so Swagger's Authorize button speaks the password flow.
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
-
 
 class CsrfFailed(Forbidden):
     code = "csrf_failed"
@@ -84,9 +81,7 @@ def check_csrf(request: Request, ctx: AuthContext, session_id: uuid.UUID) -> Non
         raise CsrfFailed
 
 
-async def current_principal(
-    request: Request, _declared: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """The caller's live session. Bearer requests never read cookies; no token in URLs."""
     ctx = auth_context(request)
     authorization = request.headers.get("authorization")
@@ -116,5 +111,16 @@ async def current_principal(
     return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+class PrincipalDependency(OAuth2PasswordBearer):
+    """`current_principal` as a security dependency: one dependency on the hot path, and the
+    OpenAPI schema still offers the password flow to Swagger's Authorize button."""
+
+    def __init__(self) -> None:
+        super().__init__(tokenUrl="/api/auth/login", auto_error=False)
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        return await current_principal(request)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(PrincipalDependency())]
 AuthContextDep = Annotated[AuthContext, Depends(auth_context)]
