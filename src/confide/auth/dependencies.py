@@ -116,7 +116,7 @@ class PrincipalDependency(OAuth2PasswordBearer):
     OpenAPI schema still offers the password flow to Swagger's Authorize button."""
 
     def __init__(self) -> None:
-        super().__init__(tokenUrl="/api/auth/login", auto_error=False)
+        super().__init__(tokenUrl="/api/auth/login", scheme_name="OAuth2Password", auto_error=False)
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
         return await current_principal(request)
