@@ -92,6 +92,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else None
     if exc.status_code == 404:
         detail = "Nothing here."
+    elif exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        # FastAPI's answer to a body it could not decode (e.g. JSON that is not UTF-8).
+        code, detail = "malformed_json", "The request body is not valid JSON."
     return problem_response(
         request,
         status=exc.status_code,

@@ -332,11 +332,6 @@ def test_key_keeps_cyrillic_look_alikes_apart(email: str, data: st.DataObject) -
     assert email_key(spoof.upper()) == email_key(spoof)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: email_key() uses context-sensitive str.lower(): a capital sigma before '@' "
-    "or '.' becomes final 'ς' (U+03C2), so a Greek address and its upper case differ",
-)
 @pytest.mark.parametrize(
     "local",
     ["\u03bf\u03b4\u03bf\u03c3", "\u03b1\u03c3.\u03b2\u03b9\u03bf\u03c3"],

@@ -465,12 +465,6 @@ UNUSABLE_TIMESTAMPS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: list_sessions (auth/endpoints.py) turns a cursor timestamp that is naive or "
-    "out of range once in UTC into a 500 (UTCDateTime.process_bind_param raises while the "
-    "query runs) instead of 400 invalid_cursor",
-)
 @pytest.mark.parametrize("created_at", UNUSABLE_TIMESTAMPS.values(), ids=UNUSABLE_TIMESTAMPS.keys())
 async def test_cursor_with_an_unusable_timestamp_is_a_bad_request(
     client: httpx.AsyncClient, created_at: str

@@ -14,8 +14,9 @@ def normalize_email(raw: str) -> str:
 
 def email_key(email: str) -> str:
     """The uniqueness key. `lower()`, not `casefold()`: `ß` must not become `ss`, and
-    look-alikes from other scripts stay distinct because nothing maps them together."""
-    return normalize_email(email).lower()
+    look-alikes from other scripts stay distinct because nothing maps them together. `lower()`
+    turns a capital sigma into the word-final `ς` before `@` or `.`, so that is folded too."""
+    return normalize_email(email).lower().replace("\u03c2", "\u03c3")
 
 
 def check_email(email: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -180,8 +180,11 @@ async def list_sessions(
     if cursor:
         created_raw, id_raw = decode_cursor(cursor, length=2)
         try:
-            after = (datetime.fromisoformat(created_raw), uuid.UUID(id_raw))
-        except (TypeError, ValueError):
+            created = datetime.fromisoformat(created_raw)
+            if created.tzinfo is None:
+                raise InvalidCursor
+            after = (created.astimezone(UTC), uuid.UUID(id_raw))
+        except (TypeError, ValueError, OverflowError):
             raise InvalidCursor from None
     rows = await AuthService(db, ctx).list_sessions(principal, after=after, limit=limit + 1)
     items = [
@@ -235,7 +238,12 @@ async def _read_login(request: Request) -> LoginRequest:
                     **({"mode": mode} if mode else {}),
                 }
             )
-        return LoginRequest.model_validate_json(await request.body())
+        body = await request.body()
+        if not body:
+            raise RequestValidationError(
+                [{"type": "missing", "loc": ("body",), "msg": "Field required"}]
+            )
+        return LoginRequest.model_validate_json(body)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_input=False, include_url=False)) from None
 

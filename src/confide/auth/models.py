@@ -15,7 +15,7 @@ class User(IdMixin, Base):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(320))
-    # NFKC + casefold of the email: the uniqueness and look-up key.
+    # NFKC + lower case of the email (see auth.emails.email_key): uniqueness and look-up key.
     email_key: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(512))
     display_name: Mapped[str | None] = mapped_column(String(100))
