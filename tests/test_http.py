@@ -395,10 +395,6 @@ async def test_preflight_from_other_origin_is_not_allowed(
     assert response.status_code >= 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a refused CORS preflight is Starlette's text/plain 400, not problem+json",
-)
 async def test_refused_preflight_is_a_problem(cors_client: httpx.AsyncClient) -> None:
     response = await cors_client.options(
         "/api/auth/login", headers=preflight("https://evil.example.org")

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi import docs as openapi_docs
 
 from confide import __version__
@@ -21,8 +20,9 @@ from confide.config import Settings, load_settings
 from confide.db.engine import Database
 from confide.error_handlers import install_error_handlers
 from confide.health.endpoints import router as health_router
-from confide.http import HttpHygieneMiddleware
+from confide.http import HttpHygieneMiddleware, ProblemCORSMiddleware
 from confide.logs import configure_logging
+from confide.openapi import install_problem_schema
 
 DOCS_PATH = "/docs"
 OPENAPI_PATH = "/api/openapi.json"
@@ -74,12 +74,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.auth = build_auth_context(settings)
 
     install_error_handlers(app)
+    install_problem_schema(app)
     app.include_router(health_router)
     app.include_router(auth_router)
 
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_credentials="*" not in settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
@@ -91,7 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
         HttpHygieneMiddleware,
         max_body_bytes=settings.max_body_bytes,
         hsts=settings.is_production,
-        docs_paths=(DOCS_PATH,) if settings.docs_on else (),
+        docs_paths=(DOCS_PATH, f"{DOCS_PATH}/oauth2-redirect") if settings.docs_on else (),
         docs_csp=_docs_csp(),
     )
     return app

@@ -28,7 +28,9 @@ err = Console(stderr=True)
 def _settings(**overrides: Any) -> Settings:
     """Load settings or stop with one line per problem."""
     try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings.resolved_secret_key()  # generated once here, before workers could race to
+        return settings
     except SettingsError as exc:
         err.print("[bold red]Confide cannot start; fix these settings:[/]")
         for line in exc.problems:
@@ -68,7 +70,6 @@ def serve(
     settings = _settings(host=host, port=port)
     configure_logging(settings.log_level)
     asyncio.run(_prepare_database(settings))
-    settings.resolved_secret_key()  # generate it once, before workers race to
     # Workers build their app from the environment; make it say what the options said.
     os.environ["CONFIDE_HOST"], os.environ["CONFIDE_PORT"] = settings.host, str(settings.port)
     out.print(f"Confide serving on http://{settings.host}:{settings.port} ({settings.env.value})")

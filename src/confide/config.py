@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +31,8 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        # `CONFIDE_X=` (as in .env.example) means "not set": the default applies.
+        env_ignore_empty=True,
         validate_default=True,
     )
 
@@ -68,6 +72,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     forwarded_allow_ips: str = "127.0.0.1"
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _empty_secret_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -176,21 +185,26 @@ class Settings(BaseSettings):
 def load_or_create_secret_key(data_dir: Path) -> str:
     """Read the generated key from the data directory, creating it (mode 0600) on first use."""
     path = data_dir / SECRET_KEY_FILE
-    try:
-        key = path.read_text(encoding="utf-8").strip()
-        if key:
-            return key
-    except FileNotFoundError:
-        pass
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    # O_EXCL: two workers starting at once must end up sharing one key.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key + "\n")
+    if not path.exists():
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Written whole to a private temporary file, then linked into place: a reader never
+        # sees a half-written key, and when two workers race, the first link wins for both.
+        fd, temporary = tempfile.mkstemp(dir=data_dir, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_urlsafe(48) + "\n")
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < MIN_SECRET_LENGTH:
+        raise SettingsError(
+            [
+                f"{path}: the stored secret key is empty or too short; "
+                "delete the file to generate a new one"
+            ]
+        )
     return key
 
 

@@ -10,7 +10,10 @@ import secrets
 import time
 from collections.abc import Iterable
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from confide.errors import PROBLEM_JSON, problem_body
@@ -62,7 +65,7 @@ class HttpHygieneMiddleware:
         request_id = _incoming_request_id(scope) or secrets.token_hex(8)
         token = request_id_var.set(request_id)
         path: str = scope["path"]
-        extra = list(self.docs_headers if path.startswith(self.docs_paths) else self.api_headers)
+        extra = list(self.docs_headers if path in self.docs_paths else self.api_headers)
         extra.append((b"x-request-id", request_id.encode()))
         if path.startswith("/api/"):
             extra.append((b"cache-control", b"no-store"))
@@ -165,3 +168,22 @@ async def _send_problem(send: Send, status: int, code: str, request_id: str, det
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as problem+json like every error."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        detail = bytes(response.body).decode()
+        headers = {
+            k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")
+        }
+        return JSONResponse(
+            problem_body(status=400, code="cors_refused", detail=detail),
+            status_code=400,
+            headers=headers,
+            media_type=PROBLEM_JSON,
+        )
