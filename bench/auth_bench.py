@@ -69,6 +69,13 @@ class Sample:
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
+    @property
+    def server_cpu_us(self) -> float | None:
+        """Server CPU time per request: steadier than requests/s on a machine with neighbours."""
+        if self.server_cpu is None or not self.requests:
+            return None
+        return self.server_cpu * self.seconds / self.requests * 1e6
+
 
 @dataclass
 class EndpointResult:
@@ -90,6 +97,11 @@ class EndpointResult:
     @property
     def errors(self) -> int:
         return sum(s.errors for s in self.samples)
+
+    @property
+    def server_cpu_us(self) -> float | None:
+        values = [s.server_cpu_us for s in self.samples if s.server_cpu_us is not None]
+        return statistics.median(values) if values else None
 
 
 # Load generators -------------------------------------------------------------------------------
@@ -647,6 +659,7 @@ def report(
     table.add_column("p50", justify="right")
     table.add_column("p99", justify="right")
     table.add_column("Errors", justify="right")
+    table.add_column("Server CPU/req", justify="right")
     table.add_column("Rounds req/s", justify="right")
     for label, result in ((HEALTH, health), (ME, me)):
         table.add_row(
@@ -655,6 +668,7 @@ def report(
             f"{result.p50_ms:.2f} ms",
             f"{result.p99_ms:.2f} ms",
             f"[red]{result.errors}[/]" if result.errors else "0",
+            f"{result.server_cpu_us:.0f} µs" if result.server_cpu_us else "-",
             " ".join(f"{s.rps:,.0f}" for s in result.samples),
         )
     console.print(table)
@@ -664,6 +678,17 @@ def report(
         f"per round {', '.join(f'{r:.3f}' for r in paired)} "
         f"(median {statistics.median(paired) if paired else 0:.3f})."
     )
+    cpu_ratio = (
+        health.server_cpu_us / me.server_cpu_us
+        if health.server_cpu_us and me.server_cpu_us
+        else None
+    )
+    if cpu_ratio is not None:
+        console.print(
+            f"Server CPU per request, health/me: [bold]{cpu_ratio:.3f}[/] "
+            f"({health.server_cpu_us:.0f} µs vs {me.server_cpu_us:.0f} µs; "
+            "the same ratio measured in CPU time, which neighbours on the machine disturb less)."
+        )
 
     figures = {
         "benchmark": "auth",
@@ -703,6 +728,11 @@ def report(
             for path, result in results.items()
         },
         "ratio_me_health": round(ratio, 4),
+        "server_cpu_us_per_request": {
+            HEALTH: _round(health.server_cpu_us),
+            ME: _round(me.server_cpu_us),
+        },
+        "cpu_ratio_health_me": _round(cpu_ratio),
         "ratio_per_round": [round(r, 4) for r in paired],
         "ratio_per_round_median": round(statistics.median(paired), 4) if paired else None,
         "target_ratio": TARGET_RATIO,

@@ -3,6 +3,7 @@ body size limit, access log, and a problem+json answer when something unexpected
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -44,6 +45,9 @@ class HttpHygieneMiddleware:
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Request ids need to be unique, not secret: a random per-process prefix and a counter.
+        self.id_prefix = secrets.token_hex(4)
+        self.id_counter = itertools.count(1)
         self.docs_paths = tuple(docs_paths)
         base: list[tuple[bytes, bytes]] = [
             (b"x-content-type-options", b"nosniff"),
@@ -62,7 +66,7 @@ class HttpHygieneMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _incoming_request_id(scope) or secrets.token_hex(8)
+        request_id = _incoming_request_id(scope) or f"{self.id_prefix}{next(self.id_counter):08x}"
         token = request_id_var.set(request_id)
         path: str = scope["path"]
         extra = list(self.docs_headers if path in self.docs_paths else self.api_headers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import uuid
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from confide.auth.cache import Principal
-from confide.auth.service import AuthContext, AuthService
+from confide.auth.service import AuthContext, AuthService, SessionEnded
 from confide.auth.tokens import InvalidToken
 from confide.config import Settings
 from confide.errors import Forbidden, NotAuthenticated
@@ -98,17 +99,45 @@ async def current_principal(request: Request) -> Principal:
         token, from_cookie = cookie_token, True
     claims = ctx.tokens.decode(token)
     principal = ctx.cache.get(claims.session_id)
-    if principal is None or principal.user_id != claims.user_id:
-        async with request.app.state.database.sessionmaker() as db:
-            principal = await AuthService(db, ctx).load_principal(claims.session_id, claims.user_id)
-            # Bookkeeping only (the throttled last-seen time), apart from the request's work.
-            await db.commit()
-        ctx.cache.put(principal)
+    if principal is None:
+        principal = await _load_principal(request, ctx, claims.session_id, claims.user_id)
+    if principal.user_id != claims.user_id:
+        raise SessionEnded
     if from_cookie and request.method in UNSAFE_METHODS:
         check_same_origin(request, ctx.settings)
         check_csrf(request, ctx, principal.session_id)
     request.state.principal = principal
     return principal
+
+
+async def _load_principal(
+    request: Request, ctx: AuthContext, session_id: uuid.UUID, user_id: uuid.UUID
+) -> Principal:
+    """Check a session in the database and cache it. Concurrent requests of one session share
+    a single load, so a cache entry expiring under load costs one query, not one per request."""
+    pending = ctx.loading.get(session_id)
+    if pending is None:
+        database = request.app.state.database
+
+        async def load() -> Principal:
+            async with database.sessionmaker() as db:
+                principal = await AuthService(db, ctx).load_principal(session_id, user_id)
+                # Bookkeeping only (the throttled last-seen time), apart from the request's work.
+                await db.commit()
+            ctx.cache.put(principal)
+            return principal
+
+        pending = asyncio.ensure_future(load())
+        ctx.loading[session_id] = pending
+
+        def finished(future: asyncio.Future[Principal]) -> None:
+            ctx.loading.pop(session_id, None)
+            if not future.cancelled():
+                future.exception()  # retrieved, even if every waiter went away
+
+        pending.add_done_callback(finished)
+    # Shielded: one caller going away must not cancel the load the others wait for.
+    return await asyncio.shield(pending)
 
 
 class PrincipalDependency(OAuth2PasswordBearer):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from confide.auth.cache import Principal
 from confide.auth.dependencies import (
     REFRESH_PATH,
     AuthContextDep,
@@ -18,6 +20,7 @@ from confide.auth.dependencies import (
     check_same_origin,
     client_ip,
     cookie_names,
+    current_principal,
 )
 from confide.auth.schemas import (
     CookieSessionResponse,
@@ -69,6 +72,34 @@ _LOGIN_BODY: dict[str, Any] = {
         },
     }
 }
+
+
+# First in the router (routes are matched in order) and the one every client calls on every
+# page load, so it is kept as close to the cost of authentication itself as FastAPI allows: the
+# principal is resolved by a direct call (one dependency costs FastAPI ~8 us, more than the
+# authentication does) and the answer is a snapshot's cached JSON. Other routes take
+# `CurrentPrincipal` as a dependency, where a database query dwarfs that cost.
+@router.get("/me", response_model=UserOut, openapi_extra={"security": [{"OAuth2Password": []}]})
+async def me(request: Request) -> Response:
+    """The signed-in user."""
+    principal = await current_principal(request)
+    return Response(_profile_json(principal), media_type="application/json")
+
+
+@lru_cache(maxsize=4096)
+def _profile_json(principal: Principal) -> bytes:
+    """A principal is an immutable snapshot, so its JSON is computed once per snapshot."""
+    return (
+        UserOut(
+            id=principal.user_id,
+            email=principal.email,
+            display_name=principal.display_name,
+            is_admin=principal.is_admin,
+            created_at=principal.created_at,
+        )
+        .model_dump_json()
+        .encode()
+    )
 
 
 @router.post("/register", status_code=201, response_model=UserOut)
@@ -137,21 +168,6 @@ async def logout_all(principal: CurrentPrincipal, db: SessionDep, ctx: AuthConte
     """End every session of the caller, this one included."""
     await AuthService(db, ctx).end_all_sessions(principal)
     return _cleared(ctx)
-
-
-@router.get("/me", response_model=UserOut)
-async def me(principal: CurrentPrincipal) -> Response:
-    """The signed-in user."""
-    user = UserOut(
-        id=principal.user_id,
-        email=principal.email,
-        display_name=principal.display_name,
-        is_admin=principal.is_admin,
-        created_at=principal.created_at,
-    )
-    # Serialised here: the model is already valid, and re-validating it would cost more than
-    # authenticating the request did.
-    return Response(user.model_dump_json(), media_type="application/json")
 
 
 @router.post("/password", status_code=204, response_class=Response)

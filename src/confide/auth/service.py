@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -77,6 +78,8 @@ class AuthContext:
     tokens: AccessTokenCodec
     csrf: CsrfSigner
     cache: SessionCache
+    # Session loads in flight, shared by concurrent requests of the same session.
+    loading: dict[uuid.UUID, asyncio.Future[Principal]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
