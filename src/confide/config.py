@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     cookie_samesite: Literal["lax", "strict"] = "lax"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Agents and models.
+    agents_file: Path | None = None
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    tool_log: bool = True
+    tool_result_log_limit: int = Field(default=2000, ge=100, le=1_000_000)
+    tool_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    run_max_steps: int = Field(default=8, ge=1, le=100)
+    model_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+
     # HTTP.
     docs_enabled: bool | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
