@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import confide.models  # noqa: F401  (every table, for truncation between tests)
 from confide.app import create_app
 from confide.config import Settings
 from confide.db.base import Base

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -41,6 +43,24 @@ def decode_cursor(cursor: str, *, length: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != length:
         raise InvalidCursor
     return values
+
+
+def cursor_datetime(raw: Any) -> datetime:
+    """A timezone-aware UTC datetime from a cursor value, or InvalidCursor."""
+    try:
+        value = datetime.fromisoformat(str(raw))
+        if value.tzinfo is None:
+            raise InvalidCursor
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidCursor from None
+
+
+def cursor_uuid(raw: Any) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        raise InvalidCursor from None
 
 
 CursorParam = Annotated[str | None, Query(max_length=512, description="From `next_cursor`.")]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -38,9 +37,10 @@ from confide.db.engine import SessionDep
 from confide.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
-    InvalidCursor,
     LimitParam,
     Page,
+    cursor_datetime,
+    cursor_uuid,
     decode_cursor,
     encode_cursor,
 )
@@ -195,13 +195,7 @@ async def list_sessions(
     after = None
     if cursor:
         created_raw, id_raw = decode_cursor(cursor, length=2)
-        try:
-            created = datetime.fromisoformat(created_raw)
-            if created.tzinfo is None:
-                raise InvalidCursor
-            after = (created.astimezone(UTC), uuid.UUID(id_raw))
-        except (TypeError, ValueError, OverflowError):
-            raise InvalidCursor from None
+        after = (cursor_datetime(created_raw), cursor_uuid(id_raw))
     rows = await AuthService(db, ctx).list_sessions(principal, after=after, limit=limit + 1)
     items = [
         SessionOut.model_validate(row).model_copy(

@@ -1,0 +1,1 @@
+"""How user content is kept at rest."""

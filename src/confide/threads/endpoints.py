@@ -1,0 +1,130 @@
+"""HTTP routes of /api/threads: parse, call the service, shape the response."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from confide.auth.dependencies import CurrentPrincipal
+from confide.db.engine import SessionDep
+from confide.pagination import (
+    DEFAULT_LIMIT,
+    CursorParam,
+    InvalidCursor,
+    LimitParam,
+    Page,
+    cursor_datetime,
+    cursor_uuid,
+    decode_cursor,
+    encode_cursor,
+)
+from confide.storage.codec import ContentCodec
+from confide.threads.schemas import MessageOut, ThreadCreate, ThreadOut, ThreadUpdate
+from confide.threads.service import AgentCatalog, ThreadService
+
+router = APIRouter(prefix="/api/threads", tags=["threads"])
+
+
+def thread_service(request: Request, db: SessionDep) -> ThreadService:
+    codec: ContentCodec = request.app.state.codec
+    return ThreadService(db, codec=codec)
+
+
+def agent_catalog(request: Request) -> AgentCatalog:
+    catalog: AgentCatalog = request.app.state.agents
+    return catalog
+
+
+Threads = Annotated[ThreadService, Depends(thread_service)]
+Agents = Annotated[AgentCatalog, Depends(agent_catalog)]
+
+
+@router.post("", status_code=201, response_model=ThreadOut)
+async def create_thread(
+    body: ThreadCreate, principal: CurrentPrincipal, threads: Threads, agents: Agents
+) -> ThreadOut:
+    """Start a thread with an agent (the default agent when none is named)."""
+    thread = await threads.create(
+        principal, agents=agents, agent_id=body.agent_id, title=body.title
+    )
+    return threads.thread_out(thread)
+
+
+@router.get("", response_model=Page[ThreadOut])
+async def list_threads(
+    principal: CurrentPrincipal,
+    threads: Threads,
+    cursor: CursorParam = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    agent_id: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Search titles and text.")
+    ] = None,
+) -> Page[ThreadOut]:
+    """The caller's threads, newest activity first."""
+    after = None
+    if cursor:
+        activity_raw, id_raw = decode_cursor(cursor, length=2)
+        after = (cursor_datetime(activity_raw), cursor_uuid(id_raw))
+    rows = await threads.list_threads(
+        principal, agent_id=agent_id, q=q, after=after, limit=limit + 1
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor([last.last_activity_at.isoformat(), str(last.id)])
+    return Page[ThreadOut](
+        items=[threads.thread_out(t) for t in rows[:limit]], next_cursor=next_cursor
+    )
+
+
+@router.get("/{thread_id}", response_model=ThreadOut)
+async def get_thread(
+    thread_id: uuid.UUID, principal: CurrentPrincipal, threads: Threads
+) -> ThreadOut:
+    """A thread's metadata."""
+    return threads.thread_out(await threads.get(principal, thread_id))
+
+
+@router.patch("/{thread_id}", response_model=ThreadOut)
+async def rename_thread(
+    thread_id: uuid.UUID, body: ThreadUpdate, principal: CurrentPrincipal, threads: Threads
+) -> ThreadOut:
+    """Rename a thread."""
+    return threads.thread_out(await threads.rename(principal, thread_id, body.title))
+
+
+@router.delete("/{thread_id}", status_code=204, response_class=Response)
+async def delete_thread(
+    thread_id: uuid.UUID, principal: CurrentPrincipal, threads: Threads
+) -> Response:
+    """Delete a thread and all its messages."""
+    await threads.delete(principal, thread_id)
+    return Response(status_code=204)
+
+
+@router.get("/{thread_id}/messages", response_model=Page[MessageOut])
+async def list_messages(
+    thread_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    threads: Threads,
+    cursor: CursorParam = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    order: Annotated[
+        Literal["asc", "desc"], Query(description="`desc`: newest first (a chat's last page).")
+    ] = "asc",
+) -> Page[MessageOut]:
+    """A thread's messages in OpenAI chat format, oldest first by default."""
+    after_seq = None
+    if cursor:
+        (seq,) = decode_cursor(cursor, length=1)
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise InvalidCursor
+        after_seq = seq
+    items = await threads.messages(
+        principal, thread_id, after_seq=after_seq, newest_first=order == "desc", limit=limit + 1
+    )
+    next_cursor = encode_cursor([items[limit - 1].seq]) if len(items) > limit else None
+    return Page[MessageOut](items=items[:limit], next_cursor=next_cursor)

@@ -1,0 +1,86 @@
+"""Request and response bodies of /api/threads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class WriteModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _clean_title(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = " ".join(value.split())
+    if not value:
+        raise ValueError("a title cannot be blank")
+    return value
+
+
+class ThreadCreate(WriteModel):
+    agent_id: str | None = Field(default=None, max_length=64)
+    title: str | None = Field(default=None, max_length=200)
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str | None) -> str | None:
+        return _clean_title(value)
+
+
+class ThreadUpdate(WriteModel):
+    title: str = Field(max_length=200)
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        cleaned = _clean_title(value)
+        assert cleaned is not None
+        return cleaned
+
+
+class ThreadOut(BaseModel):
+    id: uuid.UUID
+    agent_id: str
+    title: str | None
+    created_at: datetime
+    last_activity_at: datetime
+    message_count: int
+
+
+class ToolCallFunction(BaseModel):
+    name: str
+    arguments: str  # JSON text, as in OpenAI's format
+
+
+class ToolCallOut(BaseModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: ToolCallFunction
+
+
+class MessageOut(BaseModel):
+    """A message in OpenAI chat format, plus its id, position and time."""
+
+    id: uuid.UUID
+    seq: int
+    role: Literal["user", "assistant", "tool", "system"]
+    content: str | None
+    tool_calls: list[ToolCallOut] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+    run_id: uuid.UUID | None = None
+    created_at: datetime
+
+    def openai(self) -> dict[str, Any]:
+        """The message as OpenAI's Chat Completions API takes it."""
+        message: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            message["tool_calls"] = [call.model_dump() for call in self.tool_calls]
+        if self.tool_call_id is not None:
+            message["tool_call_id"] = self.tool_call_id
+        return message
