@@ -1,0 +1,65 @@
+"""HTTP routes of /api/agents: the agents the caller may use."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from confide.agents.registry import AgentRegistry
+from confide.agents.schemas import AgentOut
+from confide.auth.dependencies import CurrentPrincipal
+from confide.pagination import (
+    DEFAULT_LIMIT,
+    CursorParam,
+    InvalidCursor,
+    LimitParam,
+    Page,
+    decode_cursor,
+    encode_cursor,
+)
+
+router = APIRouter(prefix="/api/agents", tags=["agents"])
+
+
+def agents_registry(request: Request) -> AgentRegistry:
+    registry: AgentRegistry = request.app.state.agents
+    return registry
+
+
+AgentRegistryDep = Annotated[AgentRegistry, Depends(agents_registry)]
+
+
+@router.get("", response_model=Page[AgentOut])
+async def list_agents(
+    principal: CurrentPrincipal,
+    registry: AgentRegistryDep,
+    cursor: CursorParam = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+) -> Page[AgentOut]:
+    """The agents the caller may use, in configuration order."""
+    # The set is small and fixed for the life of the process, so a position is a stable key.
+    start = 0
+    if cursor:
+        (start,) = decode_cursor(cursor, length=1)
+        if type(start) is not int or start < 0:
+            raise InvalidCursor
+    agents = registry.visible_to(principal)
+    default_id = registry.default_for(principal).id
+    items = [AgentOut.of(agent, default=agent.id == default_id) for agent in agents]
+    end = start + limit
+    next_cursor = encode_cursor([end]) if end < len(items) else None
+    return Page[AgentOut](items=items[start:end], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{agent_id}",
+    response_model=AgentOut,
+    responses={404: {"description": "No such agent, or not one the caller may use"}},
+)
+async def get_agent(
+    agent_id: str, principal: CurrentPrincipal, registry: AgentRegistryDep
+) -> AgentOut:
+    """One agent the caller may use (`agent_not_found` otherwise)."""
+    agent = registry.get_for(principal, agent_id)
+    return AgentOut.of(agent, default=agent.id == registry.default_for(principal).id)
