@@ -12,6 +12,9 @@ from fastapi import FastAPI
 from fastapi.openapi import docs as openapi_docs
 
 from confide import __version__
+from confide.agents.endpoints import router as agents_router
+from confide.agents.registry import AgentRegistry
+from confide.agents.tools import builtin_tools
 from confide.auth.cache import MemorySessionCache
 from confide.auth.endpoints import router as auth_router
 from confide.auth.passwords import PasswordHasher
@@ -24,6 +27,8 @@ from confide.health.endpoints import router as health_router
 from confide.http import HttpHygieneMiddleware, ProblemCORSMiddleware
 from confide.logs import configure_logging
 from confide.openapi import install_problem_schema
+from confide.storage.codec import PlainCodec
+from confide.threads.endpoints import router as threads_router
 
 DOCS_PATH = "/docs"
 OPENAPI_PATH = "/api/openapi.json"
@@ -77,11 +82,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.database = database
     app.state.auth = build_auth_context(settings)
+    app.state.codec = PlainCodec()
+    app.state.tools = builtin_tools()
+    app.state.agents = AgentRegistry.from_settings(settings, known_tools=app.state.tools.names())
 
     install_error_handlers(app)
     install_problem_schema(app)
     app.include_router(health_router)
     app.include_router(auth_router)
+    app.include_router(agents_router)
+    app.include_router(threads_router)
 
     if settings.cors_origins:
         app.add_middleware(

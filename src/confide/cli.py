@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from confide.agents.mockllm import register_cli as register_mock_llm
 from confide.config import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Confide: self-hosted multi-user AI agent chat.", no_args_is_help=True)
@@ -30,12 +31,25 @@ def _settings(**overrides: Any) -> Settings:
     try:
         settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
         settings.resolved_secret_key()  # generated once here, before workers could race to
+        _check_agents(settings)
         return settings
     except SettingsError as exc:
         err.print("[bold red]Confide cannot start; fix these settings:[/]")
         for line in exc.problems:
             err.print(f"  {line}", markup=False, highlight=False)
         raise typer.Exit(2) from None
+
+
+def _check_agents(settings: Settings) -> None:
+    """A bad agents file stops start-up here, one line per problem, naming the line."""
+    from confide.agents.definitions import AgentFileError
+    from confide.agents.registry import AgentRegistry
+    from confide.agents.tools import builtin_tools
+
+    try:
+        AgentRegistry.from_settings(settings, known_tools=builtin_tools().names())
+    except AgentFileError as exc:
+        raise SettingsError(exc.problems) from None
 
 
 async def _prepare_database(settings: Settings) -> None:
@@ -172,6 +186,9 @@ def _mask_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+register_mock_llm(app)
 
 
 def main() -> None:

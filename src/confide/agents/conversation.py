@@ -1,0 +1,107 @@
+"""Stored messages (OpenAI chat format) to pydantic-ai's message types, and back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelRequestPart,
+    ModelResponse,
+    RetryPromptPart,
+    SystemPromptPart,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+    UserPromptPart,
+)
+
+
+def to_model_messages(
+    system_prompt: str | None, history: list[dict[str, Any]]
+) -> list[ModelMessage]:
+    """The conversation as pydantic-ai sends it to a model.
+
+    Consecutive user/tool messages form one request; each assistant message is one response.
+    """
+    messages: list[ModelMessage] = []
+    pending: list[ModelRequestPart] = []
+    if system_prompt:
+        pending.append(SystemPromptPart(system_prompt))
+    names: dict[str, str] = {}  # tool_call_id -> tool name, for the tool messages
+    for message in history:
+        role = message["role"]
+        if role == "assistant":
+            if pending:
+                messages.append(ModelRequest(parts=pending))
+                pending = []
+            parts: list[TextPart | ToolCallPart] = []
+            if message.get("content"):
+                parts.append(TextPart(message["content"]))
+            for call in message.get("tool_calls") or []:
+                function = call["function"]
+                names[call["id"]] = function["name"]
+                parts.append(
+                    ToolCallPart(function["name"], function["arguments"], tool_call_id=call["id"])
+                )
+            messages.append(ModelResponse(parts=parts))
+        elif role == "tool":
+            call_id = message.get("tool_call_id") or ""
+            pending.append(
+                ToolReturnPart(
+                    names.get(call_id, message.get("name") or "tool"),
+                    message.get("content") or "",
+                    tool_call_id=call_id,
+                )
+            )
+        elif role == "system":
+            pending.append(SystemPromptPart(message.get("content") or ""))
+        else:
+            pending.append(UserPromptPart(message.get("content") or ""))
+    if pending:
+        messages.append(ModelRequest(parts=pending))
+    return messages
+
+
+def to_openai_messages(messages: list[ModelMessage]) -> list[dict[str, Any]]:
+    """pydantic-ai messages as OpenAI chat messages (what the scripted model reads)."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if isinstance(message, ModelResponse):
+            text = "".join(p.content for p in message.parts if isinstance(p, TextPart))
+            calls = [
+                {
+                    "id": p.tool_call_id,
+                    "type": "function",
+                    "function": {"name": p.tool_name, "arguments": p.args_as_json_str()},
+                }
+                for p in message.parts
+                if isinstance(p, ToolCallPart)
+            ]
+            entry: dict[str, Any] = {"role": "assistant", "content": text or None}
+            if calls:
+                entry["tool_calls"] = calls
+            out.append(entry)
+            continue
+        for part in message.parts:
+            if isinstance(part, SystemPromptPart):
+                out.append({"role": "system", "content": part.content})
+            elif isinstance(part, UserPromptPart):
+                content = part.content if isinstance(part.content, str) else str(part.content)
+                out.append({"role": "user", "content": content})
+            elif isinstance(part, ToolReturnPart):
+                content = (
+                    part.content if isinstance(part.content, str) else json.dumps(part.content)
+                )
+                out.append({"role": "tool", "tool_call_id": part.tool_call_id, "content": content})
+            elif isinstance(part, RetryPromptPart):
+                out.append(
+                    {
+                        "role": "tool",
+                        "tool_call_id": part.tool_call_id,
+                        "content": part.model_response(),
+                    }
+                )
+    return out
