@@ -14,7 +14,7 @@ from fastapi.openapi import docs as openapi_docs
 from confide import __version__
 from confide.agents.endpoints import router as agents_router
 from confide.agents.registry import AgentRegistry
-from confide.agents.tools import builtin_tools
+from confide.agents.tools import builtin_tools, tool_call_log
 from confide.auth.cache import MemorySessionCache
 from confide.auth.endpoints import router as auth_router
 from confide.auth.passwords import PasswordHasher
@@ -27,6 +27,10 @@ from confide.health.endpoints import router as health_router
 from confide.http import HttpHygieneMiddleware, ProblemCORSMiddleware
 from confide.logs import configure_logging
 from confide.openapi import install_problem_schema
+from confide.runs.endpoints import router as runs_router
+from confide.runs.runner import RunManager
+from confide.runs.service import ModelCatalog, RunService
+from confide.runs.store import RunStore
 from confide.storage.codec import PlainCodec
 from confide.threads.endpoints import router as threads_router
 
@@ -62,11 +66,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Runs a previous process left in progress are failed, their threads closed validly.
+        await run_store.fail_interrupted()
         # Everything loaded so far lives as long as the process: move it out of the collector's
         # sight, so a full collection does not walk the whole framework on a request's time.
         gc.collect()
         gc.freeze()
         yield
+        await run_manager.shutdown()
         await database.dispose()
 
     app = FastAPI(
@@ -85,6 +92,18 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.codec = PlainCodec()
     app.state.tools = builtin_tools()
     app.state.agents = AgentRegistry.from_settings(settings, known_tools=app.state.tools.names())
+    run_store = RunStore(database, app.state.codec)
+    run_manager = RunManager(store=run_store, tool_log=tool_call_log(settings))
+    app.state.runs = RunService(
+        database=database,
+        codec=app.state.codec,
+        settings=settings,
+        agents=app.state.agents,
+        tools=app.state.tools,
+        models=ModelCatalog(settings, app.state.agents),
+        manager=run_manager,
+        store=run_store,
+    )
 
     install_error_handlers(app)
     install_problem_schema(app)
@@ -92,6 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(agents_router)
     app.include_router(threads_router)
+    app.include_router(runs_router)
 
     if settings.cors_origins:
         app.add_middleware(

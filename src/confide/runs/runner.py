@@ -1,0 +1,342 @@
+"""Drives one run: model step, tool calls, model step... storing each message as it completes.
+
+A run is a background task, independent of the request that started it: a client that drops
+its connection can resume the events, and only a cancel (or a failure) ends the run early.
+Whatever ends it, `RunStore.finish` leaves the thread valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_ai.exceptions import (
+    ModelAPIError,
+    ModelConnectionError,
+    ModelTimeoutError,
+    UnexpectedModelBehavior,
+)
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    PartDeltaEvent,
+    PartStartEvent,
+    TextPart,
+    TextPartDelta,
+    ToolCallPart,
+    ToolReturnPart,
+)
+from pydantic_ai.models import Model, ModelRequestParameters
+from pydantic_ai.settings import ModelSettings
+from pydantic_ai.tools import ToolDefinition
+
+from confide.agents.conversation import to_model_messages
+from confide.agents.definitions import AgentDefinition
+from confide.agents.tools import ToolCallLog, ToolCallRecord, ToolContext, ToolOutcome, ToolRegistry
+from confide.runs.channel import Event, RunChannel
+from confide.runs.models import Run
+from confide.runs.store import RunStore
+from confide.threads.schemas import MessageOut
+from confide.threads.service import NewMessage
+
+log = logging.getLogger("confide.runs")
+
+# How long a finished run's live events stay in memory for clients resuming late.
+CHANNEL_KEEP_SECONDS = 300.0
+
+
+class RunFailure(Exception):
+    """Why a run failed, in words a user can act on."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class RunJob:
+    run: Run
+    agent: AgentDefinition
+    model: Model
+    system_prompt: str
+    history: list[dict[str, Any]]
+    tools: ToolRegistry
+    stream: bool
+    channel: RunChannel
+    max_steps: int
+    model_timeout: float
+    tool_timeout: float
+    new_messages: list[MessageOut] = field(default_factory=list)
+    unsaved: list[Event] = field(default_factory=list)
+    status: str = "running"
+    error_code: str | None = None
+    error: str | None = None
+
+    def emit(self, type_: str, data: dict[str, Any] | None = None) -> Event:
+        event = self.channel.publish(type_, data)
+        if type_ != "message.delta":  # deltas live in memory; message.completed has the whole
+            self.unsaved.append(event)
+        return event
+
+    def take_events(self) -> list[Event]:
+        events, self.unsaved = self.unsaved, []
+        return events
+
+
+class RunManager:
+    """The runs in progress in this process."""
+
+    def __init__(self, *, store: RunStore, tool_log: ToolCallLog) -> None:
+        self.store = store
+        self.tool_log = tool_log
+        self.channels: dict[uuid.UUID, RunChannel] = {}
+        self.tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
+
+    def launch(self, job: RunJob) -> None:
+        run_id = job.run.id
+        self.channels[run_id] = job.channel
+        job.emit("run.started", {"thread_id": str(job.run.thread_id), "agent_id": job.agent.id})
+        task = asyncio.create_task(self._execute(job), name=f"run-{run_id}")
+        self.tasks[run_id] = task
+
+        def done(_: asyncio.Task[None]) -> None:
+            self.tasks.pop(run_id, None)
+            loop = asyncio.get_running_loop()
+            loop.call_later(CHANNEL_KEEP_SECONDS, self.channels.pop, run_id, None)
+
+        task.add_done_callback(done)
+
+    async def cancel(self, run_id: uuid.UUID) -> bool:
+        """Cancel a run of this process and wait until its thread is closed."""
+        task = self.tasks.get(run_id)
+        if task is None:
+            return False
+        task.cancel()
+        await asyncio.wait([task])
+        return True
+
+    async def shutdown(self) -> None:
+        """Stop every run in progress, each closed as cancelled."""
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _execute(self, job: RunJob) -> None:
+        try:
+            await self._steps(job)
+            job.status = "completed"
+        except asyncio.CancelledError:
+            job.status, job.error_code, job.error = (
+                "cancelled",
+                "cancelled",
+                "The run was cancelled.",
+            )
+        except RunFailure as failure:
+            job.status, job.error_code, job.error = "failed", failure.code, failure.message
+        except Exception:
+            log.exception("run failed unexpectedly", extra={"run_id": str(job.run.id)})
+            job.status, job.error_code, job.error = (
+                "failed",
+                "internal_error",
+                "Something went wrong on our side.",
+            )
+        # Shielded: a second cancel (shutdown) must not leave the thread half-closed.
+        await asyncio.shield(self._finish(job))
+
+    async def _finish(self, job: RunJob) -> None:
+        try:
+            closing = await self.store.finish(
+                job.run.id, status=job.status, error_code=job.error_code, error=job.error
+            )
+            for message in closing:
+                job.new_messages.append(message)
+                job.emit(
+                    "tool.finished",
+                    {
+                        "tool_call_id": message.tool_call_id,
+                        "name": message.name,
+                        "status": "cancelled",
+                        "result": message.content,
+                    },
+                )
+                job.emit("message.completed", {"message": message.model_dump(mode="json")})
+            terminal: dict[str, Any] = {"status": job.status}
+            if job.error_code:
+                terminal.update(code=job.error_code, reason=job.error)
+            job.emit(f"run.{job.status}", terminal)
+            await self.store.record_events(job.run.id, job.take_events())
+        except Exception:
+            log.exception("could not record the end of a run", extra={"run_id": str(job.run.id)})
+            job.channel.close()
+
+    async def _steps(self, job: RunJob) -> None:
+        messages = to_model_messages(job.system_prompt, job.history)
+        parameters = ModelRequestParameters(
+            function_tools=[
+                ToolDefinition(
+                    name=spec.name,
+                    description=spec.description,
+                    parameters_json_schema=spec.parameters,
+                )
+                for spec in job.tools.specs()
+            ]
+        )
+        settings = model_settings(job.agent)
+        for _ in range(job.max_steps):
+            response = await self._model_step(job, messages, parameters, settings)
+            messages.append(response)
+            text = "".join(p.content for p in response.parts if isinstance(p, TextPart))
+            calls = [p for p in response.parts if isinstance(p, ToolCallPart)]
+            stored = await self.store.append(
+                job.run,
+                [
+                    NewMessage(
+                        role="assistant",
+                        content=text or None,
+                        tool_calls=[
+                            {
+                                "id": call.tool_call_id,
+                                "type": "function",
+                                "function": {
+                                    "name": call.tool_name,
+                                    "arguments": call.args_as_json_str(),
+                                },
+                            }
+                            for call in calls
+                        ]
+                        or None,
+                    )
+                ],
+                job.take_events(),
+            )
+            self._completed(job, stored)
+            if not calls:
+                return
+            outcomes = await asyncio.gather(*(self._tool_call(job, call) for call in calls))
+            messages.append(
+                ModelRequest(
+                    parts=[
+                        ToolReturnPart(
+                            call.tool_name, outcome.content, tool_call_id=call.tool_call_id
+                        )
+                        for call, outcome in zip(calls, outcomes, strict=True)
+                    ]
+                )
+            )
+        raise RunFailure(
+            "max_steps_exceeded", f"The agent did not finish within {job.max_steps} model steps."
+        )
+
+    async def _model_step(
+        self,
+        job: RunJob,
+        messages: list[ModelMessage],
+        parameters: ModelRequestParameters,
+        settings: ModelSettings,
+    ) -> ModelResponse:
+        try:
+            async with asyncio.timeout(job.model_timeout):
+                if not job.stream:
+                    return await job.model.request(messages, settings, parameters)
+                async with job.model.request_stream(messages, settings, parameters) as stream:
+                    async for event in stream:
+                        delta = _text_delta(event)
+                        if delta:
+                            job.emit("message.delta", {"delta": delta})
+                    return stream.get()
+        except TimeoutError:
+            raise RunFailure(
+                "model_timeout", f"The model did not answer within {job.model_timeout:g} s."
+            ) from None
+        except ModelTimeoutError:
+            raise RunFailure("model_timeout", "The model endpoint timed out.") from None
+        except ModelConnectionError:
+            raise RunFailure("model_unreachable", "The model endpoint cannot be reached.") from None
+        except ModelAPIError as exc:
+            raise RunFailure(
+                "model_error", f"The model endpoint answered with an error: {exc}"
+            ) from None
+        except UnexpectedModelBehavior as exc:
+            raise RunFailure(
+                "model_error", f"The model answered something unusable: {exc}"
+            ) from None
+        except (ValueError, KeyError, TypeError) as exc:  # malformed data from the endpoint
+            raise RunFailure(
+                "model_error", f"The model endpoint sent malformed data ({type(exc).__name__})."
+            ) from None
+
+    async def _tool_call(self, job: RunJob, call: ToolCallPart) -> ToolOutcome:
+        arguments = call.args_as_json_str()
+        job.emit(
+            "tool.started",
+            {"tool_call_id": call.tool_call_id, "name": call.tool_name, "arguments": arguments},
+        )
+        context = ToolContext(
+            run_id=str(job.run.id),
+            thread_id=str(job.run.thread_id),
+            user_id=str(job.run.user_id),
+            agent_id=job.agent.id,
+            model=job.run.model,
+        )
+        outcome = await job.tools.execute(
+            call.tool_name, arguments, context=context, timeout_seconds=job.tool_timeout
+        )
+        self.tool_log.record(ToolCallRecord.from_outcome(call.tool_name, outcome, context=context))
+        stored = await self.store.append(
+            job.run,
+            [
+                NewMessage(
+                    role="tool",
+                    content=outcome.content,
+                    tool_call_id=call.tool_call_id,
+                    name=call.tool_name,
+                )
+            ],
+            job.take_events(),
+        )
+        job.emit(
+            "tool.finished",
+            {
+                "tool_call_id": call.tool_call_id,
+                "name": call.tool_name,
+                "status": outcome.status,
+                "duration_ms": round(outcome.duration_ms, 3),
+                "result": outcome.content,
+            },
+        )
+        self._completed(job, stored)
+        return outcome
+
+    def _completed(self, job: RunJob, stored: list[MessageOut]) -> None:
+        for message in stored:
+            job.new_messages.append(message)
+            job.emit("message.completed", {"message": message.model_dump(mode="json")})
+
+
+def _text_delta(event: object) -> str | None:
+    if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart):
+        return event.part.content or None
+    if isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
+        return event.delta.content_delta or None
+    return None
+
+
+def model_settings(agent: AgentDefinition) -> ModelSettings:
+    generation = agent.generation
+    settings = ModelSettings()
+    if generation.temperature is not None:
+        settings["temperature"] = generation.temperature
+    if generation.top_p is not None:
+        settings["top_p"] = generation.top_p
+    if generation.max_tokens is not None:
+        settings["max_tokens"] = generation.max_tokens
+    if generation.seed is not None:
+        settings["seed"] = generation.seed
+    return settings
