@@ -19,7 +19,7 @@ from confide.auth.cache import MemorySessionCache
 from confide.auth.endpoints import router as auth_router
 from confide.auth.passwords import PasswordHasher
 from confide.auth.service import AuthContext
-from confide.auth.tokens import AccessTokenCodec, CsrfSigner
+from confide.auth.tokens import AccessTokenCodec, CsrfSigner, WebSocketTickets
 from confide.config import Settings, load_settings
 from confide.db.engine import Database
 from confide.error_handlers import install_error_handlers
@@ -31,6 +31,7 @@ from confide.runs.endpoints import router as runs_router
 from confide.runs.runner import RunManager
 from confide.runs.service import ModelCatalog, RunService
 from confide.runs.store import RunStore
+from confide.runs.websocket import router as websocket_router
 from confide.storage.codec import PlainCodec
 from confide.threads.endpoints import router as threads_router
 
@@ -57,6 +58,7 @@ def build_auth_context(settings: Settings) -> AuthContext:
             ttl_seconds=settings.access_token_ttl_seconds,
         ),
         csrf=CsrfSigner(secret),
+        tickets=WebSocketTickets(secret),
         cache=MemorySessionCache(ttl=settings.session_cache_ttl_seconds),
     )
 
@@ -112,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(agents_router)
     app.include_router(threads_router)
     app.include_router(runs_router)
+    app.include_router(websocket_router)
 
     if settings.cors_origins:
         app.add_middleware(

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from starlette.requests import HTTPConnection
 
 from confide.auth.cache import Principal
 from confide.auth.service import AuthContext, AuthService, SessionEnded
@@ -47,8 +48,8 @@ def cookie_names(secure: bool) -> CookieNames:
     return CookieNames("confide_at", "confide_rt", "confide_csrf")
 
 
-def auth_context(request: Request) -> AuthContext:
-    ctx: AuthContext = request.app.state.auth
+def auth_context(connection: HTTPConnection) -> AuthContext:
+    ctx: AuthContext = connection.app.state.auth
     return ctx
 
 
@@ -56,7 +57,7 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def check_same_origin(request: Request, settings: Settings) -> None:
+def check_same_origin(request: HTTPConnection, settings: Settings) -> None:
     """Refuse a browser request another site made (Fetch Metadata, then Origin)."""
     site = request.headers.get("sec-fetch-site")
     if site is not None and site not in ("same-origin", "same-site", "none"):
@@ -98,11 +99,7 @@ async def current_principal(request: Request) -> Principal:
             raise NotAuthenticated
         token, from_cookie = cookie_token, True
     claims = ctx.tokens.decode(token)
-    principal = ctx.cache.get(claims.session_id)
-    if principal is None:
-        principal = await _load_principal(request, ctx, claims.session_id, claims.user_id)
-    if principal.user_id != claims.user_id:
-        raise SessionEnded
+    principal = await live_principal(request, ctx, claims.session_id, claims.user_id)
     if from_cookie and request.method in UNSAFE_METHODS:
         check_same_origin(request, ctx.settings)
         check_csrf(request, ctx, principal.session_id)
@@ -110,14 +107,26 @@ async def current_principal(request: Request) -> Principal:
     return principal
 
 
+async def live_principal(
+    connection: HTTPConnection, ctx: AuthContext, session_id: uuid.UUID, user_id: uuid.UUID
+) -> Principal:
+    """Who a live session acts for (from the cache, or checked in the database)."""
+    principal = ctx.cache.get(session_id)
+    if principal is None:
+        principal = await _load_principal(connection, ctx, session_id, user_id)
+    if principal.user_id != user_id:
+        raise SessionEnded
+    return principal
+
+
 async def _load_principal(
-    request: Request, ctx: AuthContext, session_id: uuid.UUID, user_id: uuid.UUID
+    connection: HTTPConnection, ctx: AuthContext, session_id: uuid.UUID, user_id: uuid.UUID
 ) -> Principal:
     """Check a session in the database and cache it. Concurrent requests of one session share
     a single load, so a cache entry expiring under load costs one query, not one per request."""
     pending = ctx.loading.get(session_id)
     if pending is None:
-        database = request.app.state.database
+        database = connection.app.state.database
 
         async def load() -> Principal:
             async with database.sessionmaker() as db:

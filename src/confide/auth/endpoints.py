@@ -30,6 +30,7 @@ from confide.auth.schemas import (
     SessionOut,
     TokenResponse,
     UserOut,
+    WebSocketTicket,
 )
 from confide.auth.service import AuthContext, AuthService, InvalidRefreshToken, IssuedSession
 from confide.db.base import utcnow
@@ -168,6 +169,13 @@ async def logout_all(principal: CurrentPrincipal, db: SessionDep, ctx: AuthConte
     """End every session of the caller, this one included."""
     await AuthService(db, ctx).end_all_sessions(principal)
     return _cleared(ctx)
+
+
+@router.post("/ws-ticket", response_model=WebSocketTicket)
+async def ws_ticket(principal: CurrentPrincipal, ctx: AuthContextDep) -> WebSocketTicket:
+    """A single-use ticket (valid 30 s) to open `/api/ws?ticket=...` from a bearer client."""
+    ticket = ctx.tickets.issue(user_id=principal.user_id, session_id=principal.session_id)
+    return WebSocketTicket(ticket=ticket, expires_in=ctx.tickets.ttl_seconds)
 
 
 @router.post("/password", status_code=204, response_class=Response)

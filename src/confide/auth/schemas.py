@@ -91,3 +91,8 @@ class SessionOut(BaseModel):
     last_seen_at: datetime
     expires_at: datetime
     current: bool = False
+
+
+class WebSocketTicket(BaseModel):
+    ticket: str
+    expires_in: int

@@ -16,7 +16,13 @@ from confide.auth.cache import Principal, SessionCache
 from confide.auth.emails import email_key
 from confide.auth.models import AuthSession, RefreshToken, User
 from confide.auth.passwords import PasswordHasher, check_password
-from confide.auth.tokens import AccessTokenCodec, CsrfSigner, hash_refresh_token, new_refresh_token
+from confide.auth.tokens import (
+    AccessTokenCodec,
+    CsrfSigner,
+    WebSocketTickets,
+    hash_refresh_token,
+    new_refresh_token,
+)
 from confide.config import Settings
 from confide.db.base import utcnow
 from confide.db.engine import on_commit
@@ -78,6 +84,7 @@ class AuthContext:
     tokens: AccessTokenCodec
     csrf: CsrfSigner
     cache: SessionCache
+    tickets: WebSocketTickets
     # Session loads in flight, shared by concurrent requests of the same session.
     loading: dict[uuid.UUID, asyncio.Future[Principal]] = field(default_factory=dict)
 

@@ -164,3 +164,43 @@ class CsrfSigner:
     def _mac(self, session_id: uuid.UUID, nonce: str) -> str:
         digest = hmac.new(self._key, f"{session_id}.{nonce}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+class WebSocketTickets:
+    """Short-lived, single-use tickets that let a bearer client open a WebSocket (browsers
+    cannot set headers on one). Signed, so any worker can check them; spent once per process."""
+
+    def __init__(self, secret: str, *, ttl_seconds: int = 30) -> None:
+        self._key = derive_key(secret, "ws-ticket")
+        self.ttl_seconds = ttl_seconds
+        self._spent: dict[str, float] = {}
+
+    def issue(self, *, user_id: uuid.UUID, session_id: uuid.UUID) -> str:
+        payload = f"{user_id}.{session_id}.{int(time.time()) + self.ttl_seconds}."
+        payload += secrets.token_urlsafe(12)
+        return f"{payload}.{self._mac(payload)}"
+
+    def redeem(self, ticket: str) -> tuple[uuid.UUID, uuid.UUID]:
+        """The (user, session) a ticket was issued for; InvalidToken if forged, old or spent."""
+        payload, _, mac = ticket.rpartition(".")
+        if not payload or not hmac.compare_digest(mac, self._mac(payload)):
+            raise InvalidToken
+        try:
+            user_raw, session_raw, expires_raw, _nonce = payload.split(".")
+            user_id, session_id, expires = (
+                uuid.UUID(user_raw),
+                uuid.UUID(session_raw),
+                int(expires_raw),
+            )
+        except ValueError:
+            raise InvalidToken from None
+        now = time.time()
+        if now >= expires or payload in self._spent:
+            raise InvalidToken
+        self._spent = {p: e for p, e in self._spent.items() if e > now}
+        self._spent[payload] = expires
+        return user_id, session_id
+
+    def _mac(self, payload: str) -> str:
+        digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
