@@ -28,12 +28,20 @@ class RunChannel:
         self._changed = asyncio.Event()
 
     def publish(self, type_: str, data: dict[str, Any] | None = None) -> Event:
-        event = Event(len(self.events) + 1, type_, {"run_id": str(self.run_id), **(data or {})})
+        event = self.prepare(type_, data)
+        self.push(event)
+        return event
+
+    def prepare(self, type_: str, data: dict[str, Any] | None = None) -> Event:
+        """The next event, numbered but not yet visible (to store it before anyone sees it)."""
+        return Event(len(self.events) + 1, type_, {"run_id": str(self.run_id), **(data or {})})
+
+    def push(self, event: Event) -> None:
+        assert event.id == len(self.events) + 1, "events are pushed in order"
         self.events.append(event)
-        if type_ in TERMINAL:
+        if event.type in TERMINAL:
             self.closed = True
         self._wake()
-        return event
 
     def close(self) -> None:
         self.closed = True

@@ -151,7 +151,19 @@ class RunManager:
         await asyncio.shield(self._finish(job))
 
     async def _finish(self, job: RunJob) -> None:
+        """Close the thread, record the outcome, and only then announce it: a client that
+        hears `run.completed` and sends its next message must not meet a run in progress."""
         try:
+            terminal_data: dict[str, Any] = {"status": job.status}
+            if job.error_code:
+                terminal_data.update(code=job.error_code, reason=job.error)
+            if job.status == "completed":  # every tool call was answered: one transaction
+                terminal = job.channel.prepare("run.completed", terminal_data)
+                await self.store.finish(
+                    job.run.id, status=job.status, events=[*job.take_events(), terminal]
+                )
+                job.channel.push(terminal)
+                return
             closing = await self.store.finish(
                 job.run.id, status=job.status, error_code=job.error_code, error=job.error
             )
@@ -167,11 +179,9 @@ class RunManager:
                     },
                 )
                 job.emit("message.completed", {"message": message.model_dump(mode="json")})
-            terminal: dict[str, Any] = {"status": job.status}
-            if job.error_code:
-                terminal.update(code=job.error_code, reason=job.error)
-            job.emit(f"run.{job.status}", terminal)
-            await self.store.record_events(job.run.id, job.take_events())
+            terminal = job.channel.prepare(f"run.{job.status}", terminal_data)
+            await self.store.record_events(job.run.id, [*job.take_events(), terminal])
+            job.channel.push(terminal)
         except Exception:
             log.exception("could not record the end of a run", extra={"run_id": str(job.run.id)})
             job.channel.close()
