@@ -76,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         gc.freeze()
         yield
         await run_manager.shutdown()
+        await models.aclose()
         await database.dispose()
 
     app = FastAPI(
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.tools = builtin_tools()
     app.state.agents = AgentRegistry.from_settings(settings, known_tools=app.state.tools.names())
     run_store = RunStore(database, app.state.codec)
+    models = ModelCatalog(settings, app.state.agents)
     run_manager = RunManager(store=run_store, tool_log=tool_call_log(settings))
     app.state.runs = RunService(
         database=database,
@@ -102,7 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings=settings,
         agents=app.state.agents,
         tools=app.state.tools,
-        models=ModelCatalog(settings, app.state.agents),
+        models=models,
         manager=run_manager,
         store=run_store,
     )

@@ -569,11 +569,6 @@ async def test_failure_while_streaming(
 # Shutdown --------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ModelCatalog builds one AsyncOpenAI per agent and nothing ever closes them; "
-    "the app's lifespan shutdown (app.py) should close the model clients",
-)
 async def test_shutdown_closes_the_model_clients(open_chat: OpenChat) -> None:
     chat = await open_chat()
     async with chat.app.router.lifespan_context(chat.app):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from pydantic_ai.models import Model
+from pydantic_ai.models.openai import OpenAIChatModel
 from sqlalchemy import select
 
 from confide.agents.definitions import AgentDefinition, render_system_prompt
@@ -55,6 +56,12 @@ class ModelCatalog:
                 )
             self._models[agent.id] = model
         return model
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients of the remote models (their pooled connections)."""
+        for model in self._models.values():
+            if isinstance(model, OpenAIChatModel):
+                await model.client.close()
 
 
 @dataclass(frozen=True, slots=True)
