@@ -10,40 +10,47 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
-import platform
-import re
-import resource
-import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-DEFAULT_OUTPUT = HERE / "results" / "auth.json"
-HOST = "127.0.0.1"
-HEALTH = "/api/health"
-ME = "/api/auth/me"
+from common import (
+    HEALTH,
+    ME,
+    RESULTS,
+    Account,
+    BenchError,
+    confide_server,
+    cpus,
+    free_port,
+    git_commit,
+    interrupt,
+    machine,
+    masked,
+    own_cpu_seconds,
+    parse_env,
+    pct,
+    percentile,
+    pin,
+    process_cpu_seconds,
+    round3,
+    shown,
+)
+
+DEFAULT_OUTPUT = RESULTS / "auth.json"
 TARGET_RATIO = 0.85
-# The access token must outlive a whole measured phase; we log in again when it might not.
-TOKEN_TTL_SECONDS = 3600
 
 console = Console()
 
@@ -234,8 +241,8 @@ class Builtin:
             requests=counts["ok"],
             errors=counts["errors"],
             seconds=float(seconds),  # only answers that arrived inside the window count
-            p50_ms=_percentile(latencies, 50) * 1000,
-            p99_ms=_percentile(latencies, 99) * 1000,
+            p50_ms=percentile(latencies, 50) * 1000,
+            p99_ms=percentile(latencies, 99) * 1000,
         )
 
     @staticmethod
@@ -299,183 +306,7 @@ def _parse_head(head: bytes) -> tuple[int, int, bool]:
     return status, length, b"\r\nconnection: close" in lower
 
 
-def _percentile(ordered: list[float], pct: float) -> float:
-    if not ordered:
-        return 0.0
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
-
-
-# The server ------------------------------------------------------------------------------------
-
-
-class BenchError(Exception):
-    pass
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _confide_command() -> list[str]:
-    script = Path(sys.executable).with_name("confide")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("confide")
-    return [found] if found else [sys.executable, "-m", "confide"]
-
-
-def _pin(cpu: int | None) -> None:
-    """Pin this thread (and what it starts from now on) to one CPU; None: every CPU."""
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {cpu} if cpu is not None else _ALL_CPUS)
-
-
-_ALL_CPUS: set[int] = set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else set()
-
-
-@contextlib.contextmanager
-def confide_server(
-    data_dir: Path, port: int, cpu: int | None, timeout: float, extra_env: dict[str, str]
-) -> Iterator[tuple[str, int]]:
-    """A `confide serve` process (one uvicorn worker) on a fresh data directory. CONFIDE_*
-    variables of the caller's environment are left out, so every run measures the same set-up;
-    `extra_env` (from --env) is the way to change it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIDE_")}
-    env.update(
-        CONFIDE_DATA_DIR=str(data_dir),
-        CONFIDE_LOG_LEVEL="WARNING",
-        CONFIDE_ACCESS_TOKEN_TTL_SECONDS=str(TOKEN_TTL_SECONDS),
-    )
-    env.update(extra_env)
-    log_path = data_dir / "server.log"
-    base = f"http://{HOST}:{port}"
-    with log_path.open("wb") as log:
-        if cpu is not None:
-            _pin(cpu)  # the child inherits this affinity
-        try:
-            process = subprocess.Popen(
-                [*_confide_command(), "serve", "--host", HOST, "--port", str(port)],
-                cwd=data_dir,  # so no .env of the checkout leaks in
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches us; we stop the server in order
-            )
-        finally:
-            if cpu is not None:
-                _pin(None)
-        try:
-            _wait_healthy(process, base, timeout, log_path)
-            yield base, process.pid
-        finally:
-            _stop(process)
-
-
-def _wait_healthy(process: subprocess.Popen[bytes], base: str, timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=2) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise BenchError(f"the server exited with {process.returncode}:\n{_tail(log)}")
-            with contextlib.suppress(httpx.TransportError):
-                if client.get(base + HEALTH).status_code == 200:
-                    return
-            time.sleep(0.1)
-    raise BenchError(f"the server did not answer {HEALTH} within {timeout:g} s:\n{_tail(log)}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def _process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process (all its threads), from /proc; None elsewhere."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_seconds() -> float:
-    """CPU seconds of this process and of the children it waited for (wrk)."""
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no server log)"
-
-
-class Account:
-    """A registered user, and a bearer access token that is fresh enough for the next phase."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.email = f"bench-{secrets.token_hex(4)}@example.org"
-        self.password = secrets.token_urlsafe(18)
-        self._token = ""
-        self._issued = 0.0
-        with httpx.Client(timeout=30) as client:
-            response = client.post(
-                f"{base}/api/auth/register", json={"email": self.email, "password": self.password}
-            )
-            if response.status_code != 201:
-                raise BenchError(f"register: {response.status_code} {response.text}")
-
-    def token(self, needed_seconds: float) -> str:
-        if not self._token or time.monotonic() + needed_seconds > self._issued + (
-            TOKEN_TTL_SECONDS - 60
-        ):
-            with httpx.Client(timeout=30) as client:
-                response = client.post(
-                    f"{self.base}/api/auth/login",
-                    json={"email": self.email, "password": self.password},
-                )
-            if response.status_code != 200:
-                raise BenchError(f"login: {response.status_code} {response.text}")
-            self._token, self._issued = response.json()["access_token"], time.monotonic()
-            with httpx.Client(timeout=30) as client:  # check it before measuring with it
-                check = client.get(f"{self.base}{ME}", headers=self._auth())
-            if check.status_code != 200:
-                raise BenchError(f"{ME} with a fresh token: {check.status_code} {check.text}")
-        return self._token
-
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}"}
-
-
 # The run ---------------------------------------------------------------------------------------
-
-
-def _git_commit() -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return None
-    return done.stdout.strip() or None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -528,13 +359,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file (bench/results/)"
     )
     args = parser.parse_args(argv)
-    extra_env: dict[str, str] = {}
-    for item in args.env:
-        name, sep, value = item.partition("=")
-        if not sep or not name.startswith("CONFIDE_"):
-            parser.error(f"--env {item!r}: expected CONFIDE_NAME=VALUE")
-        extra_env[name] = value
-    args.env = extra_env
+    args.env = parse_env(parser, args.env)
     if args.duration < 1 or args.connections < 1 or args.rounds < 1 or args.warmup < 0:
         parser.error("--duration, --connections and --rounds must be >= 1, --warmup >= 0")
     return args
@@ -549,20 +374,12 @@ def choose_generator(choice: str, workdir: Path) -> Wrk | Builtin:
     return Builtin()
 
 
-def cpus(no_pin: bool) -> tuple[int | None, int | None]:
-    """(server CPU, generator CPU), or (None, None) when not pinning."""
-    if no_pin or len(_ALL_CPUS) < 2:
-        return None, None
-    ordered = sorted(_ALL_CPUS)
-    return ordered[0], ordered[1]
-
-
 def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="confide-bench-") as tmp:
         workdir = Path(tmp)
         generator = choose_generator(args.generator, workdir)
         server_cpu, generator_cpu = cpus(args.no_pin)
-        port = _free_port()
+        port = free_port()
         pinning = (
             f"server on CPU {server_cpu}, generator on CPU {generator_cpu}"
             if server_cpu is not None
@@ -577,7 +394,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(
             f"Server: `confide serve`, one uvicorn worker, {database} in a temp data dir, "
             "CONFIDE_LOG_LEVEL=WARNING so per-request log lines do not dominate"
-            + "".join(f", {name}={_masked(value)}" for name, value in args.env.items())
+            + "".join(f", {name}={masked(value)}" for name, value in args.env.items())
             + ".",
             highlight=False,
         )
@@ -589,11 +406,11 @@ def run(args: argparse.Namespace) -> int:
         ):
             account = Account(base)
             if generator_cpu is not None:
-                _pin(generator_cpu)  # this process, and wrk which it starts
+                pin(generator_cpu)  # this process, and wrk which it starts
             try:
                 results = measure(generator, base, pid, account, args)
             finally:
-                _pin(None)
+                pin(None)
         return report(results, generator, args, pinning)
 
 
@@ -610,14 +427,14 @@ def measure(
         headers = {}
         if path == ME:
             headers["Authorization"] = f"Bearer {account.token(seconds + 30)}"
-        server_before, own_before = _process_cpu_seconds(server_pid), _own_cpu_seconds()
+        server_before, own_before = process_cpu_seconds(server_pid), own_cpu_seconds()
         started = time.perf_counter()
         sample = generator.run(base + path, headers, args.connections, seconds)
         wall = time.perf_counter() - started
-        server_after = _process_cpu_seconds(server_pid)
+        server_after = process_cpu_seconds(server_pid)
         if server_before is not None and server_after is not None:
             sample.server_cpu = (server_after - server_before) / wall
-        sample.generator_cpu = (_own_cpu_seconds() - own_before) / wall
+        sample.generator_cpu = (own_cpu_seconds() - own_before) / wall
         return sample
 
     if args.warmup:
@@ -634,7 +451,7 @@ def measure(
             console.print(
                 f"  {number} {path:<12} {sample.rps:6.0f}/s  p50 {sample.p50_ms:5.2f} ms  "
                 f"p99 {sample.p99_ms:6.2f} ms  err {sample.errors}  "
-                f"CPU server {_pct(sample.server_cpu)} load {_pct(sample.generator_cpu)}",
+                f"CPU server {pct(sample.server_cpu)} load {pct(sample.generator_cpu)}",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -693,7 +510,7 @@ def report(
     figures = {
         "benchmark": "auth",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "generator": generator.name,
         "connections": args.connections,
         "duration_s": args.duration,
@@ -701,13 +518,9 @@ def report(
         "warmup_s": args.warmup,
         "server": "confide serve, 1 uvicorn worker, CONFIDE_LOG_LEVEL=WARNING, "
         + ("database from --env" if "CONFIDE_DATABASE_URL" in args.env else "SQLite"),
-        "server_env": {name: _masked(value) for name, value in args.env.items()},
+        "server_env": {name: masked(value) for name, value in args.env.items()},
         "pinning": pinning,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "endpoints": {
             path: {
                 "rps": round(result.rps, 1),
@@ -719,8 +532,8 @@ def report(
                         **asdict(s),
                         "rps": round(s.rps, 1),
                         "seconds": round(s.seconds, 3),
-                        "server_cpu": _round(s.server_cpu),
-                        "generator_cpu": _round(s.generator_cpu),
+                        "server_cpu": round3(s.server_cpu),
+                        "generator_cpu": round3(s.generator_cpu),
                     }
                     for s in result.samples
                 ],
@@ -729,10 +542,10 @@ def report(
         },
         "ratio_me_health": round(ratio, 4),
         "server_cpu_us_per_request": {
-            HEALTH: _round(health.server_cpu_us),
-            ME: _round(me.server_cpu_us),
+            HEALTH: round3(health.server_cpu_us),
+            ME: round3(me.server_cpu_us),
         },
-        "cpu_ratio_health_me": _round(cpu_ratio),
+        "cpu_ratio_health_me": round3(cpu_ratio),
         "ratio_per_round": [round(r, 4) for r in paired],
         "ratio_per_round_median": round(statistics.median(paired), 4) if paired else None,
         "target_ratio": TARGET_RATIO,
@@ -740,7 +553,7 @@ def report(
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    console.print(f"Figures written to {_shown(args.output)}.", highlight=False)
+    console.print(f"Figures written to {shown(args.output)}.", highlight=False)
 
     errors = health.errors + me.errors
     if errors:
@@ -752,32 +565,9 @@ def report(
     return 0
 
 
-def _masked(value: str) -> str:
-    """A URL's password hidden (postgresql+asyncpg://user:***@host/db)."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", value)
-
-
-def _round(share: float | None) -> float | None:
-    return None if share is None else round(share, 3)
-
-
-def _pct(share: float | None) -> str:
-    return "n/a" if share is None else f"{share:4.0%}"
-
-
-def _shown(path: Path) -> str:
-    with contextlib.suppress(ValueError):
-        return str(path.resolve().relative_to(Path.cwd()))
-    return str(path)
-
-
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the server too, like Ctrl-C
+    signal.signal(signal.SIGTERM, interrupt)  # `kill` stops the server too, like Ctrl-C
     try:
         return run(args)
     except BenchError as exc:

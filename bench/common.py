@@ -1,0 +1,282 @@
+"""What the benchmarks share: a `confide serve` process on a temporary data directory, CPU
+pinning and CPU accounting, a registered account with a bearer token, and small helpers for
+arguments, percentiles and the JSON results.
+
+Imported by the scripts next to it (`python bench/<name>.py` puts bench/ on sys.path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import re
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+HOST = "127.0.0.1"
+HEALTH = "/api/health"
+ME = "/api/auth/me"
+# The access token must outlive a whole measured phase; we log in again when it might not.
+TOKEN_TTL_SECONDS = 3600
+
+
+class BenchError(Exception):
+    pass
+
+
+# The server ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def confide_command() -> list[str]:
+    script = Path(sys.executable).with_name("confide")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("confide")
+    return [found] if found else [sys.executable, "-m", "confide"]
+
+
+ALL_CPUS: set[int] = set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else set()
+
+
+def pin(cpu: int | None) -> None:
+    """Pin this thread (and what it starts from now on) to one CPU; None: every CPU."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu} if cpu is not None else ALL_CPUS)
+
+
+def cpus(no_pin: bool) -> tuple[int | None, int | None]:
+    """(server CPU, generator CPU), or (None, None) when not pinning."""
+    if no_pin or len(ALL_CPUS) < 2:
+        return None, None
+    ordered = sorted(ALL_CPUS)
+    return ordered[0], ordered[1]
+
+
+@contextlib.contextmanager
+def confide_server(
+    data_dir: Path, port: int, cpu: int | None, timeout: float, extra_env: dict[str, str]
+) -> Iterator[tuple[str, int]]:
+    """A `confide serve` process (one uvicorn worker) on a fresh data directory. CONFIDE_*
+    variables of the caller's environment are left out, so every run measures the same set-up;
+    `extra_env` (from --env) is the way to change it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIDE_")}
+    env.update(
+        CONFIDE_DATA_DIR=str(data_dir),
+        CONFIDE_LOG_LEVEL="WARNING",
+        CONFIDE_ACCESS_TOKEN_TTL_SECONDS=str(TOKEN_TTL_SECONDS),
+    )
+    env.update(extra_env)
+    log_path = data_dir / "server.log"
+    base = f"http://{HOST}:{port}"
+    with log_path.open("wb") as log:
+        if cpu is not None:
+            pin(cpu)  # the child inherits this affinity
+        try:
+            process = subprocess.Popen(
+                [*confide_command(), "serve", "--host", HOST, "--port", str(port)],
+                cwd=data_dir,  # so no .env of the checkout leaks in
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches us; we stop the server in order
+            )
+        finally:
+            if cpu is not None:
+                pin(None)
+        try:
+            wait_healthy(process, base, timeout, log_path)
+            yield base, process.pid
+        finally:
+            stop(process)
+
+
+def wait_healthy(process: subprocess.Popen[bytes], base: str, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise BenchError(f"the server exited with {process.returncode}:\n{tail(log)}")
+            with contextlib.suppress(httpx.TransportError):
+                if client.get(base + HEALTH).status_code == 200:
+                    return
+            time.sleep(0.1)
+    raise BenchError(f"the server did not answer {HEALTH} within {timeout:g} s:\n{tail(log)}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
+
+
+# CPU accounting --------------------------------------------------------------------------------
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process (all its threads), from /proc; None elsewhere."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and of the children it waited for (wrk)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+# Accounts --------------------------------------------------------------------------------------
+
+
+class Account:
+    """A registered user, and a bearer access token that is fresh enough for the next phase."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.email = f"bench-{secrets.token_hex(4)}@example.org"
+        self.password = secrets.token_urlsafe(18)
+        self._token = ""
+        self._issued = 0.0
+        with httpx.Client(timeout=30) as client:
+            response = client.post(
+                f"{base}/api/auth/register", json={"email": self.email, "password": self.password}
+            )
+            if response.status_code != 201:
+                raise BenchError(f"register: {response.status_code} {response.text}")
+
+    def token(self, needed_seconds: float) -> str:
+        if not self._token or time.monotonic() + needed_seconds > self._issued + (
+            TOKEN_TTL_SECONDS - 60
+        ):
+            with httpx.Client(timeout=30) as client:
+                response = client.post(
+                    f"{self.base}/api/auth/login",
+                    json={"email": self.email, "password": self.password},
+                )
+            if response.status_code != 200:
+                raise BenchError(f"login: {response.status_code} {response.text}")
+            self._token, self._issued = response.json()["access_token"], time.monotonic()
+            with httpx.Client(timeout=30) as client:  # check it before measuring with it
+                check = client.get(f"{self.base}{ME}", headers=self._auth())
+            if check.status_code != 200:
+                raise BenchError(f"{ME} with a fresh token: {check.status_code} {check.text}")
+        return self._token
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"}
+
+
+# Arguments, figures, results -------------------------------------------------------------------
+
+
+def parse_env(parser: argparse.ArgumentParser, items: list[str]) -> dict[str, str]:
+    """--env CONFIDE_NAME=VALUE items as a dict (a parser error for anything else)."""
+    extra_env: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("CONFIDE_"):
+            parser.error(f"--env {item!r}: expected CONFIDE_NAME=VALUE")
+        extra_env[name] = value
+    return extra_env
+
+
+def uvloop_factory() -> Callable[[], Any] | None:
+    """uvloop's event loop factory when uvloop is installed (a faster load generator)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], Any] = uvloop.new_event_loop
+    return factory
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def git_commit() -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    return done.stdout.strip() or None
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def masked(value: str) -> str:
+    """A URL's password hidden (postgresql+asyncpg://user:***@host/db)."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", value)
+
+
+def round3(share: float | None) -> float | None:
+    return None if share is None else round(share, 3)
+
+
+def pct(share: float | None) -> str:
+    return "n/a" if share is None else f"{share:4.0%}"
+
+
+def shown(path: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(Path.cwd()))
+    return str(path)
+
+
+def interrupt(_signum: int, _frame: object) -> None:
+    """SIGTERM handler: unwind like Ctrl-C, so `kill` stops the server too."""
+    raise KeyboardInterrupt
