@@ -1,0 +1,223 @@
+"""Fixtures of the run tests.
+
+Every thread a test leaves behind must keep the tool-call invariant (`invariant.py`): the
+`app` fixture's database is checked after each test that used it, and so is that of every app
+built through `make_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from confide.agents.mockllm import create_mock_llm_app
+from confide.agents.tools import ToolRegistry, builtin_tools
+from confide.db.base import utcnow
+from confide.runs.models import Run
+from confide.threads.models import Thread
+from confide.threads.service import NewMessage, ThreadService
+from tests.runs.invariant import assert_threads_valid
+
+STARTUP_SECONDS = 20
+GATE_SECONDS = 10.0
+
+
+@pytest.fixture(autouse=True)
+def _app_if_used(request: pytest.FixtureRequest) -> FastAPI | None:
+    # Sync on purpose: an async fixture cannot ask for another async fixture by name.
+    if "app" not in request.fixturenames:
+        return None
+    app: FastAPI = request.getfixturevalue("app")
+    return app
+
+
+@pytest.fixture(autouse=True)
+async def _threads_stay_valid(_app_if_used: FastAPI | None) -> AsyncIterator[None]:
+    yield
+    if _app_if_used is not None:
+        await assert_threads_valid(_app_if_used)
+
+
+LeftRunning = Callable[..., Awaitable[uuid.UUID]]
+
+
+@pytest.fixture
+def left_running(app: FastAPI) -> LeftRunning:
+    """`await left_running(thread_id, *messages)`: a run `running` in the database, with these
+    messages, and no task in this process (as if the process running it had died)."""
+
+    async def insert(thread_id: str, *messages: NewMessage) -> uuid.UUID:
+        async with app.state.database.sessionmaker() as db:
+            thread = await db.get(Thread, uuid.UUID(thread_id))
+            assert thread is not None
+            run = Run(
+                id=uuid.uuid4(),
+                thread_id=thread.id,
+                user_id=thread.owner_id,
+                agent_id=thread.agent_id,
+                model="confide-scripted",
+                status="running",
+                created_at=utcnow(),
+            )
+            db.add(run)
+            await db.flush()
+            threads = ThreadService(db, codec=app.state.codec)
+            await threads.append(thread, list(messages), run_id=run.id)
+            await db.commit()
+            return run.id
+
+    return insert
+
+
+def open_call_turn(*call_ids: str) -> list[NewMessage]:
+    """A user's message and an assistant turn calling `add` once per id."""
+    calls = [
+        {"id": c, "type": "function", "function": {"name": "add", "arguments": '{"a":1,"b":2}'}}
+        for c in call_ids
+    ]
+    return [
+        NewMessage(role="user", content="add 1 and 2, twice"),
+        NewMessage(role="assistant", tool_calls=calls),
+    ]
+
+
+@pytest.fixture
+async def make_app(app_factory: Callable[..., FastAPI]) -> AsyncIterator[Callable[..., FastAPI]]:
+    """`app_factory`, plus the invariant check and clean-up of each app it built."""
+    built: list[FastAPI] = []
+
+    def make(**overrides: Any) -> FastAPI:
+        app = app_factory(**overrides)
+        built.append(app)
+        return app
+
+    yield make
+    try:
+        for app in built:
+            await assert_threads_valid(app)
+    finally:
+        for app in built:
+            # What the lifespan's shutdown does, for apps a test never started.
+            await app.state.runs.models.aclose()
+            await app.state.database.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def mock_llm_url() -> Iterator[str]:
+    """The mock LLM (fault markers on) on a real uvicorn in a background thread."""
+    port = _free_port()
+    config = uvicorn.Config(
+        create_mock_llm_app(allow_faults=True),
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        ws="none",
+        log_config=None,
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="mock-llm", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            assert thread.is_alive(), "the mock LLM stopped before answering"
+            try:
+                httpx.get(f"{url}/models", timeout=2).raise_for_status()
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the mock LLM did not start"
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        assert not thread.is_alive()
+
+
+@dataclass
+class Gate:
+    """The `add` tool, held inside its call until the test opens the gate: a run in progress
+    for as long as a test needs one, without any timing."""
+
+    entered: asyncio.Event = field(default_factory=asyncio.Event)
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait_entered(self) -> None:
+        await asyncio.wait_for(self.entered.wait(), GATE_SECONDS)
+
+    def open(self) -> None:
+        self.opened.set()
+
+
+@pytest.fixture
+def gate(app: FastAPI) -> Iterator[Gate]:
+    """The `app` fixture's runs call a gated `add` (the other built-in tools are unchanged)."""
+    held = Gate()
+    tools = ToolRegistry(spec for spec in builtin_tools() if spec.name != "add")
+
+    @tools.tool(name="add")
+    async def gated_add(a: float, b: float) -> float:
+        """Add two numbers."""
+        held.entered.set()
+        await held.opened.wait()
+        return a + b
+
+    app.state.runs.tools = tools
+    yield held
+    held.open()  # a failed test must not leave its run waiting
+
+
+class _InLoopServer(uvicorn.Server):
+    # Serving inside the test's event loop: pytest keeps its own signal handlers.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@pytest.fixture
+async def live_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the `app` fixture served by a real uvicorn in the test's event loop.
+
+    httpx's ASGI transport hands over a response only once the app has sent all of it; over a
+    real connection a stream can be read as it comes and left half-way."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, lifespan="off", ws="none", log_config=None, timeout_graceful_shutdown=5
+    )
+    server = _InLoopServer(config)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        for _ in range(STARTUP_SECONDS * 100):
+            if server.started or serving.done():
+                break
+            await asyncio.sleep(0.01)
+        assert server.started, "the live server did not start"
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
