@@ -26,6 +26,7 @@ from confide.app import create_app
 from confide.config import Settings
 from confide.db.base import Base
 from confide.db.migrate import upgrade
+from tests.invariant import assert_threads_valid
 
 T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -143,3 +144,20 @@ def client_for(app: FastAPI, **kwargs: Any) -> httpx.AsyncClient:
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(app) as c:
         yield c
+
+
+@pytest.fixture(autouse=True)
+def _app_if_used(request: pytest.FixtureRequest) -> FastAPI | None:
+    # Sync on purpose: an async fixture cannot ask for another async fixture by name.
+    if "app" not in request.fixturenames:
+        return None
+    app: FastAPI = request.getfixturevalue("app")
+    return app
+
+
+@pytest.fixture(autouse=True)
+async def _threads_stay_valid(_app_if_used: FastAPI | None) -> AsyncIterator[None]:
+    """After every test that used the app: every thread satisfies OpenAI's tool-call rules."""
+    yield
+    if _app_if_used is not None:
+        await assert_threads_valid(_app_if_used)

@@ -28,26 +28,10 @@ from confide.db.base import utcnow
 from confide.runs.models import Run
 from confide.threads.models import Thread
 from confide.threads.service import NewMessage, ThreadService
-from tests.runs.invariant import assert_threads_valid
+from tests.invariant import assert_threads_valid
 
 STARTUP_SECONDS = 20
 GATE_SECONDS = 10.0
-
-
-@pytest.fixture(autouse=True)
-def _app_if_used(request: pytest.FixtureRequest) -> FastAPI | None:
-    # Sync on purpose: an async fixture cannot ask for another async fixture by name.
-    if "app" not in request.fixturenames:
-        return None
-    app: FastAPI = request.getfixturevalue("app")
-    return app
-
-
-@pytest.fixture(autouse=True)
-async def _threads_stay_valid(_app_if_used: FastAPI | None) -> AsyncIterator[None]:
-    yield
-    if _app_if_used is not None:
-        await assert_threads_valid(_app_if_used)
 
 
 LeftRunning = Callable[..., Awaitable[uuid.UUID]]

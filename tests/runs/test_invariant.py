@@ -13,7 +13,7 @@ from confide.threads.models import Message, Thread
 from confide.threads.service import NewMessage, ThreadService
 from tests.conftest import client_for
 from tests.factories import signed_up
-from tests.runs.invariant import Row, assert_threads_valid, thread_problems
+from tests.invariant import Row, assert_threads_valid, thread_problems
 
 
 def user(seq: int) -> Row:

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from confide.db.base import utcnow
@@ -18,8 +17,8 @@ from confide.runs.store import INTERRUPTED_TOOL_RESULT
 from confide.threads.service import NewMessage
 from tests.conftest import client_for
 from tests.factories import signed_up
+from tests.invariant import parse_sse, sse_events
 from tests.runs.conftest import Gate, LeftRunning, open_call_turn
-from tests.runs.invariant import parse_sse, sse_events
 
 THREADS = "/api/threads"
 RUNS = "/api/runs"
@@ -121,11 +120,6 @@ async def test_a_second_start_changes_nothing(
     assert len(after_first[1]) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: RunStore.fail_interrupted records no events, so a client resuming the run "
-    "never receives run.failed (nor the closing tool message)",
-)
 async def test_a_run_failed_at_start_ends_its_event_stream(
     client: httpx.AsyncClient,
     app: FastAPI,

@@ -155,6 +155,10 @@ class RunService:
         if run.status == RUNNING and not await self.manager.cancel(run_id):
             # Running in the database but in no task here: its process is gone.
             await self.store.finish(
-                run_id, status="cancelled", error_code="cancelled", error="The run was cancelled."
+                run_id,
+                status="cancelled",
+                error_code="cancelled",
+                error="The run was cancelled.",
+                announce=True,
             )
         return await self.get(principal, run_id)

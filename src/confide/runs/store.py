@@ -12,14 +12,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from confide.db.base import utcnow
 from confide.db.engine import Database
 from confide.errors import Conflict
-from confide.runs.channel import Event
+from confide.runs.channel import TERMINAL, Event
 from confide.runs.models import RUNNING, Run, RunEvent
 from confide.storage.codec import ContentCodec, decode_json, encode_json
 from confide.threads.models import Message, Thread
@@ -100,19 +100,59 @@ class RunStore:
         error_code: str | None = None,
         error: str | None = None,
         events: Sequence[Event] = (),
+        announce: bool = False,
     ) -> list[MessageOut]:
-        """End a run: answer any tool call left open, record the outcome. Idempotent."""
+        """End a run: answer any tool call left open, record the outcome. Idempotent.
+
+        `announce`: the run has no live task (its process died), so the events a client
+        would have heard are written here, numbered after the run's stored ones.
+        """
         async with self.database.sessionmaker() as db:
             run = await db.get(Run, run_id)
             if run is None:
                 return []
+            was_running = run.status == RUNNING
             closing = await self._close_thread(db, run.thread_id, run.id)
-            if run.status == RUNNING:
+            if was_running:
                 run.status, run.error_code, run.error = status, error_code, error
                 run.finished_at = utcnow()
+            if announce and was_running:
+                events = await self._closing_events(db, run, closing)
             self._add_events(db, run_id, events)
             await db.commit()
             return closing
+
+    async def _closing_events(
+        self, db: AsyncSession, run: Run, closing: list[MessageOut]
+    ) -> list[Event]:
+        last = (
+            await db.execute(select(func.max(RunEvent.seq)).where(RunEvent.run_id == run.id))
+        ).scalar_one_or_none() or 0
+        base = {"run_id": str(run.id)}
+        bodies: list[tuple[str, dict[str, Any]]] = []
+        for message in closing:
+            bodies.append(
+                (
+                    "tool.finished",
+                    {
+                        "tool_call_id": message.tool_call_id,
+                        "name": message.name,
+                        "status": "cancelled",
+                        "result": message.content,
+                    },
+                )
+            )
+            bodies.append(("message.completed", {"message": message.model_dump(mode="json")}))
+        bodies.append(
+            (
+                f"run.{run.status}",
+                {"status": run.status, "code": run.error_code, "reason": run.error},
+            )
+        )
+        return [
+            Event(last + offset, type_, {**base, **data})
+            for offset, (type_, data) in enumerate(bodies, start=1)
+        ]
 
     async def _close_thread(
         self, db: AsyncSession, thread_id: uuid.UUID, run_id: uuid.UUID
@@ -149,6 +189,9 @@ class RunStore:
             )
 
     async def events_after(self, run_id: uuid.UUID, after: int) -> list[Event]:
+        """Stored events after an id. The final event always comes last, even when its id is
+        not above `after` (ids a client heard as in-memory deltas may have been reused by a
+        restarted server): a replay always tells how the run ended."""
         async with self.database.sessionmaker() as db:
             rows = (
                 await db.execute(
@@ -157,7 +200,19 @@ class RunStore:
                     .order_by(RunEvent.seq)
                 )
             ).scalars()
-            return [Event(r.seq, r.type, decode_json(self.codec, r.data)) for r in rows]
+            events = [Event(r.seq, r.type, decode_json(self.codec, r.data)) for r in rows]
+            if not any(e.type in TERMINAL for e in events):
+                final = (
+                    await db.execute(
+                        select(RunEvent)
+                        .where(RunEvent.run_id == run_id, RunEvent.type.in_(TERMINAL))
+                        .order_by(RunEvent.seq.desc())
+                        .limit(1)
+                    )
+                ).scalar_one_or_none()
+                if final is not None:
+                    events.append(Event(final.seq, final.type, decode_json(self.codec, final.data)))
+            return events
 
     async def fail_interrupted(self) -> list[uuid.UUID]:
         """At start-up: runs left `running` by a process that died are failed, their threads
@@ -170,6 +225,7 @@ class RunStore:
                 status="failed",
                 error_code="server_restarted",
                 error="The server stopped while this run was in progress.",
+                announce=True,
             )
         return ids
 
