@@ -22,7 +22,7 @@ from confide.pagination import (
 router = APIRouter(prefix="/api/agents", tags=["agents"])
 
 
-def agents_registry(request: Request) -> AgentRegistry:
+async def agents_registry(request: Request) -> AgentRegistry:
     registry: AgentRegistry = request.app.state.agents
     return registry
 

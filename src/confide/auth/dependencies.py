@@ -161,4 +161,11 @@ class PrincipalDependency(OAuth2PasswordBearer):
 
 
 CurrentPrincipal = Annotated[Principal, Depends(PrincipalDependency())]
-AuthContextDep = Annotated[AuthContext, Depends(auth_context)]
+
+
+async def _auth_context(connection: HTTPConnection) -> AuthContext:
+    # `async def` so FastAPI calls it on the loop instead of hopping to a worker thread.
+    return auth_context(connection)
+
+
+AuthContextDep = Annotated[AuthContext, Depends(_auth_context)]

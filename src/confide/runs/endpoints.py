@@ -49,7 +49,7 @@ class RunResult(BaseModel):
     messages: list[MessageOut]
 
 
-def run_service(request: Request) -> RunService:
+async def run_service(request: Request) -> RunService:
     service: RunService = request.app.state.runs
     return service
 

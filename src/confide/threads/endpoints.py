@@ -27,12 +27,13 @@ from confide.threads.service import AgentCatalog, ThreadService
 router = APIRouter(prefix="/api/threads", tags=["threads"])
 
 
-def thread_service(request: Request, db: SessionDep) -> ThreadService:
+# Dependencies are `async def` so FastAPI calls them on the loop, not in a worker thread.
+async def thread_service(request: Request, db: SessionDep) -> ThreadService:
     codec: ContentCodec = request.app.state.codec
     return ThreadService(db, codec=codec)
 
 
-def agent_catalog(request: Request) -> AgentCatalog:
+async def agent_catalog(request: Request) -> AgentCatalog:
     catalog: AgentCatalog = request.app.state.agents
     return catalog
 

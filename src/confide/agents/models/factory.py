@@ -23,7 +23,8 @@ def _reply(messages: list[ModelMessage], info: AgentInfo) -> ScriptedReply:
     return scripted_reply(to_openai_messages(messages), [t.name for t in info.function_tools])
 
 
-def _respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+# Async, though it never waits: pydantic-ai would run a plain function in a worker thread.
+async def _respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     reply = _reply(messages, info)
     parts: list[TextPart | ToolCallPart] = []
     if reply.text:
