@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest bench install clean
+.PHONY: run test lint typecheck pytest bench bench-chat install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ pytest: install
 ## Benchmarks against a real uvicorn process (figures go in the README).
 bench: install
 	$(BIN)/python bench/auth_bench.py
+
+## Chat turns, first SSE event, thread listing (figures go in the README).
+bench-chat: install
+	$(BIN)/python bench/chat_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
