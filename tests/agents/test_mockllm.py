@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,10 +12,10 @@ from typing import Any
 import httpx
 import openai
 import pytest
-import uvicorn
 from openai import AsyncOpenAI
 
 from confide.agents.mockllm import create_mock_llm_app
+from tests.mockllm_server import free_port, serve_mock_llm
 
 MODEL = "confide-scripted"
 STARTUP_SECONDS = 20
@@ -47,13 +45,6 @@ TIME_TOOL: dict[str, Any] = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def wait_for_models(base_url: str, alive: Any) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
@@ -71,27 +62,8 @@ def wait_for_models(base_url: str, alive: Any) -> None:
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
     """A real uvicorn serving the mock LLM, fault markers on, in a background thread."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_mock_llm_app(allow_faults=True),
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        ws="none",
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="mock-llm", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_for_models(url, thread.is_alive)
+    with serve_mock_llm() as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        assert not thread.is_alive()
 
 
 def client(base_url: str, **options: Any) -> AsyncOpenAI:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,13 +20,13 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from confide.agents.mockllm import create_mock_llm_app
 from confide.agents.tools import ToolRegistry, builtin_tools
 from confide.db.base import utcnow
 from confide.runs.models import Run
 from confide.threads.models import Thread
 from confide.threads.service import NewMessage, ThreadService
 from tests.invariant import assert_threads_valid
+from tests.mockllm_server import serve_mock_llm
 
 STARTUP_SECONDS = 20
 GATE_SECONDS = 10.0
@@ -98,45 +96,11 @@ async def make_app(app_factory: Callable[..., FastAPI]) -> AsyncIterator[Callabl
             await app.state.database.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def mock_llm_url() -> Iterator[str]:
     """The mock LLM (fault markers on) on a real uvicorn in a background thread."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_mock_llm_app(allow_faults=True),
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        ws="none",
-        log_config=None,
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="mock-llm", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert thread.is_alive(), "the mock LLM stopped before answering"
-            try:
-                httpx.get(f"{url}/models", timeout=2).raise_for_status()
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the mock LLM did not start"
-                time.sleep(0.05)
+    with serve_mock_llm() as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        assert not thread.is_alive()
 
 
 @dataclass

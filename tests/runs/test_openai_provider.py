@@ -24,7 +24,7 @@ from openai import AsyncOpenAI
 
 from tests.conftest import client_for
 from tests.factories import assert_problem, signed_up
-from tests.runs.mockllm_server import closed_port, serve_mock_llm
+from tests.mockllm_server import closed_port, serve_mock_llm
 
 MODEL = "confide-scripted"
 DISPLAY_NAME = "Ada Lovelace"
