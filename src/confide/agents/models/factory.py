@@ -4,7 +4,7 @@ endpoint. Both are pydantic-ai `Model`s, so a run drives them the same way."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 
 from openai import AsyncOpenAI
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
@@ -65,7 +65,3 @@ def openai_model(*, name: str, base_url: str, api_key: str | None, timeout_secon
         timeout=timeout_seconds,
     )
     return OpenAIChatModel(name, provider=OpenAIProvider(openai_client=client))
-
-
-def api_key_from(environ: Mapping[str, str], variable: str | None) -> str | None:
-    return environ.get(variable) if variable else None
