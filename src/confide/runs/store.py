@@ -112,7 +112,10 @@ class RunStore:
             if run is None:
                 return []
             was_running = run.status == RUNNING
-            closing = await self._close_thread(db, run.thread_id, run.id)
+            # A completed run answered every call it made; anything else may have left some open.
+            closing = (
+                [] if status == "completed" else await self._close_thread(db, run.thread_id, run.id)
+            )
             if was_running:
                 run.status, run.error_code, run.error = status, error_code, error
                 run.finished_at = utcnow()
