@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, CursorResult, and_, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from confide.auth.models import AuthSession, RefreshToken, User
+from confide.db.keyset import newest_first_page
 
 
 def _live(now: datetime, idle_cutoff: datetime) -> ColumnElement[bool]:
@@ -63,16 +64,13 @@ async def live_sessions_page(
     limit: int,
 ) -> Sequence[AuthSession]:
     """One page of live sessions, newest first, keyset on (created_at, id)."""
-    stmt = select(AuthSession).where(AuthSession.user_id == user_id, _live(now, idle_cutoff))
-    if after is not None:
-        created_at, session_id = after
-        stmt = stmt.where(
-            or_(
-                AuthSession.created_at < created_at,
-                and_(AuthSession.created_at == created_at, AuthSession.id < session_id),
-            )
-        )
-    stmt = stmt.order_by(AuthSession.created_at.desc(), AuthSession.id.desc()).limit(limit)
+    stmt = newest_first_page(
+        select(AuthSession).where(AuthSession.user_id == user_id, _live(now, idle_cutoff)),
+        time=AuthSession.created_at,
+        key=AuthSession.id,
+        after=after,
+        limit=limit,
+    )
     return (await db.execute(stmt)).scalars().all()
 
 

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from confide.db.keyset import newest_first_page
 from confide.threads.models import Message, Thread
 
 
@@ -44,15 +45,9 @@ async def list_owned(
             func.lower(Message.content).like(pattern, escape="\\"),
         )
         stmt = stmt.where(or_(func.lower(Thread.title).like(pattern, escape="\\"), in_messages))
-    if after is not None:
-        activity, thread_id = after
-        stmt = stmt.where(
-            or_(
-                Thread.last_activity_at < activity,
-                and_(Thread.last_activity_at == activity, Thread.id < thread_id),
-            )
-        )
-    stmt = stmt.order_by(Thread.last_activity_at.desc(), Thread.id.desc()).limit(limit)
+    stmt = newest_first_page(
+        stmt, time=Thread.last_activity_at, key=Thread.id, after=after, limit=limit
+    )
     return (await db.execute(stmt)).scalars().all()
 
 
