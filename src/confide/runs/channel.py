@@ -36,6 +36,14 @@ class RunChannel:
         """The next event, numbered but not yet visible (to store it before anyone sees it)."""
         return Event(len(self.events) + 1, type_, {"run_id": str(self.run_id), **(data or {})})
 
+    def prepare_many(self, bodies: list[tuple[str, dict[str, Any]]]) -> list[Event]:
+        """The next events, numbered in order, none yet visible."""
+        first = len(self.events) + 1
+        return [
+            Event(first + offset, type_, {"run_id": str(self.run_id), **data})
+            for offset, (type_, data) in enumerate(bodies)
+        ]
+
     def push(self, event: Event) -> None:
         assert event.id == len(self.events) + 1, "events are pushed in order"
         self.events.append(event)

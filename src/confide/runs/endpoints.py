@@ -16,7 +16,7 @@ from confide.auth.dependencies import CurrentPrincipal
 from confide.errors import PROBLEM_JSON, problem_body
 from confide.logs import request_id_var
 from confide.runs.channel import TERMINAL, Event
-from confide.runs.models import Run
+from confide.runs.models import Run, RunState
 from confide.runs.service import RunService
 from confide.threads.schemas import MessageOut
 
@@ -57,7 +57,7 @@ async def run_service(request: Request) -> RunService:
 Runs = Annotated[RunService, Depends(run_service)]
 
 
-def _run_out(run: Run) -> RunOut:
+def _run_out(run: Run | RunState) -> RunOut:
     return RunOut.model_validate(run, from_attributes=True)
 
 
@@ -86,13 +86,12 @@ async def send_message(
         return _sse(started.channel.follow(0))
     async for _ in started.channel.follow(0):
         pass  # the run goes on even if this client leaves; here we wait for its end
-    run = await runs.get(principal, started.run.id)
-    job_messages = [
-        MessageOut.model_validate(e.data["message"])
-        for e in started.channel.events
-        if e.type == "message.completed"
-    ]
-    result = RunResult(run=_run_out(run), messages=[started.user_message, *job_messages])
+    run: Run | RunState = (
+        started.run
+    )  # a completed run's row is known here; any other ending is read back
+    if run.status != "completed":
+        run = await runs.get(principal, started.run.id)
+    result = RunResult(run=_run_out(run), messages=[started.user_message, *started.new_messages])
     if run.status != "failed":
         return Response(result.model_dump_json(), media_type="application/json")
     status = FAILURE_STATUS.get(run.error_code or "", 502)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
@@ -35,6 +36,22 @@ class Run(IdMixin, Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+@dataclass(slots=True)
+class RunState:
+    """A run as its process knows it while it goes on (a `runs` row, without the ORM)."""
+
+    id: uuid.UUID
+    thread_id: uuid.UUID
+    user_id: uuid.UUID
+    agent_id: str
+    model: str
+    created_at: datetime
+    status: str = RUNNING
+    error_code: str | None = None
+    error: str | None = None
+    finished_at: datetime | None = None
 
 
 class RunEvent(Base):

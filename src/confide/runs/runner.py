@@ -38,7 +38,7 @@ from confide.agents.conversation import to_model_messages
 from confide.agents.definitions import AgentDefinition
 from confide.agents.tools import ToolCallLog, ToolCallRecord, ToolContext, ToolOutcome, ToolRegistry
 from confide.runs.channel import Event, RunChannel
-from confide.runs.models import Run
+from confide.runs.models import RunState
 from confide.runs.store import RunStore
 from confide.threads.schemas import MessageOut
 from confide.threads.service import NewMessage
@@ -60,7 +60,7 @@ class RunFailure(Exception):
 
 @dataclass
 class RunJob:
-    run: Run
+    run: RunState
     agent: AgentDefinition
     model: Model
     system_prompt: str
@@ -71,11 +71,14 @@ class RunJob:
     max_steps: int
     model_timeout: float
     tool_timeout: float
+    next_seq: int  # the thread's next position: while the run goes on, only it appends
     new_messages: list[MessageOut] = field(default_factory=list)
     unsaved: list[Event] = field(default_factory=list)
     status: str = "running"
     error_code: str | None = None
     error: str | None = None
+    final: NewMessage | None = None  # the closing answer, stored with the run's outcome
+    writes: asyncio.Lock = field(default_factory=asyncio.Lock)  # positions in commit order
 
     def emit(self, type_: str, data: dict[str, Any] | None = None) -> Event:
         event = self.channel.publish(type_, data)
@@ -157,12 +160,8 @@ class RunManager:
             terminal_data: dict[str, Any] = {"status": job.status}
             if job.error_code:
                 terminal_data.update(code=job.error_code, reason=job.error)
-            if job.status == "completed":  # every tool call was answered: one transaction
-                terminal = job.channel.prepare("run.completed", terminal_data)
-                await self.store.finish(
-                    job.run.id, status=job.status, events=[*job.take_events(), terminal]
-                )
-                job.channel.push(terminal)
+            if job.status == "completed":  # every call was answered: one transaction
+                await self._complete(job, terminal_data)
                 return
             closing = await self.store.finish(
                 job.run.id, status=job.status, error_code=job.error_code, error=job.error
@@ -186,6 +185,45 @@ class RunManager:
             log.exception("could not record the end of a run", extra={"run_id": str(job.run.id)})
             job.channel.close()
 
+    async def _complete(self, job: RunJob, terminal_data: dict[str, Any]) -> None:
+        """Store the final answer, the events and the outcome together, then announce them."""
+        announced: list[Event] = []
+
+        def closing(shown: list[MessageOut]) -> list[Event]:
+            # Numbered now, heard once stored: no client hears of what might not be kept.
+            job.new_messages.extend(shown)
+            announced.extend(
+                job.channel.prepare_many(
+                    [
+                        *(
+                            ("message.completed", {"message": m.model_dump(mode="json")})
+                            for m in shown
+                        ),
+                        ("run.completed", terminal_data),
+                    ]
+                )
+            )
+            return announced
+
+        async with job.writes:
+            final = [job.final] if job.final is not None else []
+            done = await self.store.complete(
+                job.run, final, job.take_events(), closing, first_seq=job.next_seq
+            )
+        if not done:  # the thread was deleted meanwhile: only the ending is left to tell
+            announced[:] = [job.channel.prepare("run.completed", terminal_data)]
+        for event in announced:
+            job.channel.push(event)
+
+    async def _store(self, job: RunJob, message: NewMessage) -> list[MessageOut]:
+        """Store one completed message, with the events so far, at the thread's end."""
+        async with job.writes:
+            stored = await self.store.append(
+                job.run, [message], job.take_events(), first_seq=job.next_seq
+            )
+            job.next_seq += len(stored)
+        return stored
+
     async def _steps(self, job: RunJob) -> None:
         messages = to_model_messages(job.system_prompt, job.history)
         parameters = ModelRequestParameters(
@@ -204,31 +242,23 @@ class RunManager:
             messages.append(response)
             text = "".join(p.content for p in response.parts if isinstance(p, TextPart))
             calls = [p for p in response.parts if isinstance(p, ToolCallPart)]
-            stored = await self.store.append(
-                job.run,
-                [
-                    NewMessage(
-                        role="assistant",
-                        content=text or None,
-                        tool_calls=[
-                            {
-                                "id": call.tool_call_id,
-                                "type": "function",
-                                "function": {
-                                    "name": call.tool_name,
-                                    "arguments": call.args_as_json_str(),
-                                },
-                            }
-                            for call in calls
-                        ]
-                        or None,
-                    )
-                ],
-                job.take_events(),
+            answer = NewMessage(
+                role="assistant",
+                content=text or None,
+                tool_calls=[
+                    {
+                        "id": call.tool_call_id,
+                        "type": "function",
+                        "function": {"name": call.tool_name, "arguments": call.args_as_json_str()},
+                    }
+                    for call in calls
+                ]
+                or None,
             )
-            self._completed(job, stored)
-            if not calls:
+            if not calls:  # the final answer: stored with the run's outcome (`_complete`)
+                job.final = answer
                 return
+            self._completed(job, await self._store(job, answer))
             outcomes = await asyncio.gather(*(self._tool_call(job, call) for call in calls))
             messages.append(
                 ModelRequest(
@@ -299,17 +329,14 @@ class RunManager:
             call.tool_name, arguments, context=context, timeout_seconds=job.tool_timeout
         )
         self.tool_log.record(ToolCallRecord.from_outcome(call.tool_name, outcome, context=context))
-        stored = await self.store.append(
-            job.run,
-            [
-                NewMessage(
-                    role="tool",
-                    content=outcome.content,
-                    tool_call_id=call.tool_call_id,
-                    name=call.tool_name,
-                )
-            ],
-            job.take_events(),
+        stored = await self._store(
+            job,
+            NewMessage(
+                role="tool",
+                content=outcome.content,
+                tool_call_id=call.tool_call_id,
+                name=call.tool_name,
+            ),
         )
         job.emit(
             "tool.finished",

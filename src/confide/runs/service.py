@@ -19,12 +19,11 @@ from confide.config import Settings
 from confide.db.engine import Database
 from confide.errors import NotFound
 from confide.runs.channel import Event, RunChannel
-from confide.runs.models import RUNNING, Run
+from confide.runs.models import RUNNING, Run, RunState
 from confide.runs.runner import RunJob, RunManager
 from confide.runs.store import RunStore
 from confide.storage.codec import ContentCodec
 from confide.threads.schemas import MessageOut
-from confide.threads.service import ThreadService
 
 
 class RunNotFound(NotFound):
@@ -65,10 +64,11 @@ class ModelCatalog:
 
 
 @dataclass(frozen=True, slots=True)
-class Started:
-    run: Run
+class Launched:
+    run: RunState
     channel: RunChannel
     user_message: MessageOut
+    new_messages: list[MessageOut]  # the run's, as they are stored
 
 
 class RunService:
@@ -95,22 +95,20 @@ class RunService:
 
     async def send(
         self, principal: Principal, thread_id: uuid.UUID, content: str, *, stream: bool
-    ) -> Started:
+    ) -> Launched:
         """Store the user's message and start the agent's turn in the background."""
-        async with self.database.sessionmaker() as db:
-            threads = ThreadService(db, codec=self.codec)
-            thread = await threads.get(principal, thread_id)
-            history = [message.openai() for message in await threads.history(thread)]
-        agent = self.agents.get_for(principal, thread.agent_id)
-        model = self.models.for_agent(agent)
-        run, user_message = await self.store.start(
-            thread=thread,
-            user_id=principal.user_id,
-            agent_id=agent.id,
-            model=agent.model.name,
-            content=content,
+        chosen: list[AgentDefinition] = []
+
+        def agent_for(agent_id: str) -> tuple[str, str]:
+            agent = self.agents.get_for(principal, agent_id)  # it may have been withdrawn
+            chosen.append(agent)
+            return agent.id, agent.model.name
+
+        started = await self.store.start(
+            owner_id=principal.user_id, thread_id=thread_id, content=content, agent_for=agent_for
         )
-        history.append(user_message.openai())
+        run, user_message, (agent,) = started.run, started.user_message, chosen
+        model = self.models.for_agent(agent)
         channel = RunChannel(run.id)
         job = RunJob(
             run=run,
@@ -119,16 +117,19 @@ class RunService:
             system_prompt=render_system_prompt(
                 agent, display_name=principal.display_name, today=date.today()
             ),
-            history=history,
+            history=started.history,
             tools=self.tools.select(agent.tools),
             stream=stream,
             channel=channel,
             max_steps=self.settings.run_max_steps,
             model_timeout=agent.model.timeout_seconds or self.settings.model_timeout_seconds,
             tool_timeout=self.settings.tool_timeout_seconds,
+            next_seq=user_message.seq + 1,
         )
         self.manager.launch(job)
-        return Started(run=run, channel=channel, user_message=user_message)
+        return Launched(
+            run=run, channel=channel, user_message=user_message, new_messages=job.new_messages
+        )
 
     async def get(self, principal: Principal, run_id: uuid.UUID) -> Run:
         """The caller's run; anyone else's is indistinguishable from a missing one."""

@@ -9,22 +9,30 @@ always follows OpenAI's rule: each assistant `tool_calls` entry is followed by e
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Text, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from confide.db.base import utcnow
 from confide.db.engine import Database
 from confide.errors import Conflict
 from confide.runs.channel import TERMINAL, Event
-from confide.runs.models import RUNNING, Run, RunEvent
+from confide.runs.models import RUNNING, Run, RunEvent, RunState
 from confide.storage.codec import ContentCodec, decode_json, encode_json
 from confide.threads.models import Message, Thread
 from confide.threads.schemas import MessageOut
-from confide.threads.service import NewMessage, ThreadService
+from confide.threads.service import (
+    NewMessage,
+    ThreadNotFound,
+    ThreadService,
+    stored_message,
+    title_from,
+)
 
 INTERRUPTED_TOOL_RESULT = "Cancelled: the run ended before this tool call finished."
 
@@ -34,56 +42,232 @@ class RunInProgress(Conflict):
     title = "A run is already in progress on this thread"
 
 
+# The statements of a turn's hot path, built once: a statement's construction and cache key
+# cost more than SQLite takes to run it.
+_THREAD_OWNED = select(Thread.agent_id).where(
+    Thread.id == bindparam("b_thread"), Thread.owner_id == bindparam("b_owner")
+)
+_HISTORY = (
+    select(Message.role, Message.content, Message.tool_calls, Message.tool_call_id)
+    .where(Message.thread_id == bindparam("b_thread"))
+    .order_by(Message.seq)
+)
+_INSERT_RUN = insert(Run)
+_INSERT_MESSAGES = insert(Message)
+_INSERT_EVENTS = insert(RunEvent)
+_FIRST_MESSAGE = (
+    update(Thread)
+    .where(Thread.id == bindparam("b_thread"))
+    .values(
+        message_count=Thread.message_count + 1,
+        last_activity_at=bindparam("b_now"),
+        title=func.coalesce(Thread.title, bindparam("b_title", type_=Text())),
+    )
+    .returning(Thread.message_count)
+)
+_MOVE_END = (
+    update(Thread)
+    .where(Thread.id == bindparam("b_thread"))
+    .values(message_count=bindparam("b_count"), last_activity_at=bindparam("b_now"))
+)
+_COMPLETE_RUN = (
+    update(Run)
+    .where(Run.id == bindparam("b_run"), Run.status == RUNNING)
+    .values(status="completed", finished_at=bindparam("b_now"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A run just created: its state, the user's stored message, the whole conversation."""
+
+    run: RunState
+    user_message: MessageOut
+    history: list[dict[str, Any]]  # OpenAI's format, the user's message last
+
+
 class RunStore:
     def __init__(self, database: Database, codec: ContentCodec) -> None:
         self.database = database
         self.codec = codec
 
     async def start(
-        self, *, thread: Thread, user_id: uuid.UUID, agent_id: str, model: str, content: str
-    ) -> tuple[Run, MessageOut]:
-        """Create the run and store the user's message, before the model is ever called."""
-        async with self.database.sessionmaker() as db:
-            run = Run(
+        self,
+        *,
+        owner_id: uuid.UUID,
+        thread_id: uuid.UUID,
+        content: str,
+        agent_for: Callable[[str], tuple[str, str]],
+    ) -> Started:
+        """Create the run and store the user's message, before the model is ever called.
+
+        The hot path of every turn, so one connection and plain statements, no ORM unit of
+        work: the owner's thread and its history (someone else's thread is a missing one),
+        then the run, the thread's new count (and title, from its first message) and the
+        message. `agent_for(thread's agent id)` names the agent and model that will answer."""
+        now = utcnow()
+        async with self.database.engine.connect() as conn:
+            agent_id = (
+                await conn.execute(_THREAD_OWNED, {"b_thread": thread_id, "b_owner": owner_id})
+            ).scalar_one_or_none()
+            if agent_id is None:
+                raise ThreadNotFound
+            history = self._openai_messages(
+                (await conn.execute(_HISTORY, {"b_thread": thread_id})).all()
+            )
+            agent_id, model = agent_for(agent_id)
+            run = RunState(
                 id=uuid.uuid4(),
-                thread_id=thread.id,
-                user_id=user_id,
+                thread_id=thread_id,
+                user_id=owner_id,
                 agent_id=agent_id,
                 model=model,
-                status=RUNNING,
-                created_at=utcnow(),
+                created_at=now,
             )
-            db.add(run)
             try:
-                await db.flush()
+                await conn.execute(
+                    _INSERT_RUN,
+                    {
+                        "id": run.id,
+                        "thread_id": thread_id,
+                        "user_id": owner_id,
+                        "agent_id": agent_id,
+                        "model": model,
+                        "status": RUNNING,
+                        "created_at": now,
+                    },
+                )
             except IntegrityError:
                 raise RunInProgress from None
-            fresh = await db.get(Thread, thread.id)
-            assert fresh is not None
-            service = ThreadService(db, codec=self.codec)
-            (row,) = await service.append(
-                fresh, [NewMessage(role="user", content=content)], run_id=run.id
+            seq = (
+                await conn.execute(
+                    _FIRST_MESSAGE,
+                    {
+                        "b_thread": thread_id,
+                        "b_now": now,
+                        "b_title": self.codec.encode(title_from(content)),
+                    },
+                )
+            ).scalar_one()
+            row, message = stored_message(
+                self.codec,
+                NewMessage(role="user", content=content),
+                thread_id=thread_id,
+                seq=seq,
+                run_id=run.id,
+                now=now,
             )
-            message = service.message_out(row)
-            await db.commit()
-            return run, message
+            await conn.execute(_INSERT_MESSAGES, row)
+            await conn.commit()
+        history.append(message.openai())
+        return Started(run=run, user_message=message, history=history)
+
+    def _openai_messages(
+        self, rows: Sequence[Row[str, str | None, str | None, str | None]]
+    ) -> list[dict[str, Any]]:
+        history = []
+        for role, content, tool_calls, tool_call_id in rows:
+            message: dict[str, Any] = {
+                "role": role,
+                "content": None if content is None else self.codec.decode(content),
+            }
+            if tool_calls is not None:
+                message["tool_calls"] = decode_json(self.codec, tool_calls)
+            if tool_call_id is not None:
+                message["tool_call_id"] = tool_call_id
+            history.append(message)
+        return history
 
     async def append(
         self,
-        run: Run,
+        run: RunState,
         messages: list[NewMessage],
         events: Sequence[Event] = (),
+        *,
+        first_seq: int,
     ) -> list[MessageOut]:
-        """Store completed messages (and the run's events so far) in one transaction."""
-        async with self.database.sessionmaker() as db:
-            thread = await db.get(Thread, run.thread_id)
-            if thread is None:  # deleted while the run went on; nothing left to keep
+        """Store completed messages (and the run's events so far) in one transaction.
+
+        `first_seq`: the position of the first; while its run goes on, a thread gets messages
+        from that run alone, which numbers them."""
+        now = utcnow()
+        async with self.database.engine.begin() as conn:
+            shown = await self._insert_messages(conn, run, messages, first_seq, now)
+            if shown is None:  # deleted while the run went on; nothing left to keep
                 return []
-            service = ThreadService(db, codec=self.codec)
-            rows = await service.append(thread, messages, run_id=run.id)
-            self._add_events(db, run.id, events)
-            await db.commit()
-            return [service.message_out(row) for row in rows]
+            await self._insert_events(conn, run.id, events, now)
+        return shown
+
+    async def complete(
+        self,
+        run: RunState,
+        messages: list[NewMessage],
+        events: Sequence[Event],
+        closing: Callable[[list[MessageOut]], Sequence[Event]],
+        *,
+        first_seq: int,
+    ) -> bool:
+        """The end of a run that answered every call: its final messages, its events (those
+        given, then those `closing` makes of the stored messages) and its outcome, in one
+        transaction. False when the thread was deleted meanwhile."""
+        now = utcnow()
+        async with self.database.engine.begin() as conn:
+            shown = await self._insert_messages(conn, run, messages, first_seq, now)
+            if shown is None:
+                return False
+            await conn.execute(_COMPLETE_RUN, {"b_run": run.id, "b_now": now})
+            await self._insert_events(conn, run.id, [*events, *closing(shown)], now)
+        run.status, run.finished_at = "completed", now
+        return True
+
+    async def _insert_messages(
+        self,
+        conn: AsyncConnection,
+        run: RunState,
+        messages: list[NewMessage],
+        first_seq: int,
+        now: datetime,
+    ) -> list[MessageOut] | None:
+        if not messages:
+            return []
+        last = first_seq + len(messages) - 1
+        moved = await conn.execute(
+            _MOVE_END, {"b_thread": run.thread_id, "b_count": last, "b_now": now}
+        )
+        if moved.rowcount == 0:
+            return None
+        rows, shown = [], []
+        for offset, message in enumerate(messages):
+            row, out = stored_message(
+                self.codec,
+                message,
+                thread_id=run.thread_id,
+                seq=first_seq + offset,
+                run_id=run.id,
+                now=now,
+            )
+            rows.append(row)
+            shown.append(out)
+        await conn.execute(_INSERT_MESSAGES, rows)
+        return shown
+
+    async def _insert_events(
+        self, conn: AsyncConnection, run_id: uuid.UUID, events: Sequence[Event], now: datetime
+    ) -> None:
+        if events:
+            await conn.execute(
+                _INSERT_EVENTS,
+                [
+                    {
+                        "run_id": run_id,
+                        "seq": event.id,
+                        "type": event.type,
+                        "data": encode_json(self.codec, event.data),
+                        "created_at": now,
+                    }
+                    for event in events
+                ],
+            )
 
     async def record_events(self, run_id: uuid.UUID, events: Sequence[Event]) -> None:
         if not events:

@@ -67,11 +67,6 @@ async def list_messages(
     return (await db.execute(stmt.order_by(order).limit(limit))).scalars().all()
 
 
-async def all_messages(db: AsyncSession, thread_id: uuid.UUID) -> Sequence[Message]:
-    stmt = select(Message).where(Message.thread_id == thread_id).order_by(Message.seq)
-    return (await db.execute(stmt)).scalars().all()
-
-
 async def reserve_seqs(db: AsyncSession, thread: Thread, count: int, now: datetime) -> int:
     """Claim `count` positions at the thread's end; return the first. Bumps its activity."""
     result = await db.execute(

@@ -127,10 +127,6 @@ class ThreadService:
         )
         return [self.message_out(row) for row in rows]
 
-    async def history(self, thread: Thread) -> list[MessageOut]:
-        """The whole thread, oldest first (what a run sends to the model)."""
-        return [self.message_out(row) for row in await repository.all_messages(self.db, thread.id)]
-
     async def append(
         self, thread: Thread, messages: list[NewMessage], *, run_id: uuid.UUID | None
     ) -> list[Message]:
@@ -186,6 +182,45 @@ class ThreadService:
             run_id=row.run_id,
             created_at=row.created_at,
         )
+
+
+def stored_message(
+    codec: ContentCodec,
+    message: NewMessage,
+    *,
+    thread_id: uuid.UUID,
+    seq: int,
+    run_id: uuid.UUID | None,
+    now: datetime,
+) -> tuple[dict[str, Any], MessageOut]:
+    """A message as a `messages` row to insert, and as the API shows it once stored."""
+    message_id = uuid.uuid4()
+    row = {
+        "id": message_id,
+        "thread_id": thread_id,
+        "seq": seq,
+        "role": message.role,
+        "content": None if message.content is None else codec.encode(message.content),
+        "tool_calls": None if not message.tool_calls else encode_json(codec, message.tool_calls),
+        "tool_call_id": message.tool_call_id,
+        "name": message.name,
+        "run_id": run_id,
+        "created_at": now,
+    }
+    shown = MessageOut(
+        id=message_id,
+        seq=seq,
+        role=message.role,
+        content=message.content,
+        tool_calls=None
+        if not message.tool_calls
+        else [ToolCallOut.model_validate(call) for call in message.tool_calls],
+        tool_call_id=message.tool_call_id,
+        name=message.name,
+        run_id=run_id,
+        created_at=now,
+    )
+    return row, shown
 
 
 def title_from(text: str) -> str:
