@@ -591,6 +591,27 @@ async def test_a_message_during_a_run_is_refused(client: httpx.AsyncClient, gate
     assert later.json()["run"]["status"] == "completed"
 
 
+async def test_a_thread_names_its_run_in_progress_until_it_ends(
+    client: httpx.AsyncClient, gate: Gate
+) -> None:
+    _, headers = await signed_up(client)
+    thread_id = await new_thread(client, headers)
+    idle = await new_thread(client, headers)
+    before = (await client.get(f"{THREADS}/{thread_id}", headers=headers)).json()
+    assert before["active_run_id"] is None
+    sending = asyncio.create_task(send(client, headers, thread_id, "add 5 and 3"))
+    await gate.wait_entered()
+    run_id = (await wait_for_run(client, headers, thread_id))["id"]
+    during = (await client.get(f"{THREADS}/{thread_id}", headers=headers)).json()
+    assert during["active_run_id"] == run_id
+    listed = (await client.get(THREADS, headers=headers)).json()["items"]
+    assert {t["id"]: t["active_run_id"] for t in listed} == {thread_id: run_id, idle: None}
+    gate.open()
+    assert (await sending).json()["run"]["status"] == "completed"
+    after = (await client.get(f"{THREADS}/{thread_id}", headers=headers)).json()
+    assert after["active_run_id"] is None
+
+
 async def test_a_run_running_in_the_database_blocks_the_thread(
     client: httpx.AsyncClient, left_running: LeftRunning
 ) -> None:

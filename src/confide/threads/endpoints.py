@@ -76,17 +76,16 @@ async def list_threads(
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor([last.last_activity_at.isoformat(), str(last.id)])
-    return Page[ThreadOut](
-        items=[threads.thread_out(t) for t in rows[:limit]], next_cursor=next_cursor
-    )
+    return Page[ThreadOut](items=await threads.threads_out(rows[:limit]), next_cursor=next_cursor)
 
 
 @router.get("/{thread_id}", response_model=ThreadOut)
 async def get_thread(
     thread_id: uuid.UUID, principal: CurrentPrincipal, threads: Threads
 ) -> ThreadOut:
-    """A thread's metadata."""
-    return threads.thread_out(await threads.get(principal, thread_id))
+    """A thread's metadata, with the run in progress on it (if any)."""
+    (out,) = await threads.threads_out([await threads.get(principal, thread_id)])
+    return out
 
 
 @router.patch("/{thread_id}", response_model=ThreadOut)
@@ -94,7 +93,8 @@ async def rename_thread(
     thread_id: uuid.UUID, body: ThreadUpdate, principal: CurrentPrincipal, threads: Threads
 ) -> ThreadOut:
     """Rename a thread."""
-    return threads.thread_out(await threads.rename(principal, thread_id, body.title))
+    (out,) = await threads.threads_out([await threads.rename(principal, thread_id, body.title)])
+    return out
 
 
 @router.delete("/{thread_id}", status_code=204, response_class=Response)

@@ -10,6 +10,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from confide.db.keyset import newest_first_page
+from confide.runs.models import RUNNING, Run
 from confide.threads.models import Message, Thread
 
 
@@ -49,6 +50,16 @@ async def list_owned(
         stmt, time=Thread.last_activity_at, key=Thread.id, after=after, limit=limit
     )
     return (await db.execute(stmt)).scalars().all()
+
+
+async def running_runs(
+    db: AsyncSession, thread_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The run in progress of each of these threads that has one (at most one each)."""
+    if not thread_ids:
+        return {}
+    stmt = select(Run.thread_id, Run.id).where(Run.thread_id.in_(thread_ids), Run.status == RUNNING)
+    return {thread_id: run_id for thread_id, run_id in (await db.execute(stmt)).all()}
 
 
 async def list_messages(

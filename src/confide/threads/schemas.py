@@ -50,6 +50,11 @@ class ThreadOut(BaseModel):
     created_at: datetime
     last_activity_at: datetime
     message_count: int
+    active_run_id: uuid.UUID | None = Field(
+        default=None,
+        description="The run in progress on this thread, if any: follow it at "
+        "`/api/runs/{id}/events` (e.g. after a page reload).",
+    )
 
 
 class ToolCallFunction(BaseModel):

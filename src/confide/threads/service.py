@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -158,7 +159,12 @@ class ThreadService:
         await self.db.flush()
         return rows
 
-    def thread_out(self, thread: Thread) -> ThreadOut:
+    async def threads_out(self, threads: Sequence[Thread]) -> list[ThreadOut]:
+        """Threads as the API shows them, each with its run in progress (if any)."""
+        running = await repository.running_runs(self.db, [t.id for t in threads])
+        return [self.thread_out(t, active_run_id=running.get(t.id)) for t in threads]
+
+    def thread_out(self, thread: Thread, *, active_run_id: uuid.UUID | None = None) -> ThreadOut:
         return ThreadOut(
             id=thread.id,
             agent_id=thread.agent_id,
@@ -166,6 +172,7 @@ class ThreadService:
             created_at=thread.created_at,
             last_activity_at=thread.last_activity_at,
             message_count=thread.message_count,
+            active_run_id=active_run_id,
         )
 
     def message_out(self, row: Message) -> MessageOut:
