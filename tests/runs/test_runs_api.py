@@ -671,6 +671,8 @@ async def test_another_users_thread_and_run_are_404s_like_missing_ones(
     "body",
     [
         {"content": ""},
+        {"content": "   "},
+        {"content": "\n\t "},
         {},
         {"content": None},
         {"content": 5},
