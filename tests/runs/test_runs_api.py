@@ -568,6 +568,34 @@ async def test_finishing_a_run_answers_its_open_tool_calls_once(
     assert len(await stored_messages(client, headers, thread_id)) == 4
 
 
+async def test_an_answer_that_cannot_be_stored_fails_the_run_and_frees_the_thread(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, headers = await signed_up(client)
+    thread_id = await new_thread(client, headers)
+    store = app.state.runs.store
+    real_complete = store.complete
+
+    async def broken_once(*args: Any, **kwargs: Any) -> bool:
+        monkeypatch.setattr(store, "complete", real_complete)
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(store, "complete", broken_once)
+    response = await send(client, headers, thread_id, "add 5 and 3")
+    assert_problem(response, 502, "internal_error")
+    kept = await stored_messages(client, headers, thread_id)
+    assert [m["role"] for m in kept] == ["user", "assistant", "tool"]  # all that was finished
+    run_id = kept[0]["run_id"]
+    run = (await client.get(f"{RUNS}/{run_id}", headers=headers)).json()
+    assert (run["status"], run["error_code"]) == ("failed", "internal_error")
+    types = [e["type"] for e in await replay(client, headers, run_id)]
+    assert types[0] == "run.started"
+    assert types[-1] == "run.failed"
+    assert "tool.finished" in types  # the events heard live were stored by the failure
+    again = await send(client, headers, thread_id, "hello")
+    assert again.json()["run"]["status"] == "completed"
+
+
 # One run at a time -----------------------------------------------------------------------------
 
 

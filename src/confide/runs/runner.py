@@ -161,8 +161,23 @@ class RunManager:
             if job.error_code:
                 terminal_data.update(code=job.error_code, reason=job.error)
             if job.status == "completed":  # every call was answered: one transaction
-                await self._complete(job, terminal_data)
-                return
+                try:
+                    await self._complete(job, terminal_data)
+                    return
+                except Exception:  # the answer could not be stored: the run failed
+                    log.exception(
+                        "could not store a run's answer", extra={"run_id": str(job.run.id)}
+                    )
+                    job.status, job.error_code, job.error = (
+                        "failed",
+                        "internal_error",
+                        "Something went wrong on our side.",
+                    )
+                    terminal_data = {
+                        "status": job.status,
+                        "code": job.error_code,
+                        "reason": job.error,
+                    }
             closing = await self.store.finish(
                 job.run.id, status=job.status, error_code=job.error_code, error=job.error
             )
@@ -187,31 +202,36 @@ class RunManager:
 
     async def _complete(self, job: RunJob, terminal_data: dict[str, Any]) -> None:
         """Store the final answer, the events and the outcome together, then announce them."""
+        shown: list[MessageOut] = []
         announced: list[Event] = []
 
-        def closing(shown: list[MessageOut]) -> list[Event]:
+        def closing(stored: list[MessageOut]) -> list[Event]:
             # Numbered now, heard once stored: no client hears of what might not be kept.
-            job.new_messages.extend(shown)
-            announced.extend(
-                job.channel.prepare_many(
-                    [
-                        *(
-                            ("message.completed", {"message": m.model_dump(mode="json")})
-                            for m in shown
-                        ),
-                        ("run.completed", terminal_data),
-                    ]
-                )
+            shown[:] = stored
+            announced[:] = job.channel.prepare_many(
+                [
+                    *(
+                        ("message.completed", {"message": m.model_dump(mode="json")})
+                        for m in stored
+                    ),
+                    ("run.completed", terminal_data),
+                ]
             )
             return announced
 
         async with job.writes:
             final = [job.final] if job.final is not None else []
-            done = await self.store.complete(
-                job.run, final, job.take_events(), closing, first_seq=job.next_seq
-            )
+            events = job.take_events()
+            try:
+                done = await self.store.complete(
+                    job.run, final, events, closing, first_seq=job.next_seq
+                )
+            except BaseException:
+                job.unsaved[:0] = events  # still to be stored, by whatever ends the run
+                raise
         if not done:  # the thread was deleted meanwhile: only the ending is left to tell
             announced[:] = [job.channel.prepare("run.completed", terminal_data)]
+        job.new_messages.extend(shown if done else [])
         for event in announced:
             job.channel.push(event)
 
