@@ -21,7 +21,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from openai import AsyncOpenAI
+from pydantic_ai.exceptions import ModelHTTPError
 
+from confide.runs.runner import upstream_error
 from tests.conftest import client_for
 from tests.factories import assert_problem, signed_up
 from tests.mockllm_server import closed_port, serve_mock_llm
@@ -482,6 +484,7 @@ async def test_failure_without_streaming(
     body = assert_problem(response, status, code)
     assert body["title"] == "The run failed"
     assert body["detail"]
+    assert "body:" not in body["detail"]  # the endpoint's message, not its raw answer
     assert body["instance"] == f"/api/threads/{thread_id}/messages"
     assert body["run"]["status"] == "failed"
     assert body["run"]["error_code"] == code
@@ -578,3 +581,25 @@ async def test_shutdown_closes_the_model_clients(open_chat: OpenChat) -> None:
         assert not any(client.is_closed() for client in chat.model_clients())
 
     assert all(client.is_closed() for client in chat.model_clients())
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "said"),
+    [
+        (500, {"error": {"message": "The mock model failed on purpose."}}, "failed on purpose."),
+        (404, {"message": "model 'x' not found"}, "model 'x' not found"),
+        (400, "plain   text\nerror", "plain text error"),
+        (502, None, None),
+        (500, {"error": {"message": "y" * 1000}}, "y" * 199 + "…"),
+    ],
+)
+def test_an_endpoint_error_reads_as_its_status_and_message(
+    status: int, body: object, said: str | None
+) -> None:
+    reason = upstream_error(ModelHTTPError(status, "remote-model", body))
+    assert reason.startswith(f"The model endpoint answered with HTTP {status}")
+    if said is None:
+        assert reason.endswith(f"HTTP {status}.")
+    else:
+        assert reason.endswith(said)
+    assert "{" not in reason

@@ -47,6 +47,8 @@ log = logging.getLogger("confide.runs")
 
 # How long a finished run's live events stay in memory for clients resuming late.
 CHANNEL_KEEP_SECONDS = 300.0
+# How much of a model endpoint's error message a failed run repeats.
+UPSTREAM_MESSAGE_LENGTH = 200
 
 
 class RunFailure(Exception):
@@ -320,9 +322,7 @@ class RunManager:
         except ModelConnectionError:
             raise RunFailure("model_unreachable", "The model endpoint cannot be reached.") from None
         except ModelAPIError as exc:
-            raise RunFailure(
-                "model_error", f"The model endpoint answered with an error: {exc}"
-            ) from None
+            raise RunFailure("model_error", upstream_error(exc)) from None
         except UnexpectedModelBehavior as exc:
             raise RunFailure(
                 "model_error", f"The model answered something unusable: {exc}"
@@ -383,6 +383,27 @@ def _text_delta(event: object) -> str | None:
     if isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
         return event.delta.content_delta or None
     return None
+
+
+def upstream_error(exc: ModelAPIError) -> str:
+    """What a model endpoint's error says, for the user: its status and message, not its raw
+    body (which may be long, or hold more than a user should read)."""
+    status = getattr(exc, "status_code", None)
+    said = _error_message(getattr(exc, "body", None))
+    text = f"The model endpoint answered with HTTP {status}" if status else "The model failed"
+    return f"{text}: {said}" if said else f"{text}."
+
+
+def _error_message(body: object) -> str | None:
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        body = error.get("message") if isinstance(error, dict) else error
+    if not isinstance(body, str):
+        return None
+    words = " ".join(body.split())
+    if len(words) <= UPSTREAM_MESSAGE_LENGTH:
+        return words or None
+    return words[: UPSTREAM_MESSAGE_LENGTH - 1] + "…"
 
 
 def model_settings(agent: AgentDefinition) -> ModelSettings:
