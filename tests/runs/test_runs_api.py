@@ -17,6 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from confide.runs import runner
 from confide.runs.store import INTERRUPTED_TOOL_RESULT
 from confide.threads.service import NewMessage
 from tests.conftest import client_for
@@ -337,6 +338,26 @@ async def test_replay_from_memory_after_any_id(client: httpx.AsyncClient) -> Non
     assert await replay(client, headers, run_id, after=last + 10) == []
 
 
+async def test_finished_runs_leave_memory_after_a_while_or_beyond_a_count(
+    client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager = app.state.runs.manager
+    monkeypatch.setattr(runner, "CHANNEL_KEEP_MAX", 2)
+    _, headers = await signed_up(client)
+    threads = [await new_thread(client, headers) for _ in range(3)]
+    runs = []
+    for thread_id in threads:
+        runs.append((await send(client, headers, thread_id, "hi")).json()["run"]["id"])
+        await settle(app)
+    kept = {str(run_id) for run_id in manager.channels}
+    assert kept == set(runs[1:])  # the oldest finished run left once a third finished
+    monkeypatch.setattr(runner, "CHANNEL_KEEP_SECONDS", -1.0)  # as if a minute had passed
+    manager._forget_old()
+    assert manager.channels == {}
+    stored = await replay(client, headers, runs[2])  # still replayed, from the database
+    assert stored[-1]["type"] == "run.completed"
+
+
 async def test_replay_from_the_database_once_the_run_has_left_memory(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
@@ -345,7 +366,7 @@ async def test_replay_from_the_database_once_the_run_has_left_memory(
     events = await send_streamed(client, headers, thread_id, TWO_TOOLS)
     run_id = events[0]["run_id"]
     await settle(app)
-    app.state.runs.manager.channels.clear()  # as after CHANNEL_KEEP_SECONDS, or another worker
+    app.state.runs.manager.channels.clear()  # as after CHANNEL_KEEP_SECONDS, or on another worker
 
     kept = [e for e in events if e["type"] != "message.delta"]  # deltas are not stored
     assert [e["type"] for e in kept][-1] == "run.completed"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -19,6 +21,7 @@ from confide.db.sqlite import inline_connector
 from confide.errors import ConfideError
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+SQLITE_POOL_SIZE = 20
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -35,11 +38,17 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         path = make_url(url).database if self.is_sqlite else None
-        if path and path != ":memory:":
+        self.inline = bool(path and path != ":memory:")
+        if path and self.inline:
             # A file: statements run on the loop's thread (see db/sqlite.py).
             kwargs["async_creator"] = inline_connector(
                 path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, pragmas=SQLITE_PRAGMAS
             )
+            # A session's connection goes back to the pool a turn of the loop after its block
+            # ends (SQLAlchemy closes it in a task of its own), so under load requests hold
+            # more connections than they use at once: keep enough that none is opened per
+            # request (a SQLite connection is cheap; the runs use `connect()`, below).
+            kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE)
         elif self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
         else:
@@ -48,6 +57,32 @@ class Database:
         if self.is_sqlite and "async_creator" not in kwargs:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection, back in the pool as soon as the block ends.
+
+        SQLAlchemy's own `async with engine.connect()` closes in a task of its own, shielded
+        from cancellation, so the connection returns only once every task ready before it has
+        run: under load each request holds a connection for a whole turn of the loop, and the
+        pool opens and closes connections to keep up. On SQLite (inline) closing never waits,
+        so nothing can interrupt it and it is done in place; elsewhere SQLAlchemy's way stays.
+        """
+        if not self.inline:
+            async with self.engine.connect() as conn:
+                yield conn
+            return
+        conn = await self.engine.connect()
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """`connect()` in a transaction: committed when the block ends, rolled back if it fails."""
+        async with self.connect() as conn, conn.begin():
+            yield conn
 
     async def ping(self) -> None:
         """Raise when the database cannot answer a trivial query."""

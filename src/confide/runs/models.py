@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from confide.db.base import Base, IdMixin, utcnow
@@ -52,6 +52,11 @@ class RunState:
     error_code: str | None = None
     error: str | None = None
     finished_at: datetime | None = None
+
+
+# "In progress", written out in the SQL rather than bound: only then can SQLite see that the
+# partial index above (WHERE status = 'running') answers the query.
+IS_RUNNING = Run.status == literal_column(f"'{RUNNING}'")
 
 
 class RunEvent(Base):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,8 +47,12 @@ from confide.threads.service import NewMessage
 
 log = logging.getLogger("confide.runs")
 
-# How long a finished run's live events stay in memory for clients resuming late.
-CHANNEL_KEEP_SECONDS = 300.0
+# How long a finished run's live events (token deltas included) stay in memory for clients
+# resuming late, and for how many runs at most; after that a replay comes from the database,
+# which has every event but the deltas. Bounded: a busy server would otherwise hold minutes of
+# runs, and the garbage collector would walk them all.
+CHANNEL_KEEP_SECONDS = 60.0
+CHANNEL_KEEP_MAX = 1000
 # How much of a model endpoint's error message a failed run repeats.
 UPSTREAM_MESSAGE_LENGTH = 200
 
@@ -100,6 +106,7 @@ class RunManager:
         self.store = store
         self.tool_log = tool_log
         self.channels: dict[uuid.UUID, RunChannel] = {}
+        self._finished: deque[tuple[float, uuid.UUID]] = deque()  # (when, run), oldest first
         self.tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
 
     def launch(self, job: RunJob) -> None:
@@ -111,10 +118,18 @@ class RunManager:
 
         def done(_: asyncio.Task[None]) -> None:
             self.tasks.pop(run_id, None)
-            loop = asyncio.get_running_loop()
-            loop.call_later(CHANNEL_KEEP_SECONDS, self.channels.pop, run_id, None)
+            self._finished.append((time.monotonic(), run_id))
+            self._forget_old()
 
         task.add_done_callback(done)
+
+    def _forget_old(self) -> None:
+        """Drop the live events of runs finished long enough ago (or beyond the last N)."""
+        cutoff = time.monotonic() - CHANNEL_KEEP_SECONDS
+        finished = self._finished
+        while finished and (finished[0][0] < cutoff or len(finished) > CHANNEL_KEEP_MAX):
+            _, old = finished.popleft()
+            self.channels.pop(old, None)
 
     async def cancel(self, run_id: uuid.UUID) -> bool:
         """Cancel a run of this process and wait until its thread is closed."""

@@ -22,7 +22,7 @@ from confide.db.base import utcnow
 from confide.db.engine import Database
 from confide.errors import Conflict
 from confide.runs.channel import TERMINAL, Event
-from confide.runs.models import RUNNING, Run, RunEvent, RunState
+from confide.runs.models import IS_RUNNING, RUNNING, Run, RunEvent, RunState
 from confide.storage.codec import ContentCodec, decode_json, encode_json
 from confide.threads.models import Message, Thread
 from confide.threads.schemas import MessageOut
@@ -106,7 +106,7 @@ class RunStore:
         then the run, the thread's new count (and title, from its first message) and the
         message. `agent_for(thread's agent id)` names the agent and model that will answer."""
         now = utcnow()
-        async with self.database.engine.connect() as conn:
+        async with self.database.connect() as conn:
             agent_id = (
                 await conn.execute(_THREAD_OWNED, {"b_thread": thread_id, "b_owner": owner_id})
             ).scalar_one_or_none()
@@ -191,7 +191,7 @@ class RunStore:
         `first_seq`: the position of the first; while its run goes on, a thread gets messages
         from that run alone, which numbers them."""
         now = utcnow()
-        async with self.database.engine.begin() as conn:
+        async with self.database.begin() as conn:
             shown = await self._insert_messages(conn, run, messages, first_seq, now)
             if shown is None:  # deleted while the run went on; nothing left to keep
                 return []
@@ -211,7 +211,7 @@ class RunStore:
         given, then those `closing` makes of the stored messages) and its outcome, in one
         transaction. False when the thread was deleted meanwhile."""
         now = utcnow()
-        async with self.database.engine.begin() as conn:
+        async with self.database.begin() as conn:
             shown = await self._insert_messages(conn, run, messages, first_seq, now)
             if shown is None:
                 return False
@@ -405,7 +405,7 @@ class RunStore:
         """At start-up: runs left `running` by a process that died are failed, their threads
         closed validly."""
         async with self.database.sessionmaker() as db:
-            ids = list((await db.execute(select(Run.id).where(Run.status == RUNNING))).scalars())
+            ids = list((await db.execute(select(Run.id).where(IS_RUNNING))).scalars())
         for run_id in ids:
             await self.finish(
                 run_id,

@@ -165,7 +165,8 @@ class ThreadService:
         return [self.thread_out(t, active_run_id=running.get(t.id)) for t in threads]
 
     def thread_out(self, thread: Thread, *, active_run_id: uuid.UUID | None = None) -> ThreadOut:
-        return ThreadOut(
+        # Stored rows are valid by construction: built without validating them again.
+        return ThreadOut.model_construct(
             id=thread.id,
             agent_id=thread.agent_id,
             title=None if thread.title is None else self.codec.decode(thread.title),
