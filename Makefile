@@ -4,7 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest bench bench-chat install clean
+.PHONY: run test lint typecheck web-build web-check pytest bench bench-chat install clean
+
+# The web app (web/) builds into the package, where the server serves it from.
+WEB_DIST := src/confide/web/dist
+WEB_DEPS := web/node_modules/.installed-stamp
+WEB_BUILT := $(WEB_DIST)/index.html
+WEB_SOURCES := web/package.json web/package-lock.json web/index.html \
+	$(wildcard web/vite.config.* web/tsconfig*.json) \
+	$(shell find web/src web/public -type f 2>/dev/null)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +22,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Install, migrate the embedded database and serve on http://$CONFIDE_HOST:$CONFIDE_PORT.
-run: install
+$(WEB_DEPS): web/package.json web/package-lock.json
+	npm --prefix web ci
+	touch $@
+
+# The built index.html is the build's stamp: rebuilt when any source is newer.
+$(WEB_BUILT): $(WEB_DEPS) $(WEB_SOURCES)
+	npm --prefix web run build
+	@test -f $@ || { echo "the web build wrote no $@: check outDir in web/vite.config"; exit 1; }
+	touch $@
+
+## Build the web app when its sources changed.
+web-build: $(WEB_BUILT)
+
+## Install, build the web app, migrate the embedded database and serve on
+## http://$CONFIDE_HOST:$CONFIDE_PORT.
+run: install web-build
 	$(BIN)/confide serve
 
-## Every check: lint, format, types, tests.
-test: lint typecheck pytest
+## Every check: lint, format, types, the web app's checks, tests (end-to-end included).
+test: lint typecheck web-check pytest
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -27,6 +49,11 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy
+
+## The web app's type check and unit tests (Vitest), and its build (the e2e tests use it).
+web-check: web-build
+	npm --prefix web run typecheck
+	npm --prefix web test
 
 pytest: install
 	$(BIN)/pytest
@@ -41,3 +68,8 @@ bench-chat: install
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+## The web app's typed API client, regenerated from the server's OpenAPI schema.
+.PHONY: web-client
+web-client: install
+	$(BIN)/confide openapi --output web/openapi.json && npm --prefix web run gen:api

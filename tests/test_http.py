@@ -65,7 +65,7 @@ def assert_no_leak(response: httpx.Response) -> None:
 # Problem+json ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/api/no-such-thing", "/no-such-page", "/api/auth/nope"])
+@pytest.mark.parametrize("path", ["/api/no-such-thing", "/docs/no-such-page", "/api/auth/nope"])
 async def test_unknown_route_is_not_found_problem(client: httpx.AsyncClient, path: str) -> None:
     body = assert_problem(await client.get(path), 404, "not_found")
     assert body["type"].endswith("not_found") or body["type"] == "about:blank"

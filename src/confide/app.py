@@ -34,6 +34,7 @@ from confide.runs.store import RunStore
 from confide.runs.websocket import router as websocket_router
 from confide.storage.codec import PlainCodec
 from confide.threads.endpoints import router as threads_router
+from confide.web import install_web_app
 
 DOCS_PATH = "/docs"
 OPENAPI_PATH = "/api/openapi.json"
@@ -111,12 +112,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     install_error_handlers(app)
     install_problem_schema(app)
+    app.include_router(runs_router)  # first: routes are tried in order, a turn is the hot path
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(agents_router)
     app.include_router(threads_router)
-    app.include_router(runs_router)
     app.include_router(websocket_router)
+    install_web_app(app, settings.web_dir)
 
     if settings.cors_origins:
         app.add_middleware(

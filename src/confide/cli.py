@@ -1,10 +1,13 @@
-"""The `confide` command: serve, db upgrade, users create, config check."""
+"""The `confide` command: serve, db upgrade, users create, config check, openapi."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import secrets
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -24,6 +27,9 @@ app.add_typer(config_app, name="config")
 
 out = Console()
 err = Console(stderr=True)
+
+# How long a stopping server waits for open requests before cutting them.
+SHUTDOWN_GRACE_SECONDS = 10
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -98,6 +104,9 @@ def serve(
         log_config=None,
         access_log=False,
         server_header=False,
+        # Requests still open then (a client waiting on a slow model) are cut; the shutdown
+        # then cancels the runs in progress, each closed validly.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 
 
@@ -180,6 +189,28 @@ def config_check() -> None:
         table.add_row(f"CONFIDE_{name.upper()}", shown)
     out.print(table)
     out.print("[green]Settings are valid.[/]")
+
+
+def openapi_json(settings: Settings) -> str:
+    """The API's OpenAPI schema as stable text: indented, keys sorted, one final newline."""
+    from confide.app import create_app
+
+    return json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True) + "\n"
+
+
+@app.command("openapi")
+def openapi_command(
+    output: Annotated[
+        Path | None, typer.Option(help="Write the schema to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the OpenAPI schema (JSON), from which the web app's typed client is generated."""
+    # A throwaway key: the schema does not depend on it, and no key file is written.
+    text = openapi_json(_settings(secret_key=secrets.token_urlsafe(48)))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 
 def _mask_url(url: str) -> str:

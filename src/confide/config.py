@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     forwarded_allow_ips: str = "127.0.0.1"
+    # The built web app; by default the build inside the package (src/confide/web/dist).
+    web_dir: Path = Path(__file__).resolve().parent / "web" / "dist"
 
     @field_validator("secret_key", mode="before")
     @classmethod

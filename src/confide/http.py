@@ -86,7 +86,11 @@ class HttpHygieneMiddleware:
                     if path.startswith("/api/")
                     else list(message.get("headers", ()))
                 )
-                headers.extend(extra)
+                # A response with its own policy (the web app's pages) keeps it.
+                if any(name.lower() == b"content-security-policy" for name, _ in headers):
+                    headers.extend(h for h in extra if h[0] != b"content-security-policy")
+                else:
+                    headers.extend(extra)
                 message["headers"] = headers
             await send(message)
 

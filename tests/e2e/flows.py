@@ -1,0 +1,85 @@
+"""What a person does in the app, as small steps the tests combine (names from the UI contract,
+notes/ui-contract.md)."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import BrowserContext, Locator, Page, expect
+
+from tests.factories import PASSWORD, unique_email
+
+CHAT_URL = re.compile(r"/chat/([^/?#]+)$")
+
+
+async def create_account(context: BrowserContext, *, display_name: str | None = None) -> str:
+    """Register through the API (the register page has its own test); return the email."""
+    email = unique_email("e2e")
+    body: dict[str, str] = {"email": email, "password": PASSWORD}
+    if display_name is not None:
+        body["display_name"] = display_name
+    response = await context.request.post("/api/auth/register", data=body)
+    assert response.status == 201, await response.text()
+    return email
+
+
+async def sign_in(page: Page, email: str) -> None:
+    await page.goto("/login")
+    await page.get_by_label("Email", exact=True).fill(email)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).not_to_have_url(re.compile(r"/login"))
+    # In every layout (on a phone the thread list folds away, the Account link stays).
+    await expect(page.get_by_role("link", name="Account")).to_be_visible()
+
+
+async def signed_in(context: BrowserContext, *, display_name: str | None = None) -> Page:
+    """A new page signed in: as the context's user, or else as a new account."""
+    page = await context.new_page()
+    if (await context.request.get("/api/auth/me")).status == 200:
+        await page.goto("/")
+        await expect(page.get_by_role("link", name="Account")).to_be_visible()
+        return page
+    await sign_in(page, await create_account(context, display_name=display_name))
+    return page
+
+
+async def start_chat(page: Page, message: str, *, agent: str = "assistant") -> str:
+    """Send the first message of a new chat with `agent`; return the thread id."""
+    await page.goto("/")
+    await page.get_by_label("Agent").select_option(agent)
+    await page.get_by_label("Message").fill(message)
+    await page.get_by_role("button", name="Send").click()
+    await expect(page).to_have_url(CHAT_URL)
+    match = CHAT_URL.search(page.url)
+    assert match is not None, page.url
+    return match[1]
+
+
+def messages(page: Page, role: str) -> Locator:
+    return page.locator(f'[data-testid="message"][data-role="{role}"]')
+
+
+def tool_cards(page: Page) -> Locator:
+    return page.get_by_test_id("tool-card")
+
+
+async def wait_until_idle(page: Page) -> None:
+    """The run is over: the composer offers Send again, not Stop."""
+    await expect(page.get_by_role("button", name="Stop")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Send")).to_be_visible()
+
+
+async def expect_add_answered_once(page: Page) -> None:
+    """One `add` call that succeeded and one answer, "5 + 3 = 8.", nothing repeated."""
+    answer = messages(page, "assistant").filter(has_text="5 + 3 = 8.")
+    await expect(answer).to_have_count(1)
+    await expect(tool_cards(page)).to_have_count(1)
+    card = tool_cards(page).first
+    await expect(card).to_have_attribute("data-status", "ok")
+    await expect(card.locator("summary")).to_contain_text("add")
+    await wait_until_idle(page)
+    # Still once each after the run has ended (a late replay must not add copies).
+    await expect(answer).to_have_count(1)
+    await expect(tool_cards(page)).to_have_count(1)
+    await expect(messages(page, "user")).to_have_count(1)

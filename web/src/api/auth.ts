@@ -1,0 +1,78 @@
+// Account calls. Browser mode only: tokens stay in HttpOnly cookies, never in this code.
+import { api, unwrap, type SessionInfo, type User } from "./client";
+import { ApiError } from "./errors";
+import { session } from "./session";
+
+/** The signed-in user, or null when nobody is (after a refresh was tried). */
+export async function fetchMe(): Promise<User | null> {
+  try {
+    return await unwrap(api.GET("/api/auth/me"));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+export async function login(email: string, password: string): Promise<void> {
+  const grant = await unwrap(
+    api.POST("/api/auth/login", {
+      params: { query: { mode: "cookie" } },
+      body: { email, password, mode: "cookie" },
+    }),
+  );
+  session.started({
+    expires_in: grant.expires_in,
+    csrf_token: "csrf_token" in grant ? grant.csrf_token : null,
+  });
+}
+
+export async function register(email: string, password: string, displayName: string): Promise<void> {
+  await unwrap(
+    api.POST("/api/auth/register", {
+      body: { email, password, ...(displayName.trim() ? { display_name: displayName.trim() } : {}) },
+    }),
+  );
+  await login(email, password);
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await unwrap(api.POST("/api/auth/logout"));
+  } finally {
+    session.ended();
+  }
+}
+
+export async function logoutEverywhere(): Promise<void> {
+  try {
+    await unwrap(api.POST("/api/auth/logout-all"));
+  } finally {
+    session.ended();
+  }
+}
+
+export async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
+  await unwrap(
+    api.POST("/api/auth/password", {
+      body: { current_password: currentPassword, new_password: newPassword },
+    }),
+  );
+}
+
+export async function listSessions(): Promise<SessionInfo[]> {
+  const result = await unwrap(api.GET("/api/auth/sessions", { params: { query: { limit: 100 } } }));
+  return result.items;
+}
+
+export async function endSession(id: string): Promise<void> {
+  await unwrap(
+    api.DELETE("/api/auth/sessions/{session_id}", { params: { path: { session_id: id } } }),
+  );
+}
+
+/** Only same-site paths: never send someone to another origin after sign-in. */
+export function safeNext(next: string | null): string {
+  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
+  if (next.startsWith("/login") || next.startsWith("/register")) return "/";
+  return next;
+}

@@ -1,0 +1,91 @@
+// One place for errors: every failed API call becomes an ApiError with a human message.
+import type { components } from "./schema";
+
+export type Problem = components["schemas"]["Problem"];
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly problem: Partial<Problem> | null;
+
+  constructor(status: number, code: string, message: string, problem: Partial<Problem> | null = null) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.problem = problem;
+  }
+}
+
+/** Messages people can act on, by stable error code. The server's detail is the fallback. */
+const MESSAGES: Record<string, string> = {
+  invalid_credentials: "Wrong email or password.",
+  email_unavailable: "That email cannot be used. Sign in if you already have an account.",
+  registration_closed: "Registration is closed on this server.",
+  account_disabled: "This account is disabled.",
+  not_authenticated: "Please sign in again.",
+  session_expired: "Your session has ended. Please sign in again.",
+  invalid_refresh_token: "Your session has ended. Please sign in again.",
+  refresh_token_reused: "Your session has ended. Please sign in again.",
+  run_in_progress: "The agent is still answering. Wait for it or stop it first.",
+  thread_not_found: "This conversation does not exist or was deleted.",
+  agent_not_found: "That agent is not available.",
+  model_unreachable: "The model cannot be reached right now.",
+  model_timeout: "The model took too long to answer.",
+  network_error: "The server cannot be reached. Check your connection.",
+  payload_too_large: "That message is too long.",
+};
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+/** Build an ApiError from a problem+json body (or anything else a server may send). */
+export function problemError(status: number, body: unknown): ApiError {
+  const problem = isObject(body) ? (body as Partial<Problem>) : null;
+  const code = typeof problem?.code === "string" ? problem.code : `http_${status}`;
+  const detail = typeof problem?.detail === "string" ? problem.detail : "";
+  const title = typeof problem?.title === "string" ? problem.title : "";
+  let message = MESSAGES[code] ?? (detail || title || `The server answered ${status}.`);
+  if (code === "weak_password" || code === "validation_error") {
+    message = validationMessage(problem) ?? message;
+  }
+  return new ApiError(status, code, message, problem);
+}
+
+function validationMessage(problem: Partial<Problem> | null): string | null {
+  if (!problem) return null;
+  const first = problem.errors?.[0];
+  if (problem.code === "weak_password") return problem.detail ?? null;
+  if (!first) return problem.detail ?? null;
+  const field = first.loc.filter((part) => part !== "body").join(".");
+  return field ? `${field}: ${first.msg}` : first.msg;
+}
+
+/** Read a failed Response as an ApiError. */
+export async function responseError(response: Response): Promise<ApiError> {
+  let body: unknown = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  return problemError(response.status, body);
+}
+
+export function networkError(cause: unknown): ApiError {
+  const error = new ApiError(0, "network_error", MESSAGES.network_error ?? "Network error");
+  (error as { cause?: unknown }).cause = cause;
+  return error;
+}
+
+/** The text to show for any thrown value. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error && error.message) return error.message;
+  return "Something went wrong.";
+}
+
+export function isAbort(error: unknown): boolean {
+  return error instanceof DOMException && error.name === "AbortError";
+}

@@ -1,0 +1,318 @@
+// The state of one conversation: stored messages plus a run streaming into it. Pure, so the
+// dedupe rules (by message id and by event id) are tested without a network.
+import type { Message } from "../api/client";
+import type { RunEvent } from "../api/runs";
+
+export type ToolStatus = "running" | "ok" | "error" | "cancelled";
+
+export interface ToolState {
+  id: string;
+  name: string;
+  arguments: string;
+  status: ToolStatus;
+  durationMs: number | null;
+  result: string | null;
+}
+
+export interface ConversationError {
+  message: string;
+  code: string;
+  /** The message to send again for "Retry", when retrying makes sense. */
+  retryContent: string | null;
+}
+
+export interface ConversationState {
+  messages: Message[];
+  runId: string | null;
+  running: boolean;
+  lastEventId: number;
+  draft: string;
+  /** Assistant messages of this run already stored whose deltas a replay will repeat. */
+  skipDeltas: number;
+  tools: Record<string, ToolState>;
+  pendingContent: string | null;
+  error: ConversationError | null;
+  /** A short note on how the last run ended, when it did not simply complete. */
+  notice: string | null;
+}
+
+export const initialConversation: ConversationState = {
+  messages: [],
+  runId: null,
+  running: false,
+  lastEventId: 0,
+  draft: "",
+  skipDeltas: 0,
+  tools: {},
+  pendingContent: null,
+  error: null,
+  notice: null,
+};
+
+export type ConversationAction =
+  | { type: "loaded"; messages: Message[] }
+  | { type: "send"; content: string }
+  | { type: "follow"; runId: string; resume: boolean }
+  | { type: "event"; event: RunEvent }
+  | { type: "failed"; error: ConversationError }
+  | { type: "stopped" }
+  | { type: "dismissError" };
+
+const LOCAL_PREFIX = "local-";
+
+export function toolStatus(status: string | undefined): ToolStatus {
+  if (status === "ok" || status === "cancelled" || status === "running") return status;
+  return "error";
+}
+
+/** Stored messages merged by id, in thread order; a local echo goes once the real one is in. */
+export function mergeMessages(current: Message[], incoming: Message[]): Message[] {
+  const byId = new Map(current.map((m) => [m.id, m]));
+  for (const message of incoming) byId.set(message.id, message);
+  const realUserRuns = new Set(
+    [...byId.values()]
+      .filter((m) => m.role === "user" && !m.id.startsWith(LOCAL_PREFIX))
+      .map((m) => m.run_id),
+  );
+  return [...byId.values()]
+    .filter((m) => !(m.id.startsWith(LOCAL_PREFIX) && realUserRuns.has(m.run_id)))
+    .sort((a, b) => a.seq - b.seq);
+}
+
+function localUserMessage(state: ConversationState, runId: string, content: string): Message {
+  const last = state.messages.reduce((max, m) => Math.max(max, m.seq), 0);
+  return {
+    id: `${LOCAL_PREFIX}${runId}`,
+    seq: Math.floor(last) + 0.5,
+    role: "user",
+    content,
+    run_id: runId,
+    created_at: new Date().toISOString(),
+    tool_calls: null,
+    tool_call_id: null,
+    name: null,
+  };
+}
+
+export function conversationReducer(
+  state: ConversationState,
+  action: ConversationAction,
+): ConversationState {
+  switch (action.type) {
+    case "loaded":
+      return { ...state, messages: mergeMessages(state.messages, action.messages) };
+    case "send":
+      return {
+        ...state,
+        running: true,
+        runId: null,
+        lastEventId: 0,
+        draft: "",
+        skipDeltas: 0,
+        pendingContent: action.content,
+        error: null,
+        notice: null,
+      };
+    case "follow": {
+      if (state.runId === action.runId && state.running) return state;
+      const known = action.resume
+        ? state.messages.filter((m) => m.run_id === action.runId && m.role === "assistant").length
+        : 0;
+      return {
+        ...state,
+        runId: action.runId,
+        running: true,
+        lastEventId: state.runId === action.runId ? state.lastEventId : 0,
+        draft: state.runId === action.runId ? state.draft : "",
+        skipDeltas: state.runId === action.runId ? state.skipDeltas : known,
+        error: null,
+      };
+    }
+    case "event":
+      return applyEvent(state, action.event);
+    case "failed":
+      return {
+        ...state,
+        running: false,
+        draft: "",
+        pendingContent: null,
+        error: action.error,
+      };
+    case "stopped":
+      return { ...state, running: false, draft: "", pendingContent: null };
+    case "dismissError":
+      return { ...state, error: null };
+  }
+}
+
+function applyEvent(state: ConversationState, event: RunEvent): ConversationState {
+  // The first event of a send names the run; the user's message shows under its id.
+  if (state.runId === null && state.pendingContent !== null) {
+    const echo = localUserMessage(state, event.run_id, state.pendingContent);
+    state = {
+      ...state,
+      runId: event.run_id,
+      lastEventId: 0,
+      pendingContent: null,
+      messages: mergeMessages(state.messages, [echo]),
+    };
+  }
+  if (event.run_id !== state.runId || event.id <= state.lastEventId) return state;
+  const next: ConversationState = { ...state, lastEventId: event.id };
+  switch (event.type) {
+    case "run.started":
+      return next;
+    case "message.delta":
+      if (next.skipDeltas > 0) return next;
+      return { ...next, draft: next.draft + event.delta };
+    case "message.completed": {
+      const message = event.message;
+      if (message.role === "assistant") {
+        next.draft = "";
+        if (next.skipDeltas > 0) next.skipDeltas -= 1;
+      }
+      next.messages = mergeMessages(next.messages, [message]);
+      return next;
+    }
+    case "tool.started":
+      next.tools = {
+        ...next.tools,
+        [event.tool_call_id]: {
+          id: event.tool_call_id,
+          name: event.name,
+          arguments: event.arguments,
+          status: "running",
+          durationMs: null,
+          result: null,
+        },
+      };
+      return next;
+    case "tool.finished": {
+      const before = next.tools[event.tool_call_id];
+      next.tools = {
+        ...next.tools,
+        [event.tool_call_id]: {
+          id: event.tool_call_id,
+          name: event.name ?? before?.name ?? "tool",
+          arguments: before?.arguments ?? "",
+          status: toolStatus(event.status),
+          durationMs: event.duration_ms ?? before?.durationMs ?? null,
+          result: event.result ?? null,
+        },
+      };
+      return next;
+    }
+    case "run.completed":
+      return { ...next, running: false, draft: "" };
+    case "run.cancelled":
+      return { ...next, running: false, draft: "", notice: "Stopped." };
+    case "run.failed":
+      return {
+        ...next,
+        running: false,
+        draft: "",
+        error: {
+          message: event.reason ?? "The run failed.",
+          code: event.code ?? "run_failed",
+          retryContent: lastUserContent(next.messages),
+        },
+      };
+    default:
+      return next;
+  }
+}
+
+function lastUserContent(messages: Message[]): string | null {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i];
+    if (message?.role === "user") return message.content ?? null;
+  }
+  return null;
+}
+
+// What the message list shows: one item per user message, one per assistant turn (the
+// assistant's messages and tool results between two user messages).
+
+export type TurnPart =
+  | { kind: "text"; key: string; text: string; streaming: boolean }
+  | { kind: "tool"; key: string; tool: ToolState };
+
+export type DisplayItem =
+  | { kind: "user"; key: string; text: string }
+  | { kind: "assistant"; key: string; parts: TurnPart[]; streaming: boolean };
+
+export function displayItems(state: ConversationState): DisplayItem[] {
+  const results = new Map<string, Message>();
+  for (const m of state.messages) {
+    if (m.role === "tool" && m.tool_call_id) results.set(m.tool_call_id, m);
+  }
+  const items: DisplayItem[] = [];
+  let turn: Extract<DisplayItem, { kind: "assistant" }> | null = null;
+  const openTurn = (key: string) => {
+    if (!turn) {
+      turn = { kind: "assistant", key, parts: [], streaming: false };
+      items.push(turn);
+    }
+    return turn;
+  };
+  for (const m of state.messages) {
+    if (m.role === "user") {
+      turn = null;
+      items.push({ kind: "user", key: m.id, text: m.content ?? "" });
+      continue;
+    }
+    if (m.role !== "assistant") continue;
+    const current = openTurn(m.id);
+    if (m.content) current.parts.push({ kind: "text", key: m.id, text: m.content, streaming: false });
+    for (const call of m.tool_calls ?? []) {
+      current.parts.push({ kind: "tool", key: call.id, tool: toolFor(state, call, results) });
+    }
+  }
+  if (state.pendingContent !== null) {
+    turn = null;
+    items.push({ kind: "user", key: "pending", text: state.pendingContent });
+  }
+  if (state.running) {
+    const current = openTurn(`live-${state.runId ?? "pending"}`);
+    current.streaming = true;
+    if (state.draft) {
+      current.parts.push({ kind: "text", key: "draft", text: state.draft, streaming: true });
+    }
+  }
+  return items;
+}
+
+function toolFor(
+  state: ConversationState,
+  call: NonNullable<Message["tool_calls"]>[number],
+  results: Map<string, Message>,
+): ToolState {
+  const live = state.tools[call.id];
+  const stored = results.get(call.id);
+  if (live && (live.status !== "running" || !stored)) return live;
+  if (stored) {
+    const result = stored.content ?? "";
+    return {
+      id: call.id,
+      name: call.function.name,
+      arguments: call.function.arguments,
+      status: live?.status ?? storedStatus(result),
+      durationMs: live?.durationMs ?? null,
+      result,
+    };
+  }
+  return {
+    id: call.id,
+    name: call.function.name,
+    arguments: call.function.arguments,
+    status: state.running ? "running" : "cancelled",
+    durationMs: null,
+    result: null,
+  };
+}
+
+function storedStatus(result: string): ToolStatus {
+  if (/^cancelled/i.test(result)) return "cancelled";
+  if (/^error\b/i.test(result)) return "error";
+  return "ok";
+}

@@ -1,0 +1,100 @@
+import { useInfiniteQuery } from "@tanstack/react-query";
+import { useEffect, useRef, useState } from "react";
+import { NavLink, useNavigate } from "react-router";
+import { errorMessage } from "../api/errors";
+import { keys, listThreads } from "../api/threads";
+import { ErrorAlert } from "./ErrorAlert";
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [debounced, setDebounced] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setDebounced(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return debounced;
+}
+
+export function threadTitle(title: string | null | undefined): string {
+  return title?.trim() || "Untitled chat";
+}
+
+/** New chat, search, and the thread list (newest activity first, loaded as it scrolls). */
+export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
+  const navigate = useNavigate();
+  const [search, setSearch] = useState("");
+  const q = useDebounced(search.trim(), 250);
+  const threads = useInfiniteQuery({
+    queryKey: keys.threadList(q),
+    queryFn: ({ pageParam }) => listThreads(q, pageParam),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next_cursor,
+  });
+  const sentinel = useRef<HTMLLIElement>(null);
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = threads;
+
+  useEffect(() => {
+    const node = sentinel.current;
+    if (!node || !hasNextPage || typeof IntersectionObserver === "undefined") return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting) && !isFetchingNextPage) void fetchNextPage();
+    });
+    observer.observe(node);
+    return () => observer.disconnect();
+  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+
+  const items = threads.data?.pages.flatMap((page) => page.items) ?? [];
+
+  return (
+    <div className="sidebar-inner">
+      <button
+        type="button"
+        className="button primary wide"
+        onClick={() => {
+          onNavigate();
+          void navigate("/");
+        }}
+      >
+        New chat
+      </button>
+      <div className="search" role="search">
+        <input
+          type="search"
+          aria-label="Search threads"
+          placeholder="Search threads"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+        />
+      </div>
+      <nav aria-label="Threads" className="thread-nav">
+        {threads.isError && (
+          <ErrorAlert message={errorMessage(threads.error)} onRetry={() => void threads.refetch()} />
+        )}
+        {threads.isPending && <p className="muted">Loading…</p>}
+        {threads.isSuccess && items.length === 0 && (
+          <p className="muted">{q ? "No threads match." : "No conversations yet."}</p>
+        )}
+        <ul className="thread-list">
+          {items.map((thread) => (
+            <li key={thread.id}>
+              <NavLink to={`/chat/${thread.id}`} className="thread-link" onClick={onNavigate}>
+                {threadTitle(thread.title)}
+              </NavLink>
+            </li>
+          ))}
+          {hasNextPage && (
+            <li ref={sentinel} className="more">
+              <button
+                type="button"
+                className="button subtle wide"
+                disabled={isFetchingNextPage}
+                onClick={() => void fetchNextPage()}
+              >
+                {isFetchingNextPage ? "Loading…" : "Load more threads"}
+              </button>
+            </li>
+          )}
+        </ul>
+      </nav>
+    </div>
+  );
+}

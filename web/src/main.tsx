@@ -1,0 +1,33 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { createRoot } from "react-dom/client";
+import { BrowserRouter } from "react-router";
+import { ApiError } from "./api/errors";
+import { session } from "./api/session";
+import { forgetUser } from "./auth/signedOut";
+import { App } from "./App";
+import "./styles/app.css";
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      staleTime: 15_000,
+      // A 4xx will not change by asking again; network trouble might.
+      retry: (count, error) => !(error instanceof ApiError && error.status >= 400) && count < 2,
+    },
+  },
+});
+
+// The session ended (refresh refused): forget everything; RequireAuth sends to /login.
+session.onSignedOut(() => forgetUser(queryClient));
+session.resume();
+
+const root = document.getElementById("root");
+if (root) {
+  createRoot(root).render(
+    <QueryClientProvider client={queryClient}>
+      <BrowserRouter>
+        <App />
+      </BrowserRouter>
+    </QueryClientProvider>,
+  );
+}

@@ -1,0 +1,171 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useId, useState, type FormEvent } from "react";
+import { useNavigate } from "react-router";
+import { changePassword, endSession, listSessions, logoutEverywhere } from "../api/auth";
+import type { SessionInfo } from "../api/client";
+import { ApiError, errorMessage } from "../api/errors";
+import { keys } from "../api/threads";
+import { forgetUser } from "../auth/signedOut";
+import { useMe } from "../auth/useMe";
+import { ErrorAlert } from "../components/ErrorAlert";
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+function when(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : dateFormat.format(date);
+}
+
+export function SettingsPage() {
+  const me = useMe();
+  useEffect(() => {
+    document.title = "Account · Confide";
+  }, []);
+  return (
+    <div className="page settings">
+      <h1>Account</h1>
+      {me.data && (
+        <p className="muted">
+          Signed in as <strong>{me.data.display_name ?? me.data.email}</strong>
+          {me.data.display_name ? ` (${me.data.email})` : ""}
+        </p>
+      )}
+      <PasswordForm />
+      <Sessions />
+    </div>
+  );
+}
+
+function PasswordForm() {
+  const queryClient = useQueryClient();
+  const currentId = useId();
+  const newId = useId();
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [done, setDone] = useState(false);
+  const change = useMutation({
+    mutationFn: () => changePassword(current, next),
+    onSuccess: () => {
+      setCurrent("");
+      setNext("");
+      setDone(true);
+      void queryClient.invalidateQueries({ queryKey: keys.sessions });
+    },
+  });
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    setDone(false);
+    change.mutate();
+  };
+  return (
+    <section className="card" aria-labelledby="password-heading">
+      <h2 id="password-heading">Change password</h2>
+      <form onSubmit={onSubmit} className="stack">
+        <div className="field">
+          <label htmlFor={currentId}>Current password</label>
+          <input
+            id={currentId}
+            type="password"
+            autoComplete="current-password"
+            required
+            value={current}
+            onChange={(e) => setCurrent(e.target.value)}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor={newId}>New password</label>
+          <input
+            id={newId}
+            type="password"
+            autoComplete="new-password"
+            required
+            value={next}
+            aria-describedby={`${newId}-hint`}
+            onChange={(e) => setNext(e.target.value)}
+          />
+          <p id={`${newId}-hint`} className="hint">
+            At least 12 characters. Your other devices are signed out.
+          </p>
+        </div>
+        {change.isError && (
+          <ErrorAlert
+            message={
+              change.error instanceof ApiError && change.error.code === "invalid_credentials"
+                ? "The current password is not right."
+                : errorMessage(change.error)
+            }
+          />
+        )}
+        <p role="status" className="success">
+          {done ? "Password changed. Other devices were signed out." : ""}
+        </p>
+        <div>
+          <button type="submit" className="button primary" disabled={change.isPending}>
+            Change password
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function Sessions() {
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const sessions = useQuery({ queryKey: keys.sessions, queryFn: listSessions });
+  const signedOut = () => {
+    forgetUser(queryClient, { explicit: true });
+    void navigate("/login", { replace: true });
+  };
+  const end = useMutation({
+    mutationFn: (row: SessionInfo) => endSession(row.id),
+    onSuccess: (_, row) => {
+      if (row.current) signedOut();
+      else void queryClient.invalidateQueries({ queryKey: keys.sessions });
+    },
+  });
+  const everywhere = useMutation({ mutationFn: logoutEverywhere, onSettled: signedOut });
+
+  return (
+    <section className="card" aria-labelledby="sessions-heading">
+      <h2 id="sessions-heading">Sessions</h2>
+      <p className="muted">Devices signed in to your account.</p>
+      {sessions.isError && (
+        <ErrorAlert message={errorMessage(sessions.error)} onRetry={() => void sessions.refetch()} />
+      )}
+      {end.isError && <ErrorAlert message={errorMessage(end.error)} />}
+      <ul role="list" aria-label="Sessions" className="session-list">
+        {sessions.data?.map((row) => (
+          <li key={row.id} className="session-row">
+            <div className="session-info">
+              <p className="session-label">
+                {row.label || "Unknown device"}
+                {row.current && <span className="badge">This device</span>}
+              </p>
+              <p className="muted small">
+                {row.ip ? `${row.ip} · ` : ""}signed in {when(row.created_at)} · last seen{" "}
+                {when(row.last_seen_at)}
+              </p>
+            </div>
+            <button
+              type="button"
+              className="button subtle"
+              disabled={end.isPending}
+              onClick={() => end.mutate(row)}
+            >
+              {row.current ? "Sign out" : "Sign out this device"}
+            </button>
+          </li>
+        ))}
+      </ul>
+      <button
+        type="button"
+        className="button danger"
+        disabled={everywhere.isPending}
+        onClick={() => everywhere.mutate()}
+      >
+        Sign out everywhere
+      </button>
+    </section>
+  );
+}

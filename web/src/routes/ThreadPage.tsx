@@ -1,0 +1,202 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { ApiError, errorMessage } from "../api/errors";
+import { deleteThread, getThread, keys, renameThread, takeFirstMessage } from "../api/threads";
+import { displayItems } from "../chat/conversation";
+import { useConversation } from "../chat/useConversation";
+import { Composer } from "../components/chat/Composer";
+import { MessageList } from "../components/chat/MessageList";
+import { Dialog } from "../components/Dialog";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { threadTitle } from "../components/Sidebar";
+
+export function ThreadPage() {
+  const { threadId = "" } = useParams();
+  return <Conversation key={threadId} threadId={threadId} />;
+}
+
+function Conversation({ threadId }: { threadId: string }) {
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  // Always fresh on arrival: a run may have started (or ended) since it was cached.
+  const thread = useQuery({
+    queryKey: keys.thread(threadId),
+    queryFn: () => getThread(threadId),
+    refetchOnMount: "always",
+  });
+  const { state, messages, send, stop, dismissError } = useConversation(threadId, thread.data);
+  const items = useMemo(() => displayItems(state), [state]);
+  const [renaming, setRenaming] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const firstSent = useRef(false);
+
+  // The new-chat screen handed its first message over: send it once.
+  useEffect(() => {
+    if (firstSent.current) return;
+    firstSent.current = true;
+    const first = takeFirstMessage(threadId);
+    if (first) send(first);
+  }, [threadId, send]);
+
+  const title = threadTitle(thread.data?.title);
+  useEffect(() => {
+    document.title = `${title} · Confide`;
+  }, [title]);
+
+  const remove = useMutation({
+    mutationFn: () => deleteThread(threadId),
+    onSuccess: () => {
+      void navigate("/", { replace: true });
+      void queryClient.invalidateQueries({ queryKey: keys.threadLists });
+      // After this page has gone, so its queries do not fetch the deleted thread again.
+      setTimeout(() => {
+        queryClient.removeQueries({ queryKey: keys.thread(threadId) });
+        queryClient.removeQueries({ queryKey: keys.messages(threadId) });
+      }, 0);
+    },
+  });
+
+  if (thread.error instanceof ApiError && thread.error.status === 404) {
+    return (
+      <div className="page">
+        <h1>Conversation not found</h1>
+        <ErrorAlert message={thread.error.message} />
+        <p>
+          <Link to="/">Start a new chat</Link>
+        </p>
+      </div>
+    );
+  }
+
+  return (
+    <div className="page conversation">
+      <div className="conversation-header">
+        {renaming && thread.data ? (
+          <>
+            <h1 className="sr-only">{title}</h1>
+            <RenameForm
+              threadId={threadId}
+              initial={thread.data.title ?? ""}
+              onDone={() => setRenaming(false)}
+            />
+          </>
+        ) : (
+          <>
+            <h1 className="thread-title">{thread.isPending ? "Loading…" : title}</h1>
+            <div className="header-actions">
+              <button
+                type="button"
+                className="button subtle"
+                disabled={!thread.data}
+                onClick={() => setRenaming(true)}
+              >
+                Rename thread
+              </button>
+              <button
+                type="button"
+                className="button subtle danger-text"
+                onClick={() => setConfirmDelete(true)}
+              >
+                Delete thread
+              </button>
+            </div>
+          </>
+        )}
+      </div>
+      {thread.isError && !(thread.error instanceof ApiError && thread.error.status === 404) && (
+        <ErrorAlert message={errorMessage(thread.error)} onRetry={() => void thread.refetch()} />
+      )}
+      {messages.isError && (
+        <ErrorAlert message={errorMessage(messages.error)} onRetry={() => void messages.refetch()} />
+      )}
+      <MessageList items={items} running={state.running} />
+      {state.notice && <p className="muted notice">{state.notice}</p>}
+      {state.error && (
+        <ErrorAlert
+          message={state.error.message}
+          onRetry={state.error.retryContent ? () => send(state.error?.retryContent ?? "") : undefined}
+          onDismiss={dismissError}
+        />
+      )}
+      <Composer onSend={send} onStop={stop} running={state.running} autoFocus />
+      {confirmDelete && (
+        <Dialog
+          title="Delete this conversation?"
+          onClose={() => setConfirmDelete(false)}
+          actions={
+            <>
+              <button
+                type="button"
+                className="button danger"
+                disabled={remove.isPending}
+                onClick={() => remove.mutate()}
+              >
+                Delete
+              </button>
+              <button
+                type="button"
+                className="button"
+                data-autofocus
+                onClick={() => setConfirmDelete(false)}
+              >
+                Cancel
+              </button>
+            </>
+          }
+        >
+          <p>“{title}” and all its messages will be gone for good.</p>
+          {remove.isError && <ErrorAlert message={errorMessage(remove.error)} />}
+        </Dialog>
+      )}
+    </div>
+  );
+}
+
+function RenameForm(props: { threadId: string; initial: string; onDone: () => void }) {
+  const queryClient = useQueryClient();
+  const [value, setValue] = useState(props.initial);
+  const inputId = useId();
+  const rename = useMutation({
+    mutationFn: (title: string) => renameThread(props.threadId, title),
+    onSuccess: (thread) => {
+      queryClient.setQueryData(keys.thread(props.threadId), thread);
+      void queryClient.invalidateQueries({ queryKey: keys.threadLists });
+      props.onDone();
+    },
+  });
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    if (value.trim()) rename.mutate(value.trim());
+  };
+  return (
+    <form
+      className="rename-form"
+      onSubmit={onSubmit}
+      onKeyDown={(e) => {
+        if (e.key === "Escape") {
+          e.preventDefault();
+          props.onDone();
+        }
+      }}
+    >
+      <label htmlFor={inputId} className="sr-only">
+        Thread title
+      </label>
+      <input
+        id={inputId}
+        value={value}
+        maxLength={200}
+        autoFocus
+        onChange={(e) => setValue(e.target.value)}
+      />
+      <button type="submit" className="button primary" disabled={rename.isPending || !value.trim()}>
+        Save
+      </button>
+      <button type="button" className="button" onClick={props.onDone}>
+        Cancel
+      </button>
+      {rename.isError && <ErrorAlert message={errorMessage(rename.error)} />}
+    </form>
+  );
+}
