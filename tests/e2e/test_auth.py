@@ -90,3 +90,27 @@ async def test_sign_out_everywhere_ends_the_other_sessions(new_context: NewConte
     assert (await laptop.request.get("/api/auth/me")).status == 401
     await laptop.goto("/settings")
     await expect(laptop).to_have_url(LOGIN_FOR_SETTINGS)
+
+
+async def test_changing_the_password_signs_out_other_devices(new_context: NewContext) -> None:
+    laptop_context, phone_context = await new_context(), await new_context()
+    email = await create_account(laptop_context)
+    laptop, phone = await laptop_context.new_page(), await phone_context.new_page()
+    await sign_in(laptop, email)
+    await sign_in(phone, email)
+    new_password = "walnut harbour lantern 42"
+
+    await laptop.goto("/settings")
+    await laptop.get_by_label("Current password").fill(PASSWORD)
+    await laptop.get_by_label("New password").fill(new_password)
+    await laptop.get_by_role("button", name="Change password").click()
+    await expect(laptop.get_by_role("status")).to_contain_text("Password changed")
+
+    assert (await laptop.request.get("/api/auth/me")).status == 200  # this device stays in
+    assert (await phone.request.get("/api/auth/me")).status == 401  # the other is out
+    signed_out = await (await new_context()).new_page()
+    await signed_out.goto("/login")
+    await signed_out.get_by_label("Email", exact=True).fill(email)
+    await signed_out.get_by_label("Password", exact=True).fill(new_password)
+    await signed_out.get_by_role("button", name="Sign in").click()
+    await expect(signed_out.get_by_role("link", name="Account")).to_be_visible()
