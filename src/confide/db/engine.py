@@ -38,8 +38,8 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         path = make_url(url).database if self.is_sqlite else None
-        self.inline = bool(path and path != ":memory:")
-        if path and self.inline:
+        self.inline = path is not None and path not in ("", ":memory:")
+        if path is not None and self.inline:
             # A file: statements run on the loop's thread (see db/sqlite.py).
             kwargs["async_creator"] = inline_connector(
                 path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, pragmas=SQLITE_PRAGMAS

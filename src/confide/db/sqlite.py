@@ -70,17 +70,17 @@ class InlineCursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        await self._connection.before(sql)
-        try:
-            self._cursor.execute(sql, parameters)
-        finally:
-            self._connection.after()
-        return self
+        return await self._run(self._cursor.execute, sql, parameters)
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
+        return await self._run(self._cursor.executemany, sql, parameters)
+
+    async def _run(
+        self, method: Callable[[str, Any], object], sql: str, parameters: Any
+    ) -> InlineCursor:
         await self._connection.before(sql)
         try:
-            self._cursor.executemany(sql, parameters)
+            method(sql, parameters)
         finally:
             self._connection.after()
         return self

@@ -34,7 +34,8 @@ class RunChannel:
 
     def prepare(self, type_: str, data: dict[str, Any] | None = None) -> Event:
         """The next event, numbered but not yet visible (to store it before anyone sees it)."""
-        return Event(len(self.events) + 1, type_, {"run_id": str(self.run_id), **(data or {})})
+        (event,) = self.prepare_many([(type_, data or {})])
+        return event
 
     def prepare_many(self, bodies: list[tuple[str, dict[str, Any]]]) -> list[Event]:
         """The next events, numbered in order, none yet visible."""

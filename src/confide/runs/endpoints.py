@@ -93,9 +93,8 @@ async def send_message(
         return _sse(started.channel.follow(0))
     async for _ in started.channel.follow(0):
         pass  # the run goes on even if this client leaves; here we wait for its end
-    run: Run | RunState = (
-        started.run
-    )  # a completed run's row is known here; any other ending is read back
+    # A completed run is known here as stored; any other ending is read back.
+    run: Run | RunState = started.run
     if run.status != "completed":
         run = await runs.get(principal, started.run.id)
     result = RunResult(run=_run_out(run), messages=[started.user_message, *started.new_messages])

@@ -94,6 +94,13 @@ class RunJob:
             self.unsaved.append(event)
         return event
 
+    def outcome(self) -> dict[str, Any]:
+        """The data of the run's final event."""
+        data: dict[str, Any] = {"status": self.status}
+        if self.error_code:
+            data.update(code=self.error_code, reason=self.error)
+        return data
+
     def take_events(self) -> list[Event]:
         events, self.unsaved = self.unsaved, []
         return events
@@ -174,12 +181,9 @@ class RunManager:
         """Close the thread, record the outcome, and only then announce it: a client that
         hears `run.completed` and sends its next message must not meet a run in progress."""
         try:
-            terminal_data: dict[str, Any] = {"status": job.status}
-            if job.error_code:
-                terminal_data.update(code=job.error_code, reason=job.error)
             if job.status == "completed":  # every call was answered: one transaction
                 try:
-                    await self._complete(job, terminal_data)
+                    await self._complete(job)
                     return
                 except Exception:  # the answer could not be stored: the run failed
                     log.exception(
@@ -190,11 +194,6 @@ class RunManager:
                         "internal_error",
                         "Something went wrong on our side.",
                     )
-                    terminal_data = {
-                        "status": job.status,
-                        "code": job.error_code,
-                        "reason": job.error,
-                    }
             closing = await self.store.finish(
                 job.run.id, status=job.status, error_code=job.error_code, error=job.error
             )
@@ -210,14 +209,14 @@ class RunManager:
                     },
                 )
                 job.emit("message.completed", {"message": message.model_dump(mode="json")})
-            terminal = job.channel.prepare(f"run.{job.status}", terminal_data)
+            terminal = job.channel.prepare(f"run.{job.status}", job.outcome())
             await self.store.record_events(job.run.id, [*job.take_events(), terminal])
             job.channel.push(terminal)
         except Exception:
             log.exception("could not record the end of a run", extra={"run_id": str(job.run.id)})
             job.channel.close()
 
-    async def _complete(self, job: RunJob, terminal_data: dict[str, Any]) -> None:
+    async def _complete(self, job: RunJob) -> None:
         """Store the final answer, the events and the outcome together, then announce them."""
         shown: list[MessageOut] = []
         announced: list[Event] = []
@@ -231,7 +230,7 @@ class RunManager:
                         ("message.completed", {"message": m.model_dump(mode="json")})
                         for m in stored
                     ),
-                    ("run.completed", terminal_data),
+                    ("run.completed", job.outcome()),
                 ]
             )
             return announced
@@ -240,15 +239,15 @@ class RunManager:
             final = [job.final] if job.final is not None else []
             events = job.take_events()
             try:
-                done = await self.store.complete(
+                kept = await self.store.complete(
                     job.run, final, events, closing, first_seq=job.next_seq
                 )
             except BaseException:
                 job.unsaved[:0] = events  # still to be stored, by whatever ends the run
                 raise
-        if not done:  # the thread was deleted meanwhile: only the ending is left to tell
-            announced[:] = [job.channel.prepare("run.completed", terminal_data)]
-        job.new_messages.extend(shown if done else [])
+        if not kept:  # the thread was deleted meanwhile: only the ending is left to tell
+            shown, announced = [], [job.channel.prepare("run.completed", job.outcome())]
+        job.new_messages.extend(shown)
         for event in announced:
             job.channel.push(event)
 

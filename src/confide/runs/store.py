@@ -25,7 +25,7 @@ from confide.runs.channel import TERMINAL, Event
 from confide.runs.models import IS_RUNNING, RUNNING, Run, RunEvent, RunState
 from confide.storage.codec import ContentCodec, decode_json, encode_json
 from confide.threads.models import Message, Thread
-from confide.threads.schemas import MessageOut
+from confide.threads.schemas import MessageOut, openai_message
 from confide.threads.service import (
     NewMessage,
     ThreadNotFound,
@@ -165,18 +165,16 @@ class RunStore:
     def _openai_messages(
         self, rows: Sequence[Row[str, str | None, str | None, str | None]]
     ) -> list[dict[str, Any]]:
-        history = []
-        for role, content, tool_calls, tool_call_id in rows:
-            message: dict[str, Any] = {
-                "role": role,
-                "content": None if content is None else self.codec.decode(content),
-            }
-            if tool_calls is not None:
-                message["tool_calls"] = decode_json(self.codec, tool_calls)
-            if tool_call_id is not None:
-                message["tool_call_id"] = tool_call_id
-            history.append(message)
-        return history
+        codec = self.codec
+        return [
+            openai_message(
+                role,
+                None if content is None else codec.decode(content),
+                None if tool_calls is None else decode_json(codec, tool_calls),
+                tool_call_id,
+            )
+            for role, content, tool_calls, tool_call_id in rows
+        ]
 
     async def append(
         self,
@@ -252,7 +250,11 @@ class RunStore:
         return shown
 
     async def _insert_events(
-        self, conn: AsyncConnection, run_id: uuid.UUID, events: Sequence[Event], now: datetime
+        self,
+        conn: AsyncConnection | AsyncSession,
+        run_id: uuid.UUID,
+        events: Sequence[Event],
+        now: datetime,
     ) -> None:
         if events:
             await conn.execute(
@@ -272,9 +274,8 @@ class RunStore:
     async def record_events(self, run_id: uuid.UUID, events: Sequence[Event]) -> None:
         if not events:
             return
-        async with self.database.sessionmaker() as db:
-            self._add_events(db, run_id, events)
-            await db.commit()
+        async with self.database.begin() as conn:
+            await self._insert_events(conn, run_id, events, utcnow())
 
     async def finish(
         self,
@@ -283,7 +284,6 @@ class RunStore:
         status: str,
         error_code: str | None = None,
         error: str | None = None,
-        events: Sequence[Event] = (),
         announce: bool = False,
     ) -> list[MessageOut]:
         """End a run: answer any tool call left open, record the outcome. Idempotent.
@@ -305,7 +305,7 @@ class RunStore:
                 run.finished_at = utcnow()
             if announce and was_running:
                 events = await self._closing_events(db, run, closing)
-            self._add_events(db, run_id, events)
+                await self._insert_events(db, run_id, events, utcnow())
             await db.commit()
             return closing
 
@@ -350,8 +350,7 @@ class RunStore:
         open_calls = await unanswered_calls(db, self.codec, thread_id)
         if not open_calls:
             return []
-        service = ThreadService(db, codec=self.codec)
-        rows = await service.append(
+        return await ThreadService(db, codec=self.codec).append(
             thread,
             [
                 NewMessage(
@@ -361,19 +360,6 @@ class RunStore:
             ],
             run_id=run_id,
         )
-        return [service.message_out(row) for row in rows]
-
-    def _add_events(self, db: AsyncSession, run_id: uuid.UUID, events: Sequence[Event]) -> None:
-        for event in events:
-            db.add(
-                RunEvent(
-                    run_id=run_id,
-                    seq=event.id,
-                    type=event.type,
-                    data=encode_json(self.codec, event.data),
-                    created_at=utcnow(),
-                )
-            )
 
     async def events_after(self, run_id: uuid.UUID, after: int) -> list[Event]:
         """Stored events after an id. The final event always comes last, even when its id is

@@ -83,9 +83,24 @@ class MessageOut(BaseModel):
 
     def openai(self) -> dict[str, Any]:
         """The message as OpenAI's Chat Completions API takes it."""
-        message: dict[str, Any] = {"role": self.role, "content": self.content}
-        if self.tool_calls:
-            message["tool_calls"] = [call.model_dump() for call in self.tool_calls]
-        if self.tool_call_id is not None:
-            message["tool_call_id"] = self.tool_call_id
-        return message
+        return openai_message(
+            self.role,
+            self.content,
+            [call.model_dump() for call in self.tool_calls] if self.tool_calls else None,
+            self.tool_call_id,
+        )
+
+
+def openai_message(
+    role: str,
+    content: str | None,
+    tool_calls: list[dict[str, Any]] | None,
+    tool_call_id: str | None,
+) -> dict[str, Any]:
+    """A message in OpenAI's Chat Completions format."""
+    message: dict[str, Any] = {"role": role, "content": content}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    if tool_call_id is not None:
+        message["tool_call_id"] = tool_call_id
+    return message

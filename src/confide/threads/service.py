@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from confide.auth.cache import Principal
@@ -130,34 +131,26 @@ class ThreadService:
 
     async def append(
         self, thread: Thread, messages: list[NewMessage], *, run_id: uuid.UUID | None
-    ) -> list[Message]:
+    ) -> list[MessageOut]:
         """Add messages at the end of the thread (rows are never rewritten)."""
+        if not messages:
+            return []
         now = utcnow()
         first = await repository.reserve_seqs(self.db, thread, len(messages), now)
-        rows = []
+        rows, shown = [], []
         for offset, message in enumerate(messages):
-            row = Message(
-                id=uuid.uuid4(),
-                thread_id=thread.id,
-                seq=first + offset,
-                role=message.role,
-                content=None if message.content is None else self.codec.encode(message.content),
-                tool_calls=None
-                if not message.tool_calls
-                else encode_json(self.codec, message.tool_calls),
-                tool_call_id=message.tool_call_id,
-                name=message.name,
-                run_id=run_id,
-                created_at=now,
+            row, out = stored_message(
+                self.codec, message, thread_id=thread.id, seq=first + offset, run_id=run_id, now=now
             )
             rows.append(row)
-            self.db.add(row)
+            shown.append(out)
+        await self.db.execute(insert(Message), rows)
         if thread.title is None:
             first_user = next((m for m in messages if m.role == "user" and m.content), None)
             if first_user is not None and first_user.content is not None:
                 thread.title = self.codec.encode(title_from(first_user.content))
         await self.db.flush()
-        return rows
+        return shown
 
     async def threads_out(self, threads: Sequence[Thread]) -> list[ThreadOut]:
         """Threads as the API shows them, each with its run in progress (if any)."""

@@ -89,30 +89,32 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
     [queryClient, refreshAfterRun, threadId],
   );
 
+  /** Stop listening to any earlier stream; the signal of the new one. */
+  const restart = useCallback((runId: string | null): AbortSignal => {
+    controller.current?.abort();
+    const ac = new AbortController();
+    controller.current = ac;
+    stopRequested.current = false;
+    runIdRef.current = runId;
+    return ac.signal;
+  }, []);
+
   const send = useCallback(
     (content: string) => {
-      controller.current?.abort();
-      const ac = new AbortController();
-      controller.current = ac;
-      stopRequested.current = false;
-      runIdRef.current = null;
+      const signal = restart(null);
       dispatch({ type: "send", content });
-      void consume(sendMessage(threadId, content, ac.signal), ac.signal, content);
+      void consume(sendMessage(threadId, content, signal), signal, content);
     },
-    [consume, threadId],
+    [consume, restart, threadId],
   );
 
   const follow = useCallback(
     (runId: string) => {
-      controller.current?.abort();
-      const ac = new AbortController();
-      controller.current = ac;
-      stopRequested.current = false;
-      runIdRef.current = runId;
+      const signal = restart(runId);
       dispatch({ type: "follow", runId, resume: true });
-      void consume(followRun(runId, 0, ac.signal), ac.signal, null);
+      void consume(followRun(runId, 0, signal), signal, null);
     },
-    [consume],
+    [consume, restart],
   );
 
   // Resume after a reload: the thread says a run is going; follow it from its first event

@@ -1,11 +1,12 @@
-import { useQueryClient } from "@tanstack/react-query";
-import { useEffect, useId, useState, type FormEvent, type ReactNode } from "react";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState, type FormEvent, type ReactNode } from "react";
 import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
 import { fetchMe, login, register, safeNext } from "../api/auth";
 import { errorMessage } from "../api/errors";
 import { keys } from "../api/threads";
 import { useMe } from "../auth/useMe";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { Field } from "../components/Field";
 
 function AuthShell({ title, children }: { title: string; children: ReactNode }) {
   useEffect(() => {
@@ -21,37 +22,6 @@ function AuthShell({ title, children }: { title: string; children: ReactNode }) 
         {children}
       </div>
     </main>
-  );
-}
-
-function Field(props: {
-  label: string;
-  type: string;
-  value: string;
-  onChange: (value: string) => void;
-  autoComplete: string;
-  required?: boolean;
-  hint?: string;
-}) {
-  const id = useId();
-  return (
-    <div className="field">
-      <label htmlFor={id}>{props.label}</label>
-      <input
-        id={id}
-        type={props.type}
-        value={props.value}
-        onChange={(e) => props.onChange(e.target.value)}
-        autoComplete={props.autoComplete}
-        required={props.required ?? true}
-        aria-describedby={props.hint ? `${id}-hint` : undefined}
-      />
-      {props.hint && (
-        <p id={`${id}-hint`} className="hint">
-          {props.hint}
-        </p>
-      )}
-    </div>
   );
 }
 
@@ -72,29 +42,25 @@ export function LoginPage() {
   const signedIn = useSignedIn();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const submit = useMutation({
+    mutationFn: async () => {
+      await login(email, password);
+      await signedIn(next);
+    },
+  });
 
   if (me.data) return <Navigate to={next} replace />;
 
-  const onSubmit = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await login(email, password);
-      await signedIn(next);
-    } catch (err) {
-      setError(errorMessage(err));
-      setBusy(false);
-    }
+    submit.mutate();
   };
 
   const registerLink = params.get("next") ? `/register?next=${encodeURIComponent(next)}` : "/register";
   return (
     <AuthShell title="Sign in">
-      <form onSubmit={(e) => void onSubmit(e)} className="stack">
-        {error && <ErrorAlert message={error} />}
+      <form onSubmit={onSubmit} className="stack">
+        {submit.isError && <ErrorAlert message={errorMessage(submit.error)} />}
         <Field label="Email" type="email" value={email} onChange={setEmail} autoComplete="username" />
         <Field
           label="Password"
@@ -103,7 +69,7 @@ export function LoginPage() {
           onChange={setPassword}
           autoComplete="current-password"
         />
-        <button type="submit" className="button primary wide" disabled={busy}>
+        <button type="submit" className="button primary wide" disabled={submit.isPending}>
           Sign in
         </button>
       </form>
@@ -120,28 +86,24 @@ export function RegisterPage() {
   const [email, setEmail] = useState("");
   const [displayName, setDisplayName] = useState("");
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const submit = useMutation({
+    mutationFn: async () => {
+      await register(email, password, displayName);
+      await signedIn("/");
+    },
+  });
 
   if (me.data) return <Navigate to="/" replace />;
 
-  const onSubmit = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await register(email, password, displayName);
-      await signedIn("/");
-    } catch (err) {
-      setError(errorMessage(err));
-      setBusy(false);
-    }
+    submit.mutate();
   };
 
   return (
     <AuthShell title="Create your account">
-      <form onSubmit={(e) => void onSubmit(e)} className="stack">
-        {error && <ErrorAlert message={error} />}
+      <form onSubmit={onSubmit} className="stack">
+        {submit.isError && <ErrorAlert message={errorMessage(submit.error)} />}
         <Field label="Email" type="email" value={email} onChange={setEmail} autoComplete="email" />
         <Field
           label="Display name"
@@ -160,7 +122,7 @@ export function RegisterPage() {
           autoComplete="new-password"
           hint="At least 12 characters. A few unrelated words work well."
         />
-        <button type="submit" className="button primary wide" disabled={busy}>
+        <button type="submit" className="button primary wide" disabled={submit.isPending}>
           Create account
         </button>
       </form>

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useId, useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { changePassword, endSession, listSessions, logoutEverywhere } from "../api/auth";
 import type { SessionInfo } from "../api/client";
@@ -8,6 +8,7 @@ import { keys } from "../api/threads";
 import { forgetUser } from "../auth/signedOut";
 import { useMe } from "../auth/useMe";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { Field } from "../components/Field";
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
@@ -38,8 +39,6 @@ export function SettingsPage() {
 
 function PasswordForm() {
   const queryClient = useQueryClient();
-  const currentId = useId();
-  const newId = useId();
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [done, setDone] = useState(false);
@@ -61,32 +60,21 @@ function PasswordForm() {
     <section className="card" aria-labelledby="password-heading">
       <h2 id="password-heading">Change password</h2>
       <form onSubmit={onSubmit} className="stack">
-        <div className="field">
-          <label htmlFor={currentId}>Current password</label>
-          <input
-            id={currentId}
-            type="password"
-            autoComplete="current-password"
-            required
-            value={current}
-            onChange={(e) => setCurrent(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={newId}>New password</label>
-          <input
-            id={newId}
-            type="password"
-            autoComplete="new-password"
-            required
-            value={next}
-            aria-describedby={`${newId}-hint`}
-            onChange={(e) => setNext(e.target.value)}
-          />
-          <p id={`${newId}-hint`} className="hint">
-            At least 12 characters. Your other devices are signed out.
-          </p>
-        </div>
+        <Field
+          label="Current password"
+          type="password"
+          value={current}
+          onChange={setCurrent}
+          autoComplete="current-password"
+        />
+        <Field
+          label="New password"
+          type="password"
+          value={next}
+          onChange={setNext}
+          autoComplete="new-password"
+          hint="At least 12 characters. Your other devices are signed out."
+        />
         {change.isError && (
           <ErrorAlert
             message={
