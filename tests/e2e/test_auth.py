@@ -114,3 +114,22 @@ async def test_changing_the_password_signs_out_other_devices(new_context: NewCon
     await signed_out.get_by_label("Password", exact=True).fill(new_password)
     await signed_out.get_by_role("button", name="Sign in").click()
     await expect(signed_out.get_by_role("link", name="Account")).to_be_visible()
+
+
+async def test_no_token_is_readable_by_the_pages_scripts(new_context: NewContext) -> None:
+    context = await new_context()
+    page = await signed_in(context)
+    await page.goto("/settings")
+    await expect(page.get_by_role("list", name="Sessions")).to_be_visible()
+    cookies = {c["name"]: c for c in await context.cookies()}
+    token_cookies = [c for c in cookies.values() if "csrf" not in c["name"]]
+    assert token_cookies, cookies.keys()  # signed in by cookies...
+    assert all(c["httpOnly"] for c in token_cookies)  # ...that scripts cannot read
+    seen_by_scripts = await page.evaluate(
+        """() => [document.cookie,
+                 ...Object.values(localStorage), ...Object.values(sessionStorage)].join(" ")"""
+    )
+    for cookie in token_cookies:
+        assert cookie["value"] not in seen_by_scripts
+        assert cookie["name"] not in seen_by_scripts
+    assert "eyJ" not in seen_by_scripts  # no JWT anywhere a script can reach
