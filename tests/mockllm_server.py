@@ -10,8 +10,9 @@ from contextlib import contextmanager
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
 
-from confide.agents.mockllm import create_mock_llm_app
+from confide.agents.mockllm import DEFAULT_MODEL, create_mock_llm_app
 
 STARTUP_SECONDS = 20.0
 SHUTDOWN_SECONDS = 15.0
@@ -37,9 +38,23 @@ def serve_mock_llm(*, allow_faults: bool = True) -> Iterator[str]:
     On exit the server stops (requests still sleeping on a `slow` marker are cut after two
     seconds) and the thread is joined.
     """
+    with serve_mock_llm_app(allow_faults=allow_faults) as (base_url, _app):
+        yield base_url
+
+
+@contextmanager
+def serve_mock_llm_app(
+    *, allow_faults: bool = True, model_name: str = DEFAULT_MODEL
+) -> Iterator[tuple[str, Starlette]]:
+    """As `serve_mock_llm`, yielding the base URL and the app itself.
+
+    The app's `state.received` lists the requests it got and how each answer ended;
+    `state.wait_for(predicate, timeout)` waits for one from the test's thread.
+    """
+    app = create_mock_llm_app(model_name=model_name, allow_faults=allow_faults)
     port = free_port()
     config = uvicorn.Config(
-        create_mock_llm_app(allow_faults=allow_faults),
+        app,
         host="127.0.0.1",
         port=port,
         lifespan="off",
@@ -53,7 +68,7 @@ def serve_mock_llm(*, allow_faults: bool = True) -> Iterator[str]:
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
         _wait_until_serving(base_url, thread)
-        yield base_url
+        yield base_url, app
     finally:
         server.should_exit = True
         thread.join(timeout=SHUTDOWN_SECONDS)
