@@ -1,6 +1,8 @@
 """What does one agent turn cost? Latency and throughput of an "add 5 and 3" turn (two model
 steps, one tool call, four stored messages) on the scripted model, time to the first SSE event,
-and the cost of listing threads and a long thread's newest messages, on one real uvicorn process.
+the same turn on a thread of 1,000 messages beside one on a new thread, and the cost of listing
+threads and a long thread's newest messages, on one real uvicorn process. `--baseline REV` runs
+a git revision's server beside the working tree's, phase by phase, and compares the two.
 
 Run with `.venv/bin/python bench/chat_bench.py`; `--help` lists the options. The load generator
 is built in: raw asyncio streams (uvloop when installed), keep-alive HTTP/1.1, POST with JSON
@@ -11,37 +13,46 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import re
 import signal
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from chat_seed import (
+    check_storage,
+    seed_conversations,
+    seed_messages,
+    seed_threads,
+)
 from common import (
     HOST,
     ME,
     RESULTS,
     Account,
     BenchError,
+    Revision,
     confide_server,
     cpus,
+    export_revision,
     free_port,
     git_commit,
+    imported_code,
     interrupt,
     machine,
     masked,
@@ -52,7 +63,11 @@ from common import (
     pin,
     process_cpu_seconds,
     round3,
+    schema_revision,
+    server_env,
     shown,
+    src_changed,
+    thread_cpu_seconds,
     uvloop_factory,
 )
 
@@ -78,12 +93,17 @@ SMALL_USER_THREADS = 100
 BIG_USER_THREADS = 10_000
 HISTORY_MESSAGES = 5_000
 PAGE = 50  # the API's default page size
+LONG_MESSAGES = 1_000  # the long thread of the new-vs-long phase (--long-messages)
+# Long threads seeded per second of that phase, used in turn, so each grows by a few turns only
+# (four messages each): at most ~25 turns at 4 ms a turn, 1,000 -> at most ~1,100 messages.
+LONG_THREADS_PER_S = 5
+LONG_WARMUP_PAIRS = 10  # unmeasured new/long pairs first (none with --warmup 0)
 REQUEST_TIMEOUT = 30.0
 # uvicorn closes a keep-alive connection idle for 5 s; one idle longer than this is reopened.
 IDLE_REOPEN_SECONDS = 4.0
 CREATE_CONNECTIONS_PER_USER = 8
-# How SQLAlchemy's DateTime stores a value on SQLite (naive UTC, see confide.db.base).
-SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+# A change between the two servers shown in colour from this share on (green: better).
+MARKED_CHANGE = 0.05
 
 # Wide enough for the table when the output is not a terminal (a log file, CI).
 console = Console(width=None if sys.stdout.isatty() else 130)
@@ -195,7 +215,9 @@ class Connection:
 Check = Callable[[Reply], str | None]  # None: a good answer; otherwise what is wrong with it
 
 
-def check_turn(reply: Reply) -> str | None:
+def check_turn(reply: Reply, first_seq: int | None = None) -> str | None:
+    """A completed "add 5 and 3" turn; `first_seq`: the position its user message must take
+    (the thread's message count + 1), so a turn on a seeded thread really went to its end."""
     if reply.status != 200:
         return f"status {reply.status}: {reply.body[:300]!r}"
     try:
@@ -203,12 +225,15 @@ def check_turn(reply: Reply) -> str | None:
         status = result["run"]["status"]
         messages = result["messages"]
         roles = [m["role"] for m in messages]
+        seq = messages[0]["seq"] if messages else None
     except (ValueError, KeyError, TypeError) as exc:
         return f"unreadable answer ({exc}): {reply.body[:300]!r}"
     if status != "completed":
         return f"run {status}: {reply.body[:300]!r}"
     if roles != TURN_ROLES or messages[-1]["content"] != TURN_ANSWER:
         return f"messages {roles}, answer {messages[-1].get('content') if messages else None!r}"
+    if first_seq is not None and seq != first_seq:
+        return f"the user message got seq {seq}, expected {first_seq}"
     return None
 
 
@@ -264,6 +289,9 @@ class Phase:
     ended_early: bool = False  # ran out of pre-made threads before --duration
     server_cpu: float | None = None  # share of one CPU during the phase
     generator_cpu: float | None = None
+    # Summed over this phase's own requests where two phases take turns (the main thread's).
+    server_cpu_seconds: float | None = None
+    notes: dict[str, Any] = field(default_factory=dict)  # more for the JSON results
 
     def error(self, what: str) -> None:
         self.errors += 1
@@ -277,7 +305,11 @@ class Phase:
     @property
     def server_cpu_us(self) -> float | None:
         """Server CPU time per good answer: steadier than latency on a machine with neighbours."""
-        if self.server_cpu is None or not self.ok:
+        if not self.ok:
+            return None
+        if self.server_cpu_seconds is not None:
+            return self.server_cpu_seconds / self.ok * 1e6
+        if self.server_cpu is None:
             return None
         return self.server_cpu * self.seconds / self.ok * 1e6
 
@@ -318,7 +350,7 @@ class Phase:
             figures["ended_early"] = True
         if self.first_error:
             figures["first_error"] = self.first_error
-        return figures
+        return figures | self.notes
 
 
 class Meter:
@@ -415,6 +447,76 @@ async def sequential(
     return phases  # no `seconds`: one client taking turns with another has no rate of its own
 
 
+@dataclass
+class LongThread:
+    id: str
+    messages: int  # how many it holds now
+
+
+async def new_vs_long(
+    connection: Connection,
+    new_pool: deque[str],
+    long_threads: list[LongThread],
+    seconds: float,
+    *,
+    warmup_pairs: int,
+    server_pid: int,
+) -> tuple[Phase, Phase]:
+    """The same turn on a fresh thread and on a long one in turn (new, long, new, long, ...:
+    slow drifts of the machine touch both alike), one at a time on one connection,
+    `warmup_pairs` pairs unmeasured and then pairs until the time is up. The long threads take
+    turns too, so each grows by a few turns only. Around every turn the server's main-thread
+    CPU time is read, so each kind gets its own CPU per turn although they share the phase."""
+    new = Phase("Turn, new thread, beside a long one")
+    long = Phase(f"Turn, {long_threads[0].messages:,}-message thread")
+    held: list[int] = []  # what the long thread held before each measured turn
+    end, pair = math.inf, 0  # the time runs from the first measured pair
+    while clock() < end:
+        if pair == warmup_pairs:
+            end = clock() + seconds
+        if not new_pool:
+            new.ended_early = long.ended_early = True
+            break
+        thread = long_threads[pair % len(long_threads)]
+        measured = pair >= warmup_pairs
+        pair += 1
+        for phase, thread_id, holds in (
+            (new, new_pool.popleft(), 0),
+            (long, thread.id, thread.messages),
+        ):
+            before = thread_cpu_seconds(server_pid)
+            try:
+                reply = await connection.call(
+                    "POST", f"/api/threads/{thread_id}/messages", TURN_BODY
+                )
+            except Failure as exc:
+                phase.error(str(exc))
+                continue
+            after = thread_cpu_seconds(server_pid)
+            problem = check_turn(reply, first_seq=holds + 1)
+            if problem:
+                phase.error(problem)
+                continue
+            if phase is long:
+                thread.messages += len(TURN_ROLES)
+            if not measured:
+                continue
+            phase.ok += 1
+            phase.latencies.append(reply.latency)
+            if before is not None and after is not None:
+                phase.server_cpu_seconds = (phase.server_cpu_seconds or 0.0) + after - before
+            if phase is long:
+                held.append(holds)
+    if held:
+        long.notes["messages_held"] = {
+            "min": min(held),
+            "mean": round(statistics.fmean(held)),
+            "max": max(held),
+            "threads": len(long_threads),
+        }
+    return new, long
+
+
 # Setting up ------------------------------------------------------------------------------------
 
 
@@ -455,212 +557,280 @@ async def create_threads(connections: list[Connection], count: int) -> list[str]
     return made
 
 
-def sqlite_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(tzinfo=None).strftime(SQLITE_DATETIME)
-
-
-def check_storage(database: Path, thread_id: str, owner: uuid.UUID) -> str:
-    """The row the API made for `thread_id` is stored as the seeding below writes rows (ids as
-    32 hex digits, naive UTC datetimes as text), so seeded rows read back like real ones.
-    Returns its agent id (the default agent's)."""
-    with closing(sqlite3.connect(database, timeout=30)) as db:
-        row = db.execute(
-            "SELECT owner_id, agent_id, created_at, message_count FROM threads WHERE id = ?",
-            (uuid.UUID(thread_id).hex,),
-        ).fetchone()
-    if row is None or row[0] != owner.hex or row[3] != 0:
-        raise BenchError(f"{database}: thread {thread_id} is not stored as expected ({row!r})")
-    try:
-        datetime.strptime(row[2], SQLITE_DATETIME)
-    except (TypeError, ValueError) as exc:
-        raise BenchError(f"{database}: unexpected datetime format {row[2]!r}") from exc
-    agent_id: str = row[1]
-    return agent_id
-
-
-def seed_threads(
-    database: Path,
-    owner: uuid.UUID,
-    agent_id: str,
-    count: int,
-    *,
-    newest: datetime,
-    titled: bool,
-) -> list[str]:
-    """`count` threads of `owner`, written straight into the server's SQLite file (WAL mode
-    lets us while it runs), one millisecond apart in activity, from `newest` back. Titled ones
-    look used (a title, two messages counted though none stored: the listing reads neither
-    table); untitled ones are as POST /api/threads makes them. Returns their ids."""
-    rows = []
-    for number in range(count):
-        moment = sqlite_time(newest - timedelta(milliseconds=number))
-        title = f"Seeded thread {count - number}" if titled else None
-        rows.append((uuid.uuid4(), owner.hex, agent_id, title, moment, moment, 2 if titled else 0))
-    with closing(sqlite3.connect(database, timeout=30)) as db, db:
-        db.executemany(
-            "INSERT INTO threads (id, owner_id, agent_id, title, created_at, last_activity_at,"
-            " message_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(row[0].hex, *row[1:]) for row in rows],
-        )
-    return [str(row[0]) for row in rows]
-
-
-def seed_messages(database: Path, thread_id: str, count: int) -> None:
-    """`count` messages (seq 1..count, user and assistant in turn) in an existing empty thread,
-    and its message count to match."""
-    thread = uuid.UUID(thread_id).hex
-    first = datetime.now(UTC) - timedelta(hours=2)
-    filler = (
-        "Could you go over the figures once more and tell me which of them still look off to "
-        "you, and why? I would like to understand the reasoning, not only the result."
-    )
-    rows = []
-    for seq in range(1, count + 1):
-        role = "user" if seq % 2 else "assistant"
-        content = f"Message {seq}. {filler}"
-        moment = sqlite_time(first + timedelta(milliseconds=seq))
-        rows.append((uuid.uuid4().hex, thread, seq, role, content, moment))
-    with closing(sqlite3.connect(database, timeout=30)) as db, db:
-        db.executemany(
-            "INSERT INTO messages (id, thread_id, seq, role, content, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        db.execute(
-            "UPDATE threads SET message_count = ?, title = ? WHERE id = ?",
-            (count, "Seeded long thread", thread),
-        )
-
-
 # The run ---------------------------------------------------------------------------------------
 
 
 @dataclass
 class Users:
     """Accounts and their tokens: `turns` send the turns (the first also the one-client phases
-    and owns the long thread); `small` and `big` own 100 and 10,000 seeded threads."""
+    and owns the long threads); `small` and `big` own 100 and 10,000 seeded threads."""
 
     turns: list[str]
     small: str
     big: str
 
 
-async def measure(
-    port: int, server_pid: int, database: Path | None, users: Users, args: argparse.Namespace
-) -> dict[str, Any]:
-    duration, count = args.duration, len(users.turns)
-    sequential_threads = math.ceil(duration * SEQUENTIAL_THREADS_PER_S)
-    concurrent_threads = math.ceil(duration * CONCURRENT_THREADS_PER_S / count)
-    warmup_threads = math.ceil(args.warmup * CONCURRENT_THREADS_PER_S / count)
-    first_extra = 2 * sequential_threads + WARMUP_SSE_TURNS
-    wanted = [
-        concurrent_threads + warmup_threads + (first_extra if number == 0 else 0)
-        for number in range(count)
-    ]
+@dataclass
+class Server:
+    """A `confide serve` under test: the working tree's, or a --baseline revision's."""
 
-    # Set-up, not timed: every turn goes to a fresh, empty thread made here.
-    setup_started = clock()
-    first = Connection(port, users.turns[0])
-    small, big = Connection(port, users.small), Connection(port, users.big)
-    (history_thread,) = await create_threads([Connection(port, users.turns[0])], 1)
-    if database is not None:
-        # Straight into the SQLite file, shaped like the row the API just made: POST
-        # /api/threads costs milliseconds each and tens of thousands may be needed.
-        owners = [await me(first), *[await user_id(port, token) for token in users.turns[1:]]]
-        agent_id = check_storage(database, history_thread, owners[0])
-        now = datetime.now(UTC)
-        made = [
-            seed_threads(database, owner, agent_id, n, newest=now, titled=False)
-            for owner, n in zip(owners, wanted, strict=True)
-        ]
-        how = "seeded in SQLite"
-    else:
-        with console.status(f"Set-up: making {sum(wanted):,} threads through the API..."):
-            made = await asyncio.gather(
-                *(
-                    create_threads(
-                        [Connection(port, token) for _ in range(CREATE_CONNECTIONS_PER_USER)], n
-                    )
-                    for token, n in zip(users.turns, wanted, strict=True)
-                )
-            )
-        how = "made through the API"
-    warm_pools = [deque(m[:warmup_threads]) for m in made]
-    concurrent_pools = [
-        deque(m[warmup_threads : warmup_threads + concurrent_threads]) for m in made
-    ]
-    rest = made[0][warmup_threads + concurrent_threads :]
-    sequential_pool = deque(rest[:sequential_threads])
-    sse_pool = deque(rest[sequential_threads : 2 * sequential_threads])
-    warm_sse_pool = deque(rest[2 * sequential_threads :])
-    setup: dict[str, Any] = {"turn_threads": sum(wanted), "turn_threads_made": how}
-    if database is not None:
-        with console.status("Set-up: seeding the listing and the long thread..."):
-            seed_messages(database, history_thread, HISTORY_MESSAGES)
-            long_ago = datetime.now(UTC) - timedelta(days=1)
-            for connection, number in ((small, SMALL_USER_THREADS), (big, BIG_USER_THREADS)):
-                owner = await me(connection)
-                seed_threads(database, owner, agent_id, number, newest=long_ago, titled=True)
-        seeded = (
-            f"; {SMALL_USER_THREADS:,} and {BIG_USER_THREADS:,} threads for the listing users "
-            f"and a thread of {HISTORY_MESSAGES:,} messages seeded"
-        )
-    else:
-        seeded = "; the listing phases need the SQLite file and are skipped"
-    setup["seconds"] = round(clock() - setup_started, 2)
-    console.print(
-        f"Set-up: {count + 2} accounts; {sum(wanted):,} empty threads for the turns {how}"
-        f"{seeded}; {setup['seconds']:.1f} s.",
-        highlight=False,
+    key: str  # "current" or "baseline": where its figures go in the JSON results
+    label: str  # "working tree", or the revision's short hash
+    revision: Revision | None
+    base: str
+    pid: int
+    database: Path | None  # its SQLite file; None: a database from --env
+    code: dict[str, str]  # where it imports confide from, that code's newest migration
+    schema: str | None  # the migration its database is at once the server is up
+
+    @property
+    def port(self) -> int:
+        return int(self.base.rsplit(":", 1)[1])
+
+    def as_json(self) -> dict[str, Any]:
+        described: dict[str, Any] = {"confide": self.code["confide"], "schema": self.schema}
+        if self.revision is None:
+            described |= {"git_commit": git_commit(), "src_changed": src_changed()}
+        else:
+            described |= {
+                "revision": self.revision.name,
+                "commit": self.revision.commit,
+                "subject": self.revision.subject,
+            }
+        return described
+
+
+def start_server(
+    servers: contextlib.ExitStack,
+    *,
+    key: str,
+    label: str,
+    revision: Revision | None,
+    data_dir: Path,
+    cpu: int | None,
+    args: argparse.Namespace,
+) -> Server:
+    """Start a server (stopped when `servers` closes) and check it runs the code it should: the
+    revision's when there is one, a database migrated to that code's newest migration."""
+    data_dir.mkdir(parents=True)
+    source = None if revision is None else revision.source
+    code = imported_code(server_env(data_dir, args.env, source), data_dir)
+    if source is not None and not Path(code["confide"]).resolve().is_relative_to(source.resolve()):
+        raise BenchError(f"the {label} server would import {code['confide']}, not {source}")
+    base, pid = servers.enter_context(
+        confide_server(data_dir, free_port(), cpu, args.startup_timeout, args.env, source=source)
     )
+    database = None if "CONFIDE_DATABASE_URL" in args.env else data_dir / "confide.db"
+    schema = None if database is None else schema_revision(database)
+    if database is not None and schema != code["schema_head"]:
+        raise BenchError(
+            f"the {label} server's database is at migration {schema}, "
+            f"but its code's newest migration is {code['schema_head']}"
+        )
+    return Server(key, label, revision, base, pid, database, code, schema)
 
-    def lanes(pools: list[deque[str]]) -> list[Lane]:
-        """--connections clients, spread over the turn users, each on its user's pool."""
-        return [
-            (Connection(port, users.turns[n % count]), pools[n % count])
-            for n in range(args.connections)
+
+class ServerRun:
+    """One server's set-up and phases, one step at a time (with --baseline the caller takes
+    the two servers' steps in turn), and its figures."""
+
+    def __init__(self, server: Server, users: Users, args: argparse.Namespace, *, tag: str) -> None:
+        self.server, self.users, self.args = server, users, args
+        self.tag = tag  # what its lines start with when there are two servers (rich markup)
+        self.phases: dict[str, Phase] = {}
+        self.setup: dict[str, Any] = {}
+        self.first = Connection(server.port, users.turns[0])
+        self.small = Connection(server.port, users.small)
+        self.big = Connection(server.port, users.big)
+        self.long_threads: list[LongThread] = []
+
+    async def set_up(self) -> None:
+        """Not timed: every turn goes to a fresh, empty thread made here; the listings' and the
+        long threads are seeded."""
+        args, users, port = self.args, self.users, self.server.port
+        database, duration, count = self.server.database, args.duration, len(users.turns)
+        sequential_threads = math.ceil(duration * SEQUENTIAL_THREADS_PER_S)
+        concurrent_threads = math.ceil(duration * CONCURRENT_THREADS_PER_S / count)
+        warmup_threads = math.ceil(args.warmup * CONCURRENT_THREADS_PER_S / count)
+        # The new-vs-long phase: half its turns go to new threads (it needs the SQLite file).
+        pair_threads = (
+            math.ceil(duration * SEQUENTIAL_THREADS_PER_S / 2) + LONG_WARMUP_PAIRS
+            if database is not None
+            else 0
+        )
+        first_extra = 2 * sequential_threads + pair_threads + WARMUP_SSE_TURNS
+        wanted = [
+            concurrent_threads + warmup_threads + (first_extra if number == 0 else 0)
+            for number in range(count)
         ]
 
-    phases: dict[str, Phase] = {}
-    if args.warmup:
-        with console.status(f"Warming up: {args.connections} clients for {args.warmup} s..."):
-            warm_lanes = lanes(warm_pools)
+        started = clock()
+        (history_thread,) = await create_threads([Connection(port, users.turns[0])], 1)
+        if database is not None:
+            # Straight into the SQLite file, shaped like the row the API just made: POST
+            # /api/threads costs milliseconds each and tens of thousands may be needed.
+            owners = [
+                await me(self.first),
+                *[await user_id(port, token) for token in users.turns[1:]],
+            ]
+            agent_id = check_storage(database, history_thread, owners[0])
+            now = datetime.now(UTC)
+            made = [
+                seed_threads(database, owner, agent_id, n, newest=now, titled=False)
+                for owner, n in zip(owners, wanted, strict=True)
+            ]
+            how = "seeded in SQLite"
+        else:
+            with console.status(
+                f"{self.tag}Set-up: making {sum(wanted):,} threads through the API..."
+            ):
+                made = await asyncio.gather(
+                    *(
+                        create_threads(
+                            [Connection(port, token) for _ in range(CREATE_CONNECTIONS_PER_USER)],
+                            n,
+                        )
+                        for token, n in zip(users.turns, wanted, strict=True)
+                    )
+                )
+            how = "made through the API"
+        self.warm_pools = [deque(m[:warmup_threads]) for m in made]
+        self.concurrent_pools = [
+            deque(m[warmup_threads : warmup_threads + concurrent_threads]) for m in made
+        ]
+        rest = deque(made[0][warmup_threads + concurrent_threads :])
+        self.sequential_pool = deque(rest.popleft() for _ in range(sequential_threads))
+        self.sse_pool = deque(rest.popleft() for _ in range(sequential_threads))
+        self.pair_pool = deque(rest.popleft() for _ in range(pair_threads))
+        self.warm_sse_pool = rest
+        self.history_thread = history_thread
+        self.setup = {"turn_threads": sum(wanted), "turn_threads_made": how}
+        if database is not None:
+            with console.status(f"{self.tag}Set-up: seeding the listings and the long threads..."):
+                seed_messages(database, history_thread, HISTORY_MESSAGES)
+                long_ago = datetime.now(UTC) - timedelta(days=1)
+                for connection, number in (
+                    (self.small, SMALL_USER_THREADS),
+                    (self.big, BIG_USER_THREADS),
+                ):
+                    owner = await me(connection)
+                    seed_threads(database, owner, agent_id, number, newest=long_ago, titled=True)
+                long_ids = seed_threads(
+                    database,
+                    owners[0],
+                    agent_id,
+                    math.ceil(duration * LONG_THREADS_PER_S),
+                    newest=long_ago,
+                    titled=False,
+                )
+                seed_conversations(database, long_ids, owners[0], agent_id, args.long_messages)
+            self.long_threads = [LongThread(id_, args.long_messages) for id_ in long_ids]
+            self.setup |= {
+                "long_threads": len(long_ids),
+                "long_thread_messages": args.long_messages,
+            }
+            seeded = (
+                f"; {SMALL_USER_THREADS:,} and {BIG_USER_THREADS:,} threads for the listing "
+                f"users, a thread of {HISTORY_MESSAGES:,} messages and {len(long_ids)} of "
+                f"{args.long_messages:,} (tool-using turns) seeded"
+            )
+        else:
+            seeded = "; the listing and long-thread phases need the SQLite file and are skipped"
+        self.setup["seconds"] = round(clock() - started, 2)
+        console.print(
+            f"{self.tag}Set-up: {count + 2} accounts; {sum(wanted):,} empty threads for the turns "
+            f"{how}{seeded}; {self.setup['seconds']:.1f} s.",
+            highlight=False,
+        )
+
+    def lanes(self, pools: list[deque[str]]) -> list[Lane]:
+        """--connections clients, spread over the turn users, each on its user's pool."""
+        count = len(self.users.turns)
+        return [
+            (Connection(self.server.port, self.users.turns[n % count]), pools[n % count])
+            for n in range(self.args.connections)
+        ]
+
+    async def warm_up(self) -> None:
+        """--warmup seconds of concurrent turns, then 50 streamed turns."""
+        args = self.args
+        if not args.warmup:
+            return
+        with console.status(
+            f"{self.tag}Warming up: {args.connections} clients for {args.warmup} s..."
+        ):
+            warm_lanes = self.lanes(self.warm_pools)
             warm = await turns("warm-up", warm_lanes, args.warmup, sse=False)
-            warm_sse = await turns("warm-up SSE", [(first, warm_sse_pool)], 60, sse=True)
+            warm_sse = await turns("warm-up SSE", [(self.first, self.warm_sse_pool)], 60, sse=True)
             for lane_connection, _ in warm_lanes:
                 lane_connection.close()
         for phase in (warm, warm_sse):
             if phase.errors:
-                raise BenchError(f"{phase.errors} errors in the {phase.name}: {phase.first_error}")
+                raise BenchError(
+                    f"{self.tag}{phase.errors} errors in the {phase.name}: {phase.first_error}"
+                )
 
-    async def measured(key: str, name: str, lanes_: list[Lane], *, sse: bool) -> None:
-        with console.status(f"{name} for {duration} s..."), Meter(server_pid) as meter:
-            phase = await turns(name, lanes_, duration, sse=sse)
-        phases[key] = meter.apply(phase)
-        line(phase, "turns")
+    async def _turns(self, key: str, name: str, lanes: list[Lane], *, sse: bool) -> None:
+        duration = self.args.duration
+        with console.status(f"{self.tag}{name} for {duration} s..."), Meter(self.server.pid) as m:
+            phase = await turns(name, lanes, duration, sse=sse)
+        self.phases[key] = m.apply(phase)
+        line(phase, "turns", self.tag)
 
-    await measured("turn_1_client", "Turn, 1 client, JSON", [(first, sequential_pool)], sse=False)
-    await measured("turn_1_client_sse", "Turn, 1 client, SSE", [(first, sse_pool)], sse=True)
-    concurrent = lanes(concurrent_pools)
-    await measured(
-        "turns_concurrent", f"Turns, {args.connections} clients, JSON", concurrent, sse=False
-    )
-    for connection, _ in concurrent:
-        connection.close()
+    async def turn_json(self) -> None:
+        await self._turns(
+            "turn_1_client", "Turn, 1 client, JSON", [(self.first, self.sequential_pool)], sse=False
+        )
 
-    if database is not None:
-        with console.status(f"GET /api/threads, {args.list_requests} requests per user..."):
+    async def turn_sse(self) -> None:
+        await self._turns(
+            "turn_1_client_sse", "Turn, 1 client, SSE", [(self.first, self.sse_pool)], sse=True
+        )
+
+    async def turns_concurrent(self) -> None:
+        concurrent = self.lanes(self.concurrent_pools)
+        name = f"Turns, {self.args.connections} clients, JSON"
+        await self._turns("turns_concurrent", name, concurrent, sse=False)
+        for connection, _ in concurrent:
+            connection.close()
+
+    async def new_and_long(self) -> None:
+        if not self.long_threads:
+            return
+        what = f"new and {self.args.long_messages:,}-message threads in turn"
+        with (
+            console.status(f"{self.tag}Turns, 1 client, {what} for {self.args.duration} s..."),
+            Meter(self.server.pid) as meter,
+        ):
+            new, long = await new_vs_long(
+                self.first,
+                self.pair_pool,
+                self.long_threads,
+                self.args.duration,
+                warmup_pairs=LONG_WARMUP_PAIRS if self.args.warmup else 0,
+                server_pid=self.server.pid,
+            )
+        self.phases["turn_new_thread"] = meter.apply(new)
+        self.phases["turn_long_thread"] = meter.apply(long)
+        for phase in (new, long):
+            line(phase, None, self.tag)
+
+    async def listings(self) -> None:
+        if self.server.database is None:
+            return
+        args, tag = self.args, self.tag
+        with console.status(f"{tag}GET /api/threads, {args.list_requests} requests per user..."):
             listed = await sequential(
                 [
                     (
                         f"GET /api/threads, {SMALL_USER_THREADS:,} threads",
-                        small,
+                        self.small,
                         "/api/threads",
                         check_page(),
                     ),
                     (
                         f"GET /api/threads, {BIG_USER_THREADS:,} threads",
-                        big,
+                        self.big,
                         "/api/threads",
                         check_page(),
                     ),
@@ -668,14 +838,14 @@ async def measure(
                 args.list_requests,
                 args.list_warmup,
             )
-        phases["list_small"], phases["list_big"] = listed
-        path = f"/api/threads/{history_thread}/messages?order=desc&limit={PAGE}"
-        with console.status(f"GET the newest {PAGE} of {HISTORY_MESSAGES:,} messages..."):
-            (phases["messages"],) = await sequential(
+        self.phases["list_small"], self.phases["list_big"] = listed
+        path = f"/api/threads/{self.history_thread}/messages?order=desc&limit={PAGE}"
+        with console.status(f"{tag}GET the newest {PAGE} of {HISTORY_MESSAGES:,} messages..."):
+            (self.phases["messages"],) = await sequential(
                 [
                     (
                         f"GET newest {PAGE} of {HISTORY_MESSAGES:,} messages",
-                        first,
+                        self.first,
                         path,
                         check_page(HISTORY_MESSAGES),
                     )
@@ -684,19 +854,45 @@ async def measure(
                 args.list_warmup,
             )
         for key in ("list_small", "list_big", "messages"):
-            line(phases[key], None)
-    for connection in (first, small, big):
-        connection.close()
-    return {"phases": phases, "setup": setup}
+            line(self.phases[key], None, tag)
+
+    def close(self) -> None:
+        for connection in (self.first, self.small, self.big):
+            connection.close()
 
 
-def line(phase: Phase, unit: str | None) -> None:
+# The measured steps, in order; each runs on every server before the next.
+STEPS: tuple[Callable[[ServerRun], Awaitable[None]], ...] = (
+    ServerRun.turn_json,
+    ServerRun.turn_sse,
+    ServerRun.turns_concurrent,
+    ServerRun.new_and_long,
+    ServerRun.listings,
+)
+
+
+async def measure(runs: list[ServerRun]) -> None:
+    """Every server's set-up and warm-up, then each step on every server, the servers' order
+    reversed from one step to the next (A B, B A, A B, ...), so that a slow drift of the
+    machine touches both servers alike."""
+    for server_run in runs:
+        await server_run.set_up()
+    for server_run in runs:
+        await server_run.warm_up()
+    for number, step in enumerate(STEPS):
+        for server_run in runs if number % 2 == 0 else runs[::-1]:
+            await step(server_run)
+    for server_run in runs:
+        server_run.close()
+
+
+def line(phase: Phase, unit: str | None, tag: str = "") -> None:
     """One line per phase as it ends; the rate only where the phase ran for its own time."""
     figures = phase.first_event if phase.first_events else phase.latency
     what = "first event " if phase.first_events else ""
     rate = f"{phase.rate:7.1f} {unit}/s" if unit else " " * 15
     console.print(
-        f"  {phase.name:<36} {rate}  {what}p50 {figures['p50_ms']:6.2f} ms  "
+        f"  {tag}{phase.name:<36} {rate}  {what}p50 {figures['p50_ms']:6.2f} ms  "
         f"p99 {figures['p99_ms']:6.2f} ms  err {phase.errors}"
         + (
             f"  CPU server {pct(phase.server_cpu)} load {pct(phase.generator_cpu)}"
@@ -710,50 +906,83 @@ def line(phase: Phase, unit: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory(prefix="confide-bench-") as tmp:
-        data_dir = Path(tmp) / "data"
-        data_dir.mkdir()
-        server_cpu, generator_cpu = cpus(args.no_pin)
-        pinning = (
-            f"server on CPU {server_cpu}, generator on CPU {generator_cpu}"
-            if server_cpu is not None
-            else "not pinned"
-        )
-        external = "CONFIDE_DATABASE_URL" in args.env
-        console.print(
-            f"[bold]Confide chat benchmark[/]: {GENERATOR}, {args.duration} s per phase after "
-            f"{args.warmup} s warm-up, {args.connections} clients in the concurrent phase "
-            f"({pinning})."
-        )
-        console.print(
-            "Server: `confide serve`, one uvicorn worker, "
-            + ("database from --env" if external else "SQLite in a temp data dir")
-            + ", the default agent on the scripted model (in-process), the tool-call log "
-            + ("on (the default)" if tool_log(args.env) == "on" else "off (--env)")
-            + ", CONFIDE_LOG_LEVEL=WARNING so per-request log lines do not dominate"
-            + "".join(f", {name}={masked(value)}" for name, value in args.env.items())
-            + ".",
-            highlight=False,
-        )
-        with confide_server(data_dir, free_port(), server_cpu, args.startup_timeout, args.env) as (
-            base,
-            pid,
-        ):
-            port = int(base.rsplit(":", 1)[1])
-            if generator_cpu is not None:
-                pin(generator_cpu)  # this thread: the generator
-            try:
-                with console.status(f"Set-up: registering {args.users + 2} accounts..."):
-                    needed = 4 * args.duration + args.warmup + 600
-                    accounts = [Account(base) for _ in range(args.users + 2)]
-                    tokens = [account.token(needed) for account in accounts]
-                users = Users(turns=tokens[:-2], small=tokens[-2], big=tokens[-1])
-                database = None if external else data_dir / "confide.db"
-                with asyncio.Runner(loop_factory=uvloop_factory()) as runner:
-                    results = runner.run(measure(port, pid, database, users, args))
-            finally:
-                pin(None)
-        return report(results, args, pinning)
+    server_cpu, generator_cpu = cpus(args.no_pin)
+    pinning = (
+        f"server on CPU {server_cpu}, generator on CPU {generator_cpu}"
+        if server_cpu is not None
+        else "not pinned"
+    )
+    external = "CONFIDE_DATABASE_URL" in args.env
+    console.print(
+        f"[bold]Confide chat benchmark[/]: {GENERATOR}, {args.duration} s per phase after "
+        f"{args.warmup} s warm-up, {args.connections} clients in the concurrent phase "
+        f"({pinning})."
+    )
+    console.print(
+        "Server: `confide serve`, one uvicorn worker, "
+        + ("database from --env" if external else "SQLite in a temp data dir")
+        + ", the default agent on the scripted model (in-process), the tool-call log "
+        + ("on (the default)" if tool_log(args.env) == "on" else "off (--env)")
+        + ", CONFIDE_LOG_LEVEL=WARNING so per-request log lines do not dominate"
+        + "".join(f", {name}={masked(value)}" for name, value in args.env.items())
+        + ".",
+        highlight=False,
+    )
+    with (
+        tempfile.TemporaryDirectory(prefix="confide-bench-") as tmp,
+        contextlib.ExitStack() as servers_up,  # closed first: the servers stop, then tmp goes
+    ):
+        revision = export_revision(args.baseline, Path(tmp) / "baseline") if args.baseline else None
+        wanted: list[tuple[str, str, Revision | None]] = [("current", "working tree", None)]
+        if revision is not None:
+            wanted.append(("baseline", revision.short, revision))
+        with console.status("Starting the server" + ("s..." if revision else "...")):
+            servers = [
+                start_server(
+                    servers_up,
+                    key=key,
+                    label=label,
+                    revision=rev,
+                    data_dir=Path(tmp) / f"{key}-data",
+                    cpu=server_cpu,
+                    args=args,
+                )
+                for key, label, rev in wanted
+            ]
+        if revision is not None:
+            console.print(
+                f"Baseline: {revision.short} ({revision.subject}), its src/ exported with git "
+                "archive and imported through PYTHONPATH, its own database migrated by its own "
+                "code; the two servers take each phase in turn (A B, B A, ...).",
+                highlight=False,
+            )
+        for server in servers:
+            changed = " + uncommitted changes" if server.revision is None and src_changed() else ""
+            console.print(
+                f"  {server.label}: confide from {server.code['confide']}"
+                + (f" ({git_commit()}{changed})" if server.revision is None else "")
+                + (f", database at migration {server.schema}" if server.schema else ""),
+                highlight=False,
+            )
+        if generator_cpu is not None:
+            pin(generator_cpu)  # this thread: the generator
+        try:
+            with console.status(f"Set-up: registering {args.users + 2} accounts per server..."):
+                # A token must outlive every phase of every server (and the set-up).
+                needed = len(servers) * (5 * args.duration + 120) + args.warmup + 600
+                width = max(len(server.label) for server in servers) + 2
+                runs = []
+                for server in servers:
+                    tokens = [Account(server.base).token(needed) for _ in range(args.users + 2)]
+                    users = Users(turns=tokens[:-2], small=tokens[-2], big=tokens[-1])
+                    # "[label]" escaped, or rich would take it for markup.
+                    tag = escape(f"[{server.label}]".ljust(width)) + " " if revision else ""
+                    runs.append(ServerRun(server, users, args, tag=tag))
+            with asyncio.Runner(loop_factory=uvloop_factory()) as runner:
+                runner.run(measure(runs))
+        finally:
+            pin(None)
+    return report(runs, args, pinning)
 
 
 def tool_log(env: dict[str, str]) -> str:
@@ -765,20 +994,62 @@ def tool_log(env: dict[str, str]) -> str:
 GENERATOR = "built-in (asyncio streams" + (" + uvloop)" if uvloop_factory() else ")")
 
 
-def report(results: dict[str, Any], args: argparse.Namespace, pinning: str) -> int:
-    phases: dict[str, Phase] = results["phases"]
+# Figures ---------------------------------------------------------------------------------------
+
+
+def p50_ratio(over: Phase | None, under: Phase | None) -> float | None:
+    if over is None or under is None or not under.latency["p50_ms"]:
+        return None
+    return over.latency["p50_ms"] / under.latency["p50_ms"]
+
+
+def summary_of(phases: dict[str, Phase]) -> dict[str, Any]:
+    """The headline figures of one server (None for a phase that did not run)."""
     one, sse, many = (
         phases["turn_1_client"],
         phases["turn_1_client_sse"],
         phases["turns_concurrent"],
     )
+    new, long = phases.get("turn_new_thread"), phases.get("turn_long_thread")
     small, big, messages = phases.get("list_small"), phases.get("list_big"), phases.get("messages")
-    ratio = (
-        big.latency["p50_ms"] / small.latency["p50_ms"]
-        if small and big and small.latency["p50_ms"]
-        else None
-    )
-    targets = {
+
+    def ms(phase: Phase | None, figure: str = "p50_ms") -> float | None:
+        return None if phase is None else round(phase.latency[figure], 3)
+
+    def cpu_ms(phase: Phase | None) -> float | None:
+        return None if phase is None or not phase.server_cpu_us else phase.server_cpu_us / 1000
+
+    new_cpu, long_cpu = cpu_ms(new), cpu_ms(long)
+    return {
+        "turn_p50_ms": ms(one),
+        "turn_p99_ms": ms(one, "p99_ms"),
+        "turns_per_s_1_client": round(one.rate, 1),
+        "turns_per_s_concurrent": round(many.rate, 1),
+        "turn_server_cpu_ms_1_client": round3(cpu_ms(one)),
+        "turn_server_cpu_ms_concurrent": round3(cpu_ms(many)),
+        "turn_concurrent_p50_ms": ms(many),
+        "turn_concurrent_p99_ms": ms(many, "p99_ms"),
+        "sse_first_event_p50_ms": round(sse.first_event["p50_ms"], 3),
+        "sse_first_event_p99_ms": round(sse.first_event["p99_ms"], 3),
+        "sse_turn_p50_ms": ms(sse),
+        "turn_new_thread_p50_ms": ms(new),
+        "turn_new_thread_p99_ms": ms(new, "p99_ms"),
+        "turn_new_thread_server_cpu_ms": round3(new_cpu),
+        "turn_long_thread_p50_ms": ms(long),
+        "turn_long_thread_p99_ms": ms(long, "p99_ms"),
+        "turn_long_thread_server_cpu_ms": round3(long_cpu),
+        "long_new_ratio_p50": round3(p50_ratio(long, new)),
+        "long_new_ratio_server_cpu": round3(long_cpu / new_cpu if long_cpu and new_cpu else None),
+        "list_100_p50_ms": ms(small),
+        "list_10000_p50_ms": ms(big),
+        "list_ratio_p50": round3(p50_ratio(big, small)),
+        "messages_newest_50_of_5000_p50_ms": ms(messages),
+    }
+
+
+def targets_of(phases: dict[str, Phase], args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    one, many = phases["turn_1_client"], phases["turns_concurrent"]
+    targets: dict[str, dict[str, Any]] = {
         "turn_p50_ms": {
             "target": f"<= {TARGET_TURN_P50_MS:g}",
             "value": round(one.latency["p50_ms"], 3),
@@ -790,19 +1061,42 @@ def report(results: dict[str, Any], args: argparse.Namespace, pinning: str) -> i
             "met": many.rate >= TARGET_TURNS_PER_S,
         },
     }
+    ratio = p50_ratio(phases.get("list_big"), phases.get("list_small"))
     if ratio is not None:
         targets["list_ratio_p50"] = {
             "target": f"< {TARGET_LIST_RATIO:g}",
             "value": round(ratio, 3),
             "met": ratio < TARGET_LIST_RATIO,
         }
+    return targets
+
+
+def held_range(long: Phase) -> str:
+    """What the long threads held before the measured turns: "1,000-1,084"."""
+    held = long.notes.get("messages_held")
+    return f"{held['min']:,}-{held['max']:,}" if held else "-"
+
+
+def details_table(
+    server_run: ServerRun, targets: dict[str, dict[str, Any]], args: argparse.Namespace
+) -> Table:
+    """Every phase of one server, the targets marked."""
+    phases = server_run.phases
+    one, sse, many = (
+        phases["turn_1_client"],
+        phases["turn_1_client_sse"],
+        phases["turns_concurrent"],
+    )
+    new, long = phases.get("turn_new_thread"), phases.get("turn_long_thread")
+    small, big, messages = phases.get("list_small"), phases.get("list_big"), phases.get("messages")
 
     def mark(key: str) -> str:
-        met = targets[key]["met"]
-        return "[green]✓ met[/]" if met else "[red]✗ missed[/]"
+        return "[green]✓ met[/]" if targets[key]["met"] else "[red]✗ missed[/]"
 
     table = Table(
-        title="Confide chat: one uvicorn worker, "
+        title="Confide chat"
+        + (f" ({server_run.server.label})" if server_run.tag else "")
+        + ": one uvicorn worker, "
         + ("database from --env" if "CONFIDE_DATABASE_URL" in args.env else "SQLite")
         + f", scripted model, tool-call log {tool_log(args.env)}",
         caption=f"For comparison, {REFERENCE}.",
@@ -847,7 +1141,32 @@ def report(results: dict[str, Any], args: argparse.Namespace, pinning: str) -> i
         f"{many.rate:.0f} turns/s",
         f"≥ {TARGET_TURNS_PER_S:g} turns/s {mark('turns_per_s')}",
     )
-    if small and big and messages and ratio is not None:
+    if new and long:
+        ratio = p50_ratio(long, new)
+        cpu = (
+            long.server_cpu_us / new.server_cpu_us
+            if long.server_cpu_us and new.server_cpu_us
+            else None
+        )
+        row(
+            f"Turn, new thread, beside a long one{early if new.ended_early else ''}",
+            new,
+            new.latency,
+            "",
+            "-",
+        )
+        row(
+            f"Turn, thread of {held_range(long)} messages",
+            long,
+            long.latency,
+            "",
+            "long/new: p50 "
+            + ("-" if ratio is None else f"{ratio:.2f}")
+            + ", CPU "
+            + ("-" if cpu is None else f"{cpu:.2f}"),
+        )
+    if small and big and messages and "list_ratio_p50" in targets:
+        ratio = targets["list_ratio_p50"]["value"]
         row(small.name, small, small.latency, "", "-")
         row(
             big.name,
@@ -857,26 +1176,126 @@ def report(results: dict[str, Any], args: argparse.Namespace, pinning: str) -> i
             f"p50 ratio {ratio:.2f} < {TARGET_LIST_RATIO:g} {mark('list_ratio_p50')}",
         )
         row(messages.name, messages, messages.latency, "", "-")
-    console.print(table)
-    for phase in phases.values():
-        if phase.first_error:
-            console.print(
-                f"[red]{phase.name}: {phase.errors} errors, the first:[/] {phase.first_error}",
-                highlight=False,
-            )
-    for phase in (one, sse, many):
-        if phase.ended_early:
-            console.print(
-                f"[yellow]{phase.name} ran out of pre-made threads after {phase.seconds:.1f} s; "
-                "measured over that time.[/]"
-            )
-        if phase.generator_cpu is not None and phase.generator_cpu > 0.8:
-            console.print(
-                f"[yellow]{phase.name}: the load generator used {phase.generator_cpu:.0%} of its "
-                "CPU and may have been the bottleneck.[/]"
-            )
+    return table
 
-    figures = {
+
+def compared(args: argparse.Namespace) -> list[tuple[str, str, str, bool]]:
+    """The figures set side by side with --baseline: summary key, label, unit, and whether
+    higher is better."""
+    long = f"{args.long_messages:,}-message thread"
+    return [
+        ("turn_p50_ms", "Turn, 1 client, JSON: p50", "ms", False),
+        ("turn_p99_ms", "Turn, 1 client, JSON: p99", "ms", False),
+        ("turn_server_cpu_ms_1_client", "Turn, 1 client, JSON: server CPU/turn", "ms", False),
+        ("sse_first_event_p50_ms", "Turn, 1 client, SSE: first event p50", "ms", False),
+        ("sse_turn_p50_ms", "Turn, 1 client, SSE: whole turn p50", "ms", False),
+        ("turns_per_s_concurrent", f"Turns, {args.connections} clients: rate", "turns/s", True),
+        ("turn_concurrent_p50_ms", f"Turns, {args.connections} clients: p50", "ms", False),
+        (
+            "turn_server_cpu_ms_concurrent",
+            f"Turns, {args.connections} clients: server CPU/turn",
+            "ms",
+            False,
+        ),
+        ("turn_new_thread_p50_ms", "Turn, new thread (beside a long one): p50", "ms", False),
+        ("turn_long_thread_p50_ms", f"Turn, {long}: p50", "ms", False),
+        ("turn_long_thread_p99_ms", f"Turn, {long}: p99", "ms", False),
+        ("turn_long_thread_server_cpu_ms", f"Turn, {long}: server CPU/turn", "ms", False),
+        ("long_new_ratio_p50", "Long/new thread: p50 ratio", "", False),
+        ("long_new_ratio_server_cpu", "Long/new thread: server CPU ratio", "", False),
+        ("list_100_p50_ms", f"GET /api/threads, {SMALL_USER_THREADS:,} threads: p50", "ms", False),
+        ("list_10000_p50_ms", f"GET /api/threads, {BIG_USER_THREADS:,} threads: p50", "ms", False),
+        ("list_ratio_p50", "Listing: p50 ratio", "", False),
+        (
+            "messages_newest_50_of_5000_p50_ms",
+            f"GET newest {PAGE} of {HISTORY_MESSAGES:,} messages: p50",
+            "ms",
+            False,
+        ),
+    ]
+
+
+def comparison_of(
+    current: dict[str, Any], baseline: dict[str, Any], args: argparse.Namespace
+) -> dict[str, dict[str, Any]]:
+    """Each compared figure of both servers and the change from the baseline, in percent."""
+    figures = {}
+    for key, _, _, higher in compared(args):
+        now, then = current.get(key), baseline.get(key)
+        change = (now - then) / then * 100 if now is not None and then else None
+        figures[key] = {
+            "current": now,
+            "baseline": then,
+            "change_pct": None if change is None else round(change, 1),
+            "better": "higher" if higher else "lower",
+        }
+    return figures
+
+
+def comparison_table(
+    comparison: dict[str, dict[str, Any]], baseline: Server, args: argparse.Namespace
+) -> Table:
+    table = Table(
+        title=f"Working tree vs {baseline.label}, in the same run",
+        caption=f"Change: from {baseline.label} to the working tree, coloured from "
+        f"{MARKED_CHANGE:.0%} on (green: better, red: worse).",
+    )
+    table.add_column("Measure")
+    table.add_column("Working tree", justify="right")
+    table.add_column(baseline.label, justify="right")
+    table.add_column("Change", justify="right")
+
+    def value(figure: float | None, unit: str) -> str:
+        if figure is None:
+            return "-"
+        if unit == "ms":
+            return f"{figure:.2f} ms"
+        return f"{figure:.0f} {unit}" if unit else f"{figure:.2f}"
+
+    for key, label, unit, higher in compared(args):
+        figures = comparison[key]
+        change = figures["change_pct"]
+        shown_change = "-" if change is None else f"{change:+.1f} %"
+        if change is not None and abs(change) >= MARKED_CHANGE * 100:
+            better = (change > 0) == higher
+            shown_change = f"[{'green' if better else 'red'}]{shown_change}[/]"
+        table.add_row(
+            label, value(figures["current"], unit), value(figures["baseline"], unit), shown_change
+        )
+    return table
+
+
+def report(runs: list[ServerRun], args: argparse.Namespace, pinning: str) -> int:
+    current, baseline = runs[0], (runs[1] if len(runs) > 1 else None)
+    summaries = {r.server.key: summary_of(r.phases) for r in runs}
+    targets = {r.server.key: targets_of(r.phases, args) for r in runs}
+    console.print(details_table(current, targets["current"], args))
+    comparison = None
+    if baseline is not None:
+        comparison = comparison_of(summaries["current"], summaries["baseline"], args)
+        console.print(comparison_table(comparison, baseline.server, args))
+    for server_run in runs:
+        for phase in server_run.phases.values():
+            if phase.first_error:
+                console.print(
+                    f"[red]{server_run.tag}{phase.name}: {phase.errors} errors, the first:[/] "
+                    f"{phase.first_error}",
+                    highlight=False,
+                )
+            if phase.ended_early:
+                console.print(
+                    f"[yellow]{server_run.tag}{phase.name} ran out of pre-made threads; "
+                    + (f"measured over {phase.seconds:.1f} s.[/]" if phase.seconds else "[/]"),
+                    highlight=False,
+                )
+            if phase.generator_cpu is not None and phase.generator_cpu > 0.8:
+                console.print(
+                    f"[yellow]{server_run.tag}{phase.name}: the load generator used "
+                    f"{phase.generator_cpu:.0%} of its CPU and may have been the bottleneck.[/]",
+                    highlight=False,
+                )
+
+    figures: dict[str, Any] = {
         "benchmark": "chat",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
@@ -886,49 +1305,40 @@ def report(results: dict[str, Any], args: argparse.Namespace, pinning: str) -> i
         "connections": args.connections,
         "users": args.users,
         "list_requests": args.list_requests,
+        "long_messages": args.long_messages,
         "turn": TURN_TEXT,
         "server": "confide serve, 1 uvicorn worker, CONFIDE_LOG_LEVEL=WARNING, "
         + f"tool-call log {tool_log(args.env)}, "
         + ("database from --env" if "CONFIDE_DATABASE_URL" in args.env else "SQLite"),
         "server_env": {name: masked(value) for name, value in args.env.items()},
+        "server_code": current.server.as_json(),
         "pinning": pinning,
         "machine": machine(),
-        "setup": results["setup"],
-        "summary": {
-            "turn_p50_ms": round(one.latency["p50_ms"], 3),
-            "turn_p99_ms": round(one.latency["p99_ms"], 3),
-            "turns_per_s_1_client": round(one.rate, 1),
-            "turns_per_s_concurrent": round(many.rate, 1),
-            "turn_server_cpu_ms_1_client": round3(
-                one.server_cpu_us / 1000 if one.server_cpu_us else None
-            ),
-            "turn_server_cpu_ms_concurrent": round3(
-                many.server_cpu_us / 1000 if many.server_cpu_us else None
-            ),
-            "turn_concurrent_p50_ms": round(many.latency["p50_ms"], 3),
-            "turn_concurrent_p99_ms": round(many.latency["p99_ms"], 3),
-            "sse_first_event_p50_ms": round(sse.first_event["p50_ms"], 3),
-            "sse_first_event_p99_ms": round(sse.first_event["p99_ms"], 3),
-            "list_100_p50_ms": round(small.latency["p50_ms"], 3) if small else None,
-            "list_10000_p50_ms": round(big.latency["p50_ms"], 3) if big else None,
-            "list_ratio_p50": round3(ratio),
-            "messages_newest_50_of_5000_p50_ms": round(messages.latency["p50_ms"], 3)
-            if messages
-            else None,
-        },
-        "targets": targets,
+        "setup": current.setup,
+        "summary": summaries["current"],
+        "targets": targets["current"],
         "reference": REFERENCE,
-        "phases": {key: phase.as_json() for key, phase in phases.items()},
+        "phases": {key: phase.as_json() for key, phase in current.phases.items()},
     }
+    if baseline is not None:
+        figures["baseline"] = {
+            "server_code": baseline.server.as_json(),
+            "setup": baseline.setup,
+            "summary": summaries["baseline"],
+            "targets": targets["baseline"],
+            "phases": {key: phase.as_json() for key, phase in baseline.phases.items()},
+        }
+        figures["comparison"] = comparison
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     console.print(f"Figures written to {shown(args.output)}.", highlight=False)
 
-    errors = sum(phase.errors for phase in phases.values())
+    errors = sum(phase.errors for r in runs for phase in r.phases.values())
     if errors:
         console.print(f"[bold red]FAILED:[/] {errors} requests did not get a good answer.")
         return 1
-    missed = [key for key, target in targets.items() if not target["met"]]
+    # The targets are the working tree's; a baseline that misses them fails nothing.
+    missed = [key for key, target in targets["current"].items() if not target["met"]]
     if args.check_targets and missed:
         console.print(f"[bold red]FAILED:[/] targets missed: {', '.join(missed)}.")
         return 1
@@ -968,6 +1378,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--list-warmup", type=int, default=50, help="unmeasured requests per listing first (50)"
     )
     parser.add_argument(
+        "--long-messages",
+        type=int,
+        default=LONG_MESSAGES,
+        help=f"messages in each long thread of the new-vs-long phase ({LONG_MESSAGES:,}; whole "
+        "turns of 4)",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also benchmark the server of this git revision (e.g. HEAD~1), in the same run, "
+        "phase by phase beside the working tree's, and compare the two",
+    )
+    parser.add_argument(
         "--no-pin",
         action="store_true",
         help="do not pin the server and the generator to separate CPUs",
@@ -996,6 +1419,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--duration, --connections and --users must be >= 1, --warmup >= 0")
     if args.list_requests < 1 or args.list_warmup < 0:
         parser.error("--list-requests must be >= 1, --list-warmup >= 0")
+    if args.long_messages < 4 or args.long_messages % 4:
+        parser.error("--long-messages must be a positive multiple of 4 (whole turns)")
+    if args.baseline and "CONFIDE_DATABASE_URL" in args.env:
+        # Each server migrates a database of its own; they cannot share one from --env.
+        parser.error("--baseline needs the embedded SQLite database: drop CONFIDE_DATABASE_URL")
     args.users = min(args.users, args.connections)
     return args
 
@@ -1010,7 +1438,8 @@ def main(argv: list[str] | None = None) -> int:
         console.print(str(exc), highlight=False, markup=False)
         return 1
     except KeyboardInterrupt:
-        console.print("[yellow]Interrupted; the server was stopped.[/]")
+        stopped = "the servers were" if args.baseline else "the server was"
+        console.print(f"[yellow]Interrupted; {stopped} stopped.[/]")
         return 130
 
 

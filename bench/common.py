@@ -1,6 +1,7 @@
-"""What the benchmarks share: a `confide serve` process on a temporary data directory, CPU
-pinning and CPU accounting, a registered account with a bearer token, and small helpers for
-arguments, percentiles and the JSON results.
+"""What the benchmarks share: a `confide serve` process on a temporary data directory (of the
+working tree, or of a git revision's source exported beside it), CPU pinning and CPU accounting,
+a registered account with a bearer token, and small helpers for arguments, percentiles and the
+JSON results.
 
 Imported by the scripts next to it (`python bench/<name>.py` puts bench/ on sys.path).
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
+import json
 import os
 import platform
 import re
@@ -17,10 +20,13 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,13 +81,11 @@ def cpus(no_pin: bool) -> tuple[int | None, int | None]:
     return ordered[0], ordered[1]
 
 
-@contextlib.contextmanager
-def confide_server(
-    data_dir: Path, port: int, cpu: int | None, timeout: float, extra_env: dict[str, str]
-) -> Iterator[tuple[str, int]]:
-    """A `confide serve` process (one uvicorn worker) on a fresh data directory. CONFIDE_*
-    variables of the caller's environment are left out, so every run measures the same set-up;
-    `extra_env` (from --env) is the way to change it."""
+def server_env(data_dir: Path, extra_env: dict[str, str], source: Path | None) -> dict[str, str]:
+    """The server's environment. CONFIDE_* variables of the caller's environment are left out,
+    so every run measures the same set-up; `extra_env` (from --env) is the way to change it.
+    `source`: a `src` directory to import confide from (PYTHONPATH comes before the editable
+    install's path) instead of the working tree."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIDE_")}
     env.update(
         CONFIDE_DATA_DIR=str(data_dir),
@@ -89,6 +93,24 @@ def confide_server(
         CONFIDE_ACCESS_TOKEN_TTL_SECONDS=str(TOKEN_TTL_SECONDS),
     )
     env.update(extra_env)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
+    return env
+
+
+@contextlib.contextmanager
+def confide_server(
+    data_dir: Path,
+    port: int,
+    cpu: int | None,
+    timeout: float,
+    extra_env: dict[str, str],
+    *,
+    source: Path | None = None,
+) -> Iterator[tuple[str, int]]:
+    """A `confide serve` process (one uvicorn worker) on a fresh data directory; it migrates
+    its embedded SQLite database itself. `source`: see `server_env`."""
+    env = server_env(data_dir, extra_env, source)
     log_path = data_dir / "server.log"
     base = f"http://{HOST}:{port}"
     with log_path.open("wb") as log:
@@ -145,6 +167,77 @@ def tail(path: Path, lines: int = 30) -> str:
         return "(no server log)"
 
 
+# Which code a server runs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A git revision of the project whose `src/` was exported to run a server from."""
+
+    name: str  # as given, e.g. "c3944cd" or "HEAD~1"
+    commit: str  # the full hash
+    short: str
+    subject: str
+    source: Path  # the exported src/ directory, for PYTHONPATH
+
+
+def git(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """A read-only git command in the project's checkout."""
+    # --no-optional-locks: never refresh the index, which others may be using.
+    return subprocess.run(
+        ["git", "--no-optional-locks", "-C", str(ROOT), *args], capture_output=True, check=False
+    )
+
+
+def export_revision(name: str, dest: Path) -> Revision:
+    """`src/` of revision `name` extracted under `dest` (`git archive`: no checkout, no
+    worktree, nothing in the checkout changes)."""
+    found = git("rev-parse", "--verify", "--quiet", f"{name}^{{commit}}")
+    if found.returncode != 0:
+        raise BenchError(f"--baseline {name}: not a commit of {ROOT}")
+    commit = found.stdout.decode().strip()
+    described = git("log", "-1", "--format=%h%x00%s", commit).stdout.decode()
+    short, _, subject = described.partition("\0")
+    archive = git("archive", "--format=tar", commit, "src")
+    if archive.returncode != 0:
+        raise BenchError(f"git archive {commit} src: {archive.stderr.decode().strip()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        # The "data" filter refuses absolute paths, links out of `dest` and device files.
+        tar.extractall(dest, filter="data")
+    source = dest / "src"
+    if not (source / "confide" / "__init__.py").is_file():
+        raise BenchError(f"--baseline {name}: {commit[:12]} has no src/confide package")
+    return Revision(name, commit, short.strip(), subject.strip(), source)
+
+
+_IMPORTED = (
+    "import json, confide, confide.db.migrate as m; "
+    "print(json.dumps({'confide': confide.__file__, 'schema_head': m.head_revision()}))"
+)
+
+
+def imported_code(env: dict[str, str], cwd: Path) -> dict[str, str]:
+    """Where a server started with `env` imports confide from, and the newest migration of
+    that code: the same interpreter (the `confide` script's) and environment as the server."""
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTED], env=env, cwd=cwd, capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        raise BenchError(f"importing confide failed:\n{done.stderr.decode(errors='replace')}")
+    found: dict[str, str] = json.loads(done.stdout)
+    return found
+
+
+def schema_revision(database: Path) -> str | None:
+    """The migration an SQLite database is at (alembic_version), None when it has none."""
+    with contextlib.closing(sqlite3.connect(database, timeout=30)) as db:
+        try:
+            row = db.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.Error:
+            return None
+    return None if row is None else str(row[0])
+
+
 # CPU accounting --------------------------------------------------------------------------------
 
 
@@ -156,6 +249,15 @@ def process_cpu_seconds(pid: int) -> float | None:
         return None
     fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds of a process's main thread, to the nanosecond (/proc/<pid>/schedstat; the
+    process-wide /proc/<pid>/stat counts in 10 ms ticks). None where there is no such file."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def own_cpu_seconds() -> float:
@@ -238,16 +340,19 @@ def percentile(ordered: list[float], q: float) -> float:
 
 def git_commit() -> str | None:
     try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = git("rev-parse", "--short", "HEAD")
     except OSError:
         return None
-    return done.stdout.strip() or None
+    return done.stdout.decode().strip() or None
+
+
+def src_changed() -> bool | None:
+    """Whether the working tree's src/ differs from HEAD (changes or new files)."""
+    try:
+        done = git("status", "--porcelain", "--", "src")
+    except OSError:
+        return None
+    return bool(done.stdout.strip()) if done.returncode == 0 else None
 
 
 def machine() -> dict[str, Any]:

@@ -32,6 +32,7 @@ T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("CONFIDE_TEST_POSTGRES_URL", "")
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+TEST_HOSTS = ["testserver", "127.0.0.1", "localhost", "::1"]
 
 # Cheap Argon2 parameters: the tests check rules, not the cost of a guess.
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 256, "argon2_parallelism": 1}
@@ -113,6 +114,9 @@ def settings_factory(database_url: str, tmp_path: Path) -> Callable[..., Setting
             "database_url": database_url,
             "secret_key": TEST_SECRET,
             "session_cache_ttl_seconds": 5.0,
+            # httpx's and Starlette's test clients send `Host: testserver`; live servers in
+            # the tests are reached as 127.0.0.1 or localhost.
+            "allowed_hosts": TEST_HOSTS,
             **FAST_HASH,
         }
         values.update(overrides)

@@ -27,6 +27,8 @@ CONFIDE = str(Path(sys.executable).with_name("confide"))
 STARTUP_SECONDS = 20
 SECRET = "cli-test-secret-that-is-long-enough-0123456789-abcdef"
 ADMIN_EMAIL = "a@example.org"
+# Production with the host names set (required there), so a test sees the problem it is about.
+PRODUCTION = {"CONFIDE_ENV": "production", "CONFIDE_ALLOWED_HOSTS": "chat.example.org"}
 
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -179,9 +181,7 @@ def test_config_check_never_prints_a_generated_secret(tmp_path: Path) -> None:
 
 
 def test_config_check_refuses_unsafe_production(tmp_path: Path) -> None:
-    result = confide(
-        "config", "check", cwd=tmp_path, env=cli_env(tmp_path, CONFIDE_ENV="production")
-    )
+    result = confide("config", "check", cwd=tmp_path, env=cli_env(tmp_path, **PRODUCTION))
     assert result.returncode != 0
     assert_no_traceback(result)
     lines = problem_lines(result.stderr)
@@ -193,7 +193,7 @@ def test_config_check_refuses_unsafe_production(tmp_path: Path) -> None:
 def test_config_check_prints_one_line_per_problem(tmp_path: Path) -> None:
     env = cli_env(
         tmp_path,
-        CONFIDE_ENV="production",
+        **PRODUCTION,
         CONFIDE_SECRET_KEY="short-secret-xyz",
         CONFIDE_COOKIE_SECURE="false",
         CONFIDE_CORS_ORIGINS="*",
@@ -223,7 +223,7 @@ def test_config_check_reports_bad_values(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_unsafe_production(tmp_path: Path) -> None:
-    env = cli_env(tmp_path, CONFIDE_ENV="production")
+    env = cli_env(tmp_path, **PRODUCTION)
     result = confide("serve", "--port", str(free_port()), cwd=tmp_path, env=env)
     assert result.returncode != 0
     assert_no_traceback(result)

@@ -48,6 +48,7 @@ def problems_of(monkeypatch: pytest.MonkeyPatch, **env: str) -> list[str]:
 def production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> None:
     monkeypatch.setenv("CONFIDE_ENV", "production")
     monkeypatch.setenv("CONFIDE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CONFIDE_ALLOWED_HOSTS", "chat.example.org")  # required in production
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 

@@ -9,7 +9,7 @@ import pytest
 
 from confide.app import create_app
 from confide.config import Settings
-from tests.conftest import FAST_HASH, TEST_SECRET, client_for
+from tests.conftest import FAST_HASH, TEST_HOSTS, TEST_SECRET, client_for
 from tests.factories import assert_problem
 
 UNREACHABLE = {
@@ -39,6 +39,7 @@ async def test_not_ready_when_database_is_unreachable(tmp_path: Path, url: str) 
         data_dir=tmp_path / "data",
         database_url=url.format(tmp=tmp_path),
         secret_key=TEST_SECRET,
+        allowed_hosts=TEST_HOSTS,
         **FAST_HASH,
     )
     app = create_app(settings)
@@ -69,6 +70,7 @@ async def test_ready_recovers_when_database_comes_back(tmp_path: Path) -> None:
         data_dir=tmp_path / "data",
         database_url=f"sqlite+aiosqlite:///{directory}/confide.db",
         secret_key=TEST_SECRET,
+        allowed_hosts=TEST_HOSTS,
         **FAST_HASH,
     )
     app = create_app(settings)

@@ -13,6 +13,7 @@ from fastapi.openapi import docs as openapi_docs
 
 from confide import __version__
 from confide.agents.endpoints import router as agents_router
+from confide.agents.models.factory import ModelCatalog
 from confide.agents.registry import AgentRegistry
 from confide.agents.tools import builtin_tools, tool_call_log
 from confide.auth.cache import MemorySessionCache
@@ -21,15 +22,17 @@ from confide.auth.passwords import PasswordHasher
 from confide.auth.service import AuthContext
 from confide.auth.tokens import AccessTokenCodec, CsrfSigner, WebSocketTickets
 from confide.config import Settings, load_settings
+from confide.datadir import secure_data_dir
 from confide.db.engine import Database
 from confide.error_handlers import install_error_handlers
 from confide.health.endpoints import router as health_router
+from confide.hosts import AllowedHosts
 from confide.http import HttpHygieneMiddleware, ProblemCORSMiddleware
 from confide.logs import configure_logging
 from confide.openapi import install_problem_schema
 from confide.runs.endpoints import router as runs_router
 from confide.runs.runner import RunManager
-from confide.runs.service import ModelCatalog, RunService
+from confide.runs.service import RunService
 from confide.runs.store import RunStore
 from confide.runs.websocket import router as websocket_router
 from confide.storage.codec import PlainCodec
@@ -65,6 +68,7 @@ def build_auth_context(settings: Settings) -> AuthContext:
 
 
 def create_app(settings: Settings) -> FastAPI:
+    secure_data_dir(settings, create=False)  # before the database or the key file is opened
     database = Database(settings.effective_database_url)
 
     @asynccontextmanager
@@ -101,7 +105,6 @@ def create_app(settings: Settings) -> FastAPI:
     run_manager = RunManager(store=run_store, tool_log=tool_call_log(settings))
     app.state.runs = RunService(
         database=database,
-        codec=app.state.codec,
         settings=settings,
         agents=app.state.agents,
         tools=app.state.tools,
@@ -134,6 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
         HttpHygieneMiddleware,
         max_body_bytes=settings.max_body_bytes,
         hsts=settings.is_production,
+        allowed_hosts=AllowedHosts(settings.effective_allowed_hosts),
         docs_paths=(DOCS_PATH, f"{DOCS_PATH}/oauth2-redirect") if settings.docs_on else (),
         docs_csp=_docs_csp(),
     )

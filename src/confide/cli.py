@@ -8,7 +8,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -32,10 +32,25 @@ err = Console(stderr=True)
 SHUTDOWN_GRACE_SECONDS = 10
 
 
-def _settings(**overrides: Any) -> Settings:
-    """Load settings or stop with one line per problem."""
+def _settings(
+    *, files: Literal["prepare", "check", "leave"] = "prepare", **overrides: Any
+) -> Settings:
+    """Load settings or stop with one line per problem.
+
+    `files`: "prepare" makes the data directory and the embedded database file private
+    (created 0700 and 0600, wider modes narrowed), for the commands that write there; "check"
+    only reports what other users may read (`config check`); "leave" touches nothing.
+    """
+    from confide.datadir import data_dir_problems, secure_data_dir
+    from confide.logs import configure_logging
+
     try:
         settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
+        if files == "prepare":
+            configure_logging(settings.log_level)  # narrowing a mode is a logged warning
+            secure_data_dir(settings, create=True)
+        elif files == "check" and (problems := data_dir_problems(settings)):
+            raise SettingsError(problems)
         settings.resolved_secret_key()  # generated once here, before workers could race to
         _check_agents(settings)
         return settings
@@ -85,10 +100,7 @@ def serve(
     """Serve the API (and, once built, the web app)."""
     import uvicorn
 
-    from confide.logs import configure_logging
-
-    settings = _settings(host=host, port=port)
-    configure_logging(settings.log_level)
+    settings = _settings(host=host, port=port)  # also configures logging
     asyncio.run(_prepare_database(settings))
     # Workers build their app from the environment; make it say what the options said.
     os.environ["CONFIDE_HOST"], os.environ["CONFIDE_PORT"] = settings.host, str(settings.port)
@@ -161,7 +173,7 @@ async def _create_user(
     await _prepare_database(settings)
     database = Database(settings.effective_database_url)
     try:
-        async with database.sessionmaker() as db:
+        async with database.session() as db:
             user = await AuthService(db, build_auth_context(settings)).register(
                 email=check_email(email),
                 password=password,
@@ -169,8 +181,7 @@ async def _create_user(
                 is_admin=admin,
                 allow_when_closed=True,
             )
-            await db.commit()
-            return str(user.id)
+        return str(user.id)
     finally:
         await database.dispose()
 
@@ -178,7 +189,7 @@ async def _create_user(
 @config_app.command("check")
 def config_check() -> None:
     """Validate the settings (as `serve` would) and show them, secrets masked."""
-    settings = _settings()
+    settings = _settings(files="check")
     table = Table("Setting", "Value", title=f"Confide settings ({settings.env.value})")
     for name, value in settings.model_dump().items():
         shown = "[set]" if "secret" in name and value else str(value)
@@ -186,6 +197,8 @@ def config_check() -> None:
             shown = f"(generated in {settings.data_dir}/secret_key)"
         if name == "database_url":
             shown = _mask_url(settings.effective_database_url)
+        if name == "allowed_hosts" and not value:
+            shown = f"(default) {', '.join(settings.effective_allowed_hosts)}"
         table.add_row(f"CONFIDE_{name.upper()}", shown)
     out.print(table)
     out.print("[green]Settings are valid.[/]")
@@ -206,7 +219,7 @@ def openapi_command(
 ) -> None:
     """Print the OpenAPI schema (JSON), from which the web app's typed client is generated."""
     # A throwaway key: the schema does not depend on it, and no key file is written.
-    text = openapi_json(_settings(secret_key=secrets.token_urlsafe(48)))
+    text = openapi_json(_settings(files="leave", secret_key=secrets.token_urlsafe(48)))
     if output is None:
         sys.stdout.write(text)
     else:

@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from confide.hosts import LOCAL_HOSTS, parse_host_pattern
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105
 MIN_SECRET_LENGTH = 32
@@ -71,14 +74,22 @@ class Settings(BaseSettings):
     agents_file: Path | None = None
     llm_base_url: str | None = None
     llm_model: str | None = None
+    # The display name of the agent CONFIDE_LLM_* adds (default: the model id).
+    llm_name: str | None = Field(default=None, max_length=100)
     llm_api_key: SecretStr | None = None
     tool_log: bool = True
     tool_result_log_limit: int = Field(default=2000, ge=100, le=1_000_000)
     tool_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     run_max_steps: int = Field(default=8, ge=1, le=100)
+    # Silence, not length: the longest wait for a model's first token and between two chunks.
     model_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # The cap on one whole model request (a long answer streaming steadily is fine below it).
+    model_max_duration_seconds: float = Field(default=900.0, gt=0, le=86400)
 
     # HTTP.
+    # Host names (optionally with a port) requests may be addressed to; empty: the bind host
+    # and the loopback names. Required in production. See hosts.py.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     docs_enabled: bool | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -91,9 +102,9 @@ class Settings(BaseSettings):
     def _empty_secret_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
-    def _split_origins(cls, value: Any) -> Any:
+    def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = value.strip()
             if value.startswith("["):
@@ -112,6 +123,13 @@ class Settings(BaseSettings):
             if not origin.startswith(("http://", "https://")) or origin.rstrip("/") != origin:
                 raise ValueError(f"{origin!r} is not an origin like https://chat.example.org")
         return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parse_host_pattern(entry)  # a ValueError naming the entry
+        return [entry.strip() for entry in value]
 
     @model_validator(mode="after")
     def _check_coherence(self) -> Settings:
@@ -157,6 +175,27 @@ class Settings(BaseSettings):
         return self.effective_database_url.startswith("sqlite")
 
     @property
+    def sqlite_path(self) -> Path | None:
+        """The embedded database's file (None for a server database or an in-memory one)."""
+        if not self.uses_embedded_database:
+            return None
+        database = make_url(self.effective_database_url).database
+        if not database or database == ":memory:":
+            return None
+        return Path(database)
+
+    @property
+    def effective_allowed_hosts(self) -> list[str]:
+        """CONFIDE_ALLOWED_HOSTS, or by default the bind host and the loopback names."""
+        if self.allowed_hosts:
+            return list(self.allowed_hosts)
+        try:
+            parse_host_pattern(self.host)
+        except ValueError:  # not a name a client could send (uvicorn will say what is wrong)
+            return list(LOCAL_HOSTS)
+        return list(dict.fromkeys([self.host, *LOCAL_HOSTS]))
+
+    @property
     def hash_concurrency(self) -> int:
         return self.password_hash_concurrency or max(1, os.cpu_count() or 1)
 
@@ -192,6 +231,13 @@ class Settings(BaseSettings):
             problems.append("CONFIDE_CORS_ORIGINS: a wildcard origin is refused in production")
         if any(origin.startswith("http://") for origin in self.cors_origins):
             problems.append("CONFIDE_CORS_ORIGINS: plain http:// origins are refused in production")
+        if not self.allowed_hosts:
+            problems.append(
+                "CONFIDE_ALLOWED_HOSTS: must be set in production "
+                "(the host names clients reach Confide by, e.g. chat.example.org)"
+            )
+        elif "*" in self.allowed_hosts:
+            problems.append("CONFIDE_ALLOWED_HOSTS: a bare * (any host) is refused in production")
         return problems
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -62,28 +64,42 @@ async def _confide_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = list(exc.errors())
+    problem = validation_problem(exc.errors())
+    if problem.code == "malformed_json":
+        return problem_response(request, status=400, code=problem.code, detail=problem.detail)
+    return problem_response(
+        request,
+        status=422,
+        code=problem.code,
+        title="The request is not valid",
+        detail=problem.detail,
+        extra={"errors": problem.errors},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationProblem:
+    code: str  # validation_error, or malformed_json
+    detail: str
+    errors: list[dict[str, Any]]
+
+
+def validation_problem(errors: Sequence[Any], *, prefix: tuple[str, ...] = ()) -> ValidationProblem:
+    """How every adapter (HTTP, WebSocket) describes input it refuses: where and what, never
+    the rejected input itself (it may be a password)."""
+    errors = list(errors)
     if any(error.get("type") == "json_invalid" for error in errors):
-        return problem_response(
-            request, status=400, code="malformed_json", detail="The request body is not valid JSON."
-        )
-    # Only where and what: the rejected input may be a password, so it is never echoed.
+        return ValidationProblem("malformed_json", "The request body is not valid JSON.", [])
     shown = [
         {
-            "loc": [str(part) for part in error.get("loc", ())],
+            "loc": [*prefix, *(str(part) for part in error.get("loc", ()))],
             "msg": str(error.get("msg", "")).removeprefix("Value error, "),
             "type": str(error.get("type", "")),
         }
         for error in errors
     ]
-    return problem_response(
-        request,
-        status=422,
-        code="validation_error",
-        title="The request is not valid",
-        detail="; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in shown),
-        extra={"errors": shown},
-    )
+    detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in shown)
+    return ValidationProblem("validation_error", detail, shown)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

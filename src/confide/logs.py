@@ -1,4 +1,9 @@
-"""Structured JSON logs carrying the request id; secrets never reach a log line."""
+"""Structured JSON logs carrying the request id; secrets never reach a log line.
+
+Query strings are secrets until shown otherwise (a WebSocket ticket travels in one): only the
+values of `LOGGED_QUERY_PARAMETERS` are logged, in Confide's access line and in uvicorn's own
+lines (its WebSocket lines print the request target), which `configure_logging` filters.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import sys
 import time
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import unquote_plus
 
 request_id_var: ContextVar[str | None] = ContextVar("confide_request_id", default=None)
 
@@ -19,7 +25,17 @@ _SECRET_KEY = re.compile(
 _SECRET_VALUE = re.compile(r"(Bearer\s+)?eyJ[\w-]+\.[\w-]+\.[\w-]*|Bearer\s+\S+")
 REDACTED = "[redacted]"
 
-_RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {
+# Query parameters of Confide's endpoints whose values say nothing secret. Any other value is
+# logged as [redacted] (a WebSocket `ticket`, a search text `q`, whatever a client adds).
+LOGGED_QUERY_PARAMETERS = frozenset({"mode", "cursor", "limit", "after", "order", "agent_id"})
+# The name of a parameter that is not logged is shown only when it looks like a name (a client
+# may put a bare token in the query string).
+_PARAMETER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
+# A request target in a message: a path, then a query string (up to a space or a quote).
+_TARGET = re.compile(r"(/[^\s?#\"']*)\?([^\s#\"']*)")
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+RESERVED_FIELDS = set(vars(logging.makeLogRecord({})).keys()) | {
     "message",
     "asctime",
     "taskName",
@@ -36,8 +52,54 @@ def redact(value: Any, key: str | None = None) -> Any:
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
     if isinstance(value, str):
-        return _SECRET_VALUE.sub(REDACTED, value)
+        return _mask(value)
     return value
+
+
+def redact_query(query: str) -> str:
+    """A raw query string with the value of every parameter not allow-listed replaced."""
+    kept: list[str] = []
+    for item in query.split("&"):
+        if not item:
+            continue
+        name, _, _ = item.partition("=")
+        name = unquote_plus(name)
+        if name in LOGGED_QUERY_PARAMETERS:
+            kept.append(item)
+        elif _PARAMETER_NAME.match(name):
+            kept.append(f"{name}={REDACTED}")
+        else:
+            kept.append(REDACTED)
+    return "&".join(kept)
+
+
+def redact_targets(text: str) -> str:
+    """`text` with the query string of every request target in it (`/path?...`) redacted."""
+    if "?" not in text:
+        return text
+    return _TARGET.sub(lambda match: f"{match.group(1)}?{redact_query(match.group(2))}", text)
+
+
+def _mask(text: str) -> str:
+    return redact_targets(_SECRET_VALUE.sub(REDACTED, text))
+
+
+class RequestTargetFilter(logging.Filter):
+    """Redacts the query strings in uvicorn's records before any handler formats them.
+
+    uvicorn logs `'%s - "WebSocket %s" [accepted]'` (and `... 403`, `... %d` for a refused
+    handshake) on `uvicorn.error`, and its access line on `uvicorn.access`, with the request
+    target, query string included, as an argument.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_targets(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        elif not record.args and isinstance(record.msg, str):
+            record.msg = redact_targets(record.msg)
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -49,22 +111,22 @@ class JsonFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": _SECRET_VALUE.sub(REDACTED, record.getMessage()),
+            "msg": _mask(record.getMessage()),
         }
         request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
         for name, value in record.__dict__.items():
-            if name not in _RESERVED and not name.startswith("_"):
+            if name not in RESERVED_FIELDS and not name.startswith("_"):
                 entry[name] = redact(value, name)
         if record.exc_info and record.exc_info[0] is not None:
             entry["exc_type"] = record.exc_info[0].__name__
-            entry["exc"] = _SECRET_VALUE.sub(REDACTED, self.formatException(record.exc_info))
+            entry["exc"] = _mask(self.formatException(record.exc_info))
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
 def configure_logging(level: str = "INFO") -> None:
-    """Send confide's and uvicorn's logs to stderr as JSON lines."""
+    """Send confide's and uvicorn's logs to stderr as JSON lines, query strings redacted."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     for name in ("confide", "uvicorn", "uvicorn.error"):
@@ -72,5 +134,10 @@ def configure_logging(level: str = "INFO") -> None:
         logger.handlers[:] = [handler]
         logger.setLevel(level)
         logger.propagate = False
+    # On the loggers, not the handler: whatever handler a deployment adds gets clean records.
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RequestTargetFilter) for f in logger.filters):
+            logger.addFilter(RequestTargetFilter())
     # Confide writes its own access line (with the request id); uvicorn's would repeat it.
     logging.getLogger("uvicorn.access").disabled = True

@@ -6,9 +6,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from confide.errors import PROBLEM_JSON
+from confide.runs.events import RunEvent, WsError
+from confide.runs.schemas import WsClientMessage
 
 PROBLEM_REF = "#/components/schemas/Problem"
 
@@ -44,6 +46,7 @@ def install_problem_schema(app: FastAPI) -> None:
                 routes=app.routes,
             )
             _document_problems(schema)
+            _document_events(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -66,3 +69,29 @@ def _document_problems(schema: dict[str, Any]) -> None:
                 responses["422"]["description"] = "The request is not valid (`validation_error`)"
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
+
+
+# Types that cross a boundary outside any route's body: the run events (SSE `data:` and
+# WebSocket messages) and what a WebSocket client sends. Published so clients (the web app's
+# generated types among them) read them from the schema.
+STREAM_TYPES: dict[str, Any] = {
+    "RunEvent": RunEvent,
+    "WsClientMessage": WsClientMessage,
+    "WsServerMessage": RunEvent | WsError,
+}
+
+
+def _document_events(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, kind in STREAM_TYPES.items():
+        generated = TypeAdapter(kind).json_schema(
+            ref_template="#/components/schemas/{model}", mode="serialization"
+        )
+        for key, value in generated.pop("$defs", {}).items():
+            components.setdefault(key, value)
+        components[name] = generated
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            content = operation.get("responses", {}).get("200", {}).get("content", {})
+            if "text/event-stream" in content and content.get("application/json") == {"schema": {}}:
+                del content["application/json"]  # a stream only: nothing else is sent

@@ -512,6 +512,18 @@ def test_llm_settings_add_an_agent_beside_the_scripted_default(key_present: bool
     assert agents.warnings == ()
 
 
+def test_llm_name_names_the_quick_path_agent() -> None:
+    # llama.cpp reports the model file's path as its id: not a name to show users.
+    model_path = "/models/qwen2.5-7b-instruct-q4_k_m.gguf"
+    registry = AgentRegistry.from_settings(
+        settings(llm_base_url=LLM_URL, llm_model=model_path, llm_name="Qwen 2.5 7B"), KNOWN_TOOLS
+    )
+    llm = registry.agents.get(LLM_AGENT_ID)
+    assert llm is not None
+    assert llm.name == "Qwen 2.5 7B"
+    assert llm.model.name == model_path  # still what the endpoint is asked for
+
+
 @pytest.mark.parametrize(
     ("settings", "missing"),
     [

@@ -7,6 +7,7 @@ import re
 
 from playwright.async_api import BrowserContext, Locator, Page, expect
 
+from confide.agents.mockllm import DRIP_TEXT
 from tests.factories import PASSWORD, unique_email
 
 CHAT_URL = re.compile(r"/chat/([^/?#]+)$")
@@ -62,6 +63,33 @@ def messages(page: Page, role: str) -> Locator:
 
 def tool_cards(page: Page) -> Locator:
     return page.get_by_test_id("tool-card")
+
+
+# The mock LLM answers DRIP_TEXT (40 words) one word every 400 ms: long enough to press Stop
+# in the middle, whatever the machine's speed (a condition the test waits on, not a measure).
+SLOW_ANSWER = "tell me something long [[mock:drip=400]]"
+SLOW_ANSWER_START = " ".join(DRIP_TEXT.split()[:4])
+
+
+def live_status(page: Page) -> Locator:
+    """The region that tells a screen reader how the answer is going."""
+    return page.get_by_test_id("run-status")
+
+
+def interrupted_mark(page: Page) -> Locator:
+    return page.get_by_test_id("interrupted-mark")
+
+
+async def stop_an_answer(page: Page) -> Locator:
+    """A new chat with the `llm` agent on a slow answer, stopped once its first words show;
+    returns the assistant's message."""
+    await start_chat(page, SLOW_ANSWER, agent="llm")
+    answer = messages(page, "assistant")
+    await expect(answer).to_contain_text(SLOW_ANSWER_START)
+    await page.get_by_role("button", name="Stop").click()
+    await expect(interrupted_mark(page)).to_have_text("Stopped")
+    await wait_until_idle(page)
+    return answer
 
 
 async def wait_until_idle(page: Page) -> None:

@@ -9,7 +9,11 @@ from playwright.async_api import expect
 
 from tests.e2e.conftest import NewContext
 from tests.e2e.flows import (
+    SLOW_ANSWER,
+    SLOW_ANSWER_START,
     expect_add_answered_once,
+    interrupted_mark,
+    live_status,
     messages,
     signed_in,
     start_chat,
@@ -24,6 +28,8 @@ async def test_the_assistant_calls_add_and_answers(new_context: NewContext) -> N
     await expect(agent.locator('option[value="assistant"]')).to_have_text("Assistant")
     await start_chat(page, "add 5 and 3")
     await expect(messages(page, "user")).to_contain_text("add 5 and 3")
+    # The thread is titled from its first message (to_have_title waits for it to change).
+    await expect(page).to_have_title("add 5 and 3 · Confide")
     await expect_add_answered_once(page)
     card = tool_cards(page).first
     await card.locator("summary").click()
@@ -45,6 +51,42 @@ async def test_a_reload_during_a_run_resumes_it_without_copies(new_context: NewC
     await expect_add_answered_once(page)
     await page.reload()
     await expect_add_answered_once(page)
+
+
+async def test_a_stopped_answer_keeps_its_text_and_the_thread_goes_on(
+    new_context: NewContext,
+) -> None:
+    page = await signed_in(await new_context())
+    await start_chat(page, SLOW_ANSWER, agent="llm")
+    answer = messages(page, "assistant")
+    await expect(answer).to_contain_text(SLOW_ANSWER_START)
+    # Titled while the first answer streams (Stop is still there to press below).
+    await expect(page).to_have_title(f"{SLOW_ANSWER} · Confide")
+    await page.get_by_role("button", name="Stop").click()
+
+    await expect(interrupted_mark(page)).to_have_text("Stopped")
+    await expect(live_status(page)).to_have_text("The answer was stopped.")
+    await wait_until_idle(page)
+    await expect(answer).to_have_count(1)
+    text = answer.locator(".markdown")
+    await expect(text).to_have_count(1)  # the streamed draft gave way to the stored message
+    shown = await text.inner_text()
+    assert shown.startswith(SLOW_ANSWER_START), shown
+    await expect(page.get_by_role("alert")).to_have_count(0)
+
+    await page.reload()
+    await expect(answer).to_have_count(1)
+    await expect(text).to_have_text(shown)
+    await expect(interrupted_mark(page)).to_have_text("Interrupted")
+
+    await page.get_by_label("Message").fill("add 5 and 3")
+    await page.get_by_role("button", name="Send").click()
+    await expect(answer.filter(has_text="5 + 3 = 8.")).to_have_count(1)
+    await wait_until_idle(page)
+    await expect(live_status(page)).to_have_text("The answer is complete.")
+    await expect(answer).to_have_count(2)
+    await expect(answer.first.locator(".markdown")).to_have_text(shown)
+    await expect(interrupted_mark(page)).to_have_count(1)
 
 
 async def test_rename_and_delete_a_thread(new_context: NewContext) -> None:

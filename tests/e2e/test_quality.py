@@ -12,7 +12,13 @@ from playwright.async_api import BrowserContext, Page, expect
 from confide.web import WEB_CSP
 from tests.conftest import unavailable
 from tests.e2e.conftest import ROOT, NewContext
-from tests.e2e.flows import expect_add_answered_once, signed_in, start_chat, tool_cards
+from tests.e2e.flows import (
+    expect_add_answered_once,
+    signed_in,
+    start_chat,
+    stop_an_answer,
+    tool_cards,
+)
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 README_IMAGE = ROOT / "docs" / "images" / "chat.png"
@@ -164,6 +170,23 @@ async def test_no_serious_accessibility_problems(new_context: NewContext, name: 
     # axe-core is injected as a script the page's own policy would rightly refuse.
     context = await new_context(viewport=DESKTOP, bypass_csp=True)
     page = await open_main_page(context, name)
+    await page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    found: list[dict[str, Any]] = await page.evaluate(AXE_RUN)
+    serious = [v for v in found if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_a_stopped_answer_has_no_serious_accessibility_problems(
+    new_context: NewContext, scheme: str
+) -> None:
+    """The "Stopped" mark is read in both themes (axe checks its contrast)."""
+    if not AXE.is_file():
+        unavailable(f"axe-core is not installed ({AXE}): run `npm --prefix web ci`")
+    context = await new_context(viewport=DESKTOP, bypass_csp=True, color_scheme=scheme)
+    page = await signed_in(context)
+    await stop_an_answer(page)
+    await screenshot(page, f"chat-stopped-{scheme}")
     await page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
     found: list[dict[str, Any]] = await page.evaluate(AXE_RUN)
     serious = [v for v in found if v["impact"] in ("serious", "critical")]

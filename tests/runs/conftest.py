@@ -143,9 +143,9 @@ class _InLoopServer(uvicorn.Server):
         yield
 
 
-@pytest.fixture
-async def live_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the `app` fixture served by a real uvicorn in the test's event loop.
+@contextlib.asynccontextmanager
+async def serve_live(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app` served by a real uvicorn in the test's event loop.
 
     httpx's ASGI transport hands over a response only once the app has sent all of it; over a
     real connection a stream can be read as it comes and left half-way."""
@@ -169,3 +169,10 @@ async def live_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         server.should_exit = True
         await serving
         sock.close()
+
+
+@pytest.fixture
+async def live_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the `app` fixture served by a real uvicorn in the test's event loop."""
+    async with serve_live(app) as client:
+        yield client

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from openai import AsyncOpenAI
 from pydantic_ai.exceptions import ModelHTTPError
 
-from confide.runs.runner import upstream_error
+from confide.runs.model_step import upstream_detail
 from tests.conftest import client_for
 from tests.factories import assert_problem, signed_up
 from tests.mockllm_server import closed_port, serve_mock_llm
@@ -414,60 +414,86 @@ async def assert_closed_cleanly(
     code: str,
     user_content: str,
     agent_id: str = "remote",
+    partial: str | None = None,
 ) -> dict[str, Any]:
-    """The run failed with `code` and a reason; the thread holds the user's message and nothing
-    after it; a next message is accepted, and answered unless the model itself is unusable."""
+    """The run failed with `code` and a reason; the thread holds the user's message and, when
+    some text was streamed, that text as an interrupted assistant message; a next message is
+    accepted, and answered unless the model itself is unusable."""
     run = await chat.finished_run(run_id)
     assert run["status"] == "failed"
     assert run["error_code"] == code
     assert run["error"]
     assert run["finished_at"] is not None
     stored = await chat.messages(thread_id)
-    assert summary(stored) == [("user", user_content)]
-    assert stored[0]["run_id"] == run_id
-    assert (await chat.thread(thread_id))["message_count"] == 1
+    before = [("user", user_content)]
+    if partial is not None:
+        before.append(("assistant", partial))
+        assert stored[-1]["interrupted"] is True
+    assert summary(stored) == before
+    assert all(message["run_id"] == run_id for message in stored)
+    assert (await chat.thread(thread_id))["message_count"] == len(before)
 
     follow_up = await chat.send(thread_id, "add 1 and 2")
     after = await chat.messages(thread_id)
     if agent_id in ("offline", "misnamed"):
         assert_problem(follow_up, 502, code)
-        assert summary(after) == [("user", user_content), ("user", "add 1 and 2")]
+        assert summary(after) == [*before, ("user", "add 1 and 2")]
     else:
         assert follow_up.status_code == 200, follow_up.text
         assert follow_up.json()["run"]["status"] == "completed"
         assert summary(after) == [
-            ("user", user_content),
+            *before,
             ("user", "add 1 and 2"),
             ("assistant", None),
             ("tool", "3"),
             ("assistant", "1 + 2 = 3."),
         ]
-    assert after[0] == stored[0]
+    assert after[: len(stored)] == stored
     assert (await chat.thread(thread_id))["message_count"] == len(after)
     return run
 
 
+# The model is always streamed, JSON clients included: a stream that breaks off after some text
+# keeps that text, whichever way the client asked.
 FAILURES = [
-    pytest.param("remote", "[[mock:error400]] hi", {}, "model_error", 502, id="http-400"),
-    pytest.param("remote", "[[mock:error500]] hi", {}, "model_error", 502, id="http-500"),
-    pytest.param("remote", "[[mock:malformed]] hi", {}, "model_error", 502, id="malformed-body"),
+    pytest.param("remote", "[[mock:error400]] hi", {}, "model_error", 502, False, id="http-400"),
+    pytest.param("remote", "[[mock:error500]] hi", {}, "model_error", 502, False, id="http-500"),
+    pytest.param(
+        "remote",
+        "[[mock:malformed]] tell me a long story",
+        {},
+        "model_error",
+        502,
+        True,
+        id="malformed-stream",
+    ),
     pytest.param(
         "remote",
         "[[mock:slow=5]] hello",
         {"model_timeout_seconds": SHORT_TIMEOUT},
         "model_timeout",
         504,
+        False,
         id="server-timeout",
     ),
     pytest.param(
-        "impatient", "[[mock:slow=5]] hello", {}, "model_timeout", 504, id="agent-timeout"
+        "impatient", "[[mock:slow=5]] hello", {}, "model_timeout", 504, False, id="agent-timeout"
     ),
-    pytest.param("offline", "add 5 and 3", {}, "model_unreachable", 502, id="endpoint-down"),
-    pytest.param("misnamed", "add 5 and 3", {}, "model_error", 502, id="unknown-model"),
+    pytest.param(
+        "impatient",
+        "[[mock:hang-stream]] tell me a long story",
+        {},
+        "model_timeout",
+        504,
+        True,
+        id="stalled-stream",
+    ),
+    pytest.param("offline", "add 5 and 3", {}, "model_unreachable", 502, False, id="endpoint-down"),
+    pytest.param("misnamed", "add 5 and 3", {}, "model_error", 502, False, id="unknown-model"),
 ]
 
 
-@pytest.mark.parametrize(("agent_id", "content", "settings", "code", "status"), FAILURES)
+@pytest.mark.parametrize(("agent_id", "content", "settings", "code", "status", "partial"), FAILURES)
 async def test_failure_without_streaming(
     open_chat: OpenChat,
     agent_id: str,
@@ -475,6 +501,7 @@ async def test_failure_without_streaming(
     settings: dict[str, Any],
     code: str,
     status: int,
+    partial: bool,
 ) -> None:
     chat = await open_chat(**settings)
     thread_id = await chat.new_thread(agent_id)
@@ -484,13 +511,20 @@ async def test_failure_without_streaming(
     body = assert_problem(response, status, code)
     assert body["title"] == "The run failed"
     assert body["detail"]
-    assert "body:" not in body["detail"]  # the endpoint's message, not its raw answer
+    assert "mock" not in body["detail"]  # a generic reason, never what the endpoint said
     assert body["instance"] == f"/api/threads/{thread_id}/messages"
     assert body["run"]["status"] == "failed"
     assert body["run"]["error_code"] == code
     assert body["run"]["error"] == body["detail"]
     assert body["run"]["agent_id"] == agent_id
-    assert summary(body["messages"]) == [("user", content)]
+    kept = None
+    if partial:
+        *_, cut = body["messages"]
+        assert cut["role"] == "assistant"
+        assert cut["interrupted"] is True
+        assert cut["content"].startswith("You said:")
+        kept = cut["content"]
+    assert summary(body["messages"]) == [("user", content), *([("assistant", kept)] * partial)]
     run = await assert_closed_cleanly(
         chat,
         thread_id,
@@ -498,6 +532,7 @@ async def test_failure_without_streaming(
         code=code,
         user_content=content,
         agent_id=agent_id,
+        partial=kept,
     )
     assert run["error"] == body["detail"]
 
@@ -548,25 +583,31 @@ async def test_failure_while_streaming(
     assert failed["status"] == "failed"
     assert failed["code"] == code
     assert failed["reason"]
-    types = [e["type"] for e in events]
-    assert "message.completed" not in types
+    assert "mock" not in failed["reason"]
+    completed = [e["message"] for e in events if e["type"] == "message.completed"]
     deltas = [e["delta"] for e in events if e["type"] == "message.delta"]
+    kept = None
     if partial:
-        # Part of the answer was streamed before the model broke off...
+        # Part of the answer was streamed before the model broke off, and it is kept: the
+        # user saw it.
         assert deltas
-        assert "".join(deltas).startswith("You said:")
+        kept = "".join(deltas)
+        assert kept.startswith("You said:")
+        assert [(m["role"], m["content"], m["interrupted"]) for m in completed] == [
+            ("assistant", kept, True)
+        ]
     else:
         assert not deltas
-    # ...and none of it is stored as a message.
-    run = await assert_closed_cleanly(
+        assert not completed
+    await assert_closed_cleanly(
         chat,
         thread_id,
         run_id=failed["run_id"],
         code=code,
         user_content=content,
         agent_id=agent_id,
+        partial=kept,
     )
-    assert run["error"] == failed["reason"]
 
 
 # Shutdown --------------------------------------------------------------------------------------
@@ -589,17 +630,14 @@ async def test_shutdown_closes_the_model_clients(open_chat: OpenChat) -> None:
         (500, {"error": {"message": "The mock model failed on purpose."}}, "failed on purpose."),
         (404, {"message": "model 'x' not found"}, "model 'x' not found"),
         (400, "plain   text\nerror", "plain text error"),
-        (502, None, None),
-        (500, {"error": {"message": "y" * 1000}}, "y" * 199 + "…"),
+        (500, {"error": {"message": "y" * 1000}}, "y" * 499 + "…"),
     ],
 )
-def test_an_endpoint_error_reads_as_its_status_and_message(
-    status: int, body: object, said: str | None
+def test_what_an_endpoint_said_is_kept_as_its_status_and_message(
+    status: int, body: object, said: str
 ) -> None:
-    reason = upstream_error(ModelHTTPError(status, "remote-model", body))
-    assert reason.startswith(f"The model endpoint answered with HTTP {status}")
-    if said is None:
-        assert reason.endswith(f"HTTP {status}.")
-    else:
-        assert reason.endswith(said)
-    assert "{" not in reason
+    # For the server log and admins only; users read a generic reason (see the review tests).
+    detail = upstream_detail(ModelHTTPError(status, "remote-model", body))
+    assert detail.startswith(f"HTTP {status}: ")
+    assert detail.endswith(said)
+    assert "{" not in detail

@@ -605,7 +605,14 @@ async def test_an_answer_that_cannot_be_stored_fails_the_run_and_frees_the_threa
     response = await send(client, headers, thread_id, "add 5 and 3")
     assert_problem(response, 502, "internal_error")
     kept = await stored_messages(client, headers, thread_id)
-    assert [m["role"] for m in kept] == ["user", "assistant", "tool"]  # all that was finished
+    # All that was finished, and the answer the user saw stream, kept as interrupted.
+    assert [(m["role"], m["interrupted"]) for m in kept] == [
+        ("user", False),
+        ("assistant", False),
+        ("tool", False),
+        ("assistant", True),
+    ]
+    assert kept[-1]["content"] == "5 + 3 = 8."
     run_id = kept[0]["run_id"]
     run = (await client.get(f"{RUNS}/{run_id}", headers=headers)).json()
     assert (run["status"], run["error_code"]) == ("failed", "internal_error")

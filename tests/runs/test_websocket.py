@@ -126,7 +126,7 @@ def test_browser_cookie_works_same_origin_and_is_refused_cross_origin(
     sign_in(sync_client, cookie=True)  # the client keeps the HttpOnly cookies
     with sync_client.websocket_connect("/api/ws", headers={"Origin": "http://testserver"}) as ws:
         ws.send_json({"type": "nonsense"})
-        assert ws.receive_json()["code"] == "bad_message"
+        assert ws.receive_json()["code"] == "validation_error"
     with (
         pytest.raises(WebSocketDisconnect) as refused,
         sync_client.websocket_connect("/api/ws", headers={"Origin": "https://evil.example"}),

@@ -19,7 +19,7 @@ from confide.config import Settings
 from confide.errors import NotFound
 from confide.http import API_CSP
 from confide.web.serving import IMMUTABLE, WEB_CSP, WebApp, _accepts_gzip
-from tests.conftest import TEST_SECRET, client_for
+from tests.conftest import TEST_HOSTS, TEST_SECRET, client_for
 from tests.factories import assert_problem
 
 INDEX = b'<!doctype html><html><head><script type="module" src="/assets/app-3f2a9c.js">'
@@ -61,6 +61,7 @@ def web_client(tmp_path: Path) -> ClientFactory:
             data_dir=tmp_path / "data",
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
             secret_key=TEST_SECRET,
+            allowed_hosts=TEST_HOSTS,
             web_dir=web_dir,
         )
         app = create_app(settings)
@@ -340,6 +341,7 @@ def test_an_unknown_websocket_path_is_still_refused(dist: Path, tmp_path: Path) 
         _env_file=None,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
         secret_key=TEST_SECRET,
+        allowed_hosts=TEST_HOSTS,
         web_dir=dist,
     )
     client = TestClient(create_app(settings))

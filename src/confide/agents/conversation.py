@@ -58,6 +58,11 @@ def to_model_messages(
             )
         elif role == "system":
             pending.append(SystemPromptPart(message.get("content") or ""))
+        elif pending and isinstance(pending[-1], UserPromptPart):
+            # Two user messages in a row (the run between them failed before any text): one
+            # message to the model, as some servers refuse two user turns in a row.
+            previous = pending[-1].content
+            pending[-1] = UserPromptPart(f"{previous}\n\n{message.get('content') or ''}")
         else:
             pending.append(UserPromptPart(message.get("content") or ""))
     if pending:

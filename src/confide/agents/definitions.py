@@ -28,6 +28,7 @@ BUILTIN_SOURCE = "default_agents.toml (built-in)"
 PLACEHOLDERS = ("user_name", "date", "weekday")
 ANONYMOUS_USER_NAME = "the user"
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MaxTokensField = Literal["max_tokens", "max_completion_tokens"]
 _INLINE_KEY_MESSAGE = (
     "never write an API key in the agents file: put the key in an environment variable "
     "and name it in api_key_env"
@@ -67,7 +68,17 @@ class ModelConfig(_FileModel):
     base_url: str | None = Field(default=None, max_length=2000)
     # The NAME of the environment variable holding the key; the key is never in the file.
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+    # The longest wait for the first token and between two chunks (silence, not length);
+    # unset: CONFIDE_MODEL_TIMEOUT_SECONDS.
     timeout_seconds: float | None = Field(default=None, gt=0, le=3600)
+    # The cap on one whole model request; unset: CONFIDE_MODEL_MAX_DURATION_SECONDS.
+    max_duration_seconds: float | None = Field(default=None, gt=0, le=86400)
+    # The model's context window in tokens; unset: what pydantic-ai knows of the model, or
+    # 32,768. Only the newest messages that fit are sent.
+    context_tokens: int | None = Field(default=None, ge=256, le=10_000_000)
+    # Which field carries generation.max_tokens; unset: max_completion_tokens for
+    # api.openai.com, max_tokens for every other endpoint (llama.cpp, vLLM, Ollama...).
+    max_tokens_field: MaxTokensField | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -250,6 +261,7 @@ def load_agents(
     llm_model: str | None,
     llm_api_key_present: bool,
     known_tools: Collection[str],
+    llm_name: str | None = None,
 ) -> AgentSet:
     """The agents of `path`, or the built-in set (plus the `llm` agent when CONFIDE_LLM_BASE_URL
     and CONFIDE_LLM_MODEL are both set). Raises AgentFileError naming each problem's line."""
@@ -275,7 +287,11 @@ def load_agents(
     agent_set = parse_agents(text, source=BUILTIN_SOURCE, known_tools=known_tools)
     if llm_base_url and llm_model:
         return _with_llm_agent(
-            agent_set, base_url=llm_base_url, model=llm_model, key_present=llm_api_key_present
+            agent_set,
+            base_url=llm_base_url,
+            model=llm_model,
+            key_present=llm_api_key_present,
+            name=llm_name,
         )
     if llm_base_url or llm_model:
         missing = "CONFIDE_LLM_MODEL" if llm_base_url else "CONFIDE_LLM_BASE_URL"
@@ -326,7 +342,7 @@ def _with_warning(agent_set: AgentSet, warning: str) -> AgentSet:
 
 
 def _with_llm_agent(
-    agent_set: AgentSet, *, base_url: str, model: str, key_present: bool
+    agent_set: AgentSet, *, base_url: str, model: str, key_present: bool, name: str | None
 ) -> AgentSet:
     """The built-in set plus an agent for the configured endpoint. The scripted agent stays the
     default, so a fresh install answers even when that endpoint is down or still downloading."""
@@ -336,7 +352,8 @@ def _with_llm_agent(
         model_config["api_key_env"] = LLM_API_KEY_ENV
     raw = {
         "id": LLM_AGENT_ID,
-        "name": model.strip()[:100],
+        # CONFIDE_LLM_NAME, else the model id (which llama.cpp reports as a file path).
+        "name": (name or model).strip()[:100],
         "description": f"{model} through the OpenAI-compatible endpoint of this server.",
         "model": model_config,
         "system_prompt": template.system_prompt,

@@ -42,6 +42,7 @@ class AgentRegistry:
             llm_model=settings.llm_model,
             llm_api_key_present=settings.llm_api_key is not None,
             known_tools=known_tools,
+            llm_name=settings.llm_name,
         )
         keys = {}
         if settings.llm_api_key is not None:

@@ -58,7 +58,14 @@ def client_ip(request: Request) -> str | None:
 
 
 def check_same_origin(request: HTTPConnection, settings: Settings) -> None:
-    """Refuse a browser request another site made (Fetch Metadata, then Origin)."""
+    """Refuse a browser request another site made (Fetch Metadata, then Origin).
+
+    An Origin naming this request's Host counts only with the request's own scheme
+    (`scope["scheme"]`, which honours X-Forwarded-Proto from CONFIDE_FORWARDED_ALLOW_IPS):
+    `http://host` is another origin than `https://host`. The Host itself was checked against
+    CONFIDE_ALLOWED_HOSTS before the request got here (http.py), so a DNS-rebinding page,
+    whose Host and Origin match each other, never reaches this check.
+    """
     site = request.headers.get("sec-fetch-site")
     if site is not None and site not in ("same-origin", "same-site", "none"):
         raise CrossSiteRequest
@@ -67,9 +74,24 @@ def check_same_origin(request: HTTPConnection, settings: Settings) -> None:
         return
     if origin in settings.cors_origins:
         return
-    if origin != "null" and urlsplit(origin).netloc == request.headers.get("host"):
+    if origin != "null" and _same_origin(origin, request):
         return
     raise CrossSiteRequest
+
+
+# The scheme a browser's Origin has for a WebSocket's scheme.
+_ORIGIN_SCHEME = {"ws": "http", "wss": "https"}
+
+
+def _same_origin(origin: str, request: HTTPConnection) -> bool:
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # `http://[bad`
+        return False
+    scheme: str = request.scope.get("scheme", "http")
+    if parts.scheme != _ORIGIN_SCHEME.get(scheme, scheme):
+        return False
+    return parts.netloc == request.headers.get("host")
 
 
 def check_csrf(request: Request, ctx: AuthContext, session_id: uuid.UUID) -> None:
@@ -129,10 +151,9 @@ async def _load_principal(
         database = connection.app.state.database
 
         async def load() -> Principal:
-            async with database.sessionmaker() as db:
+            # Bookkeeping only (the throttled last-seen time), apart from the request's work.
+            async with database.session() as db:
                 principal = await AuthService(db, ctx).load_principal(session_id, user_id)
-                # Bookkeeping only (the throttled last-seen time), apart from the request's work.
-                await db.commit()
             ctx.cache.put(principal)
             return principal
 

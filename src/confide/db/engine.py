@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -17,7 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from confide.db.sqlite import inline_connector
+from confide.datadir import create_private_file
+from confide.db.sqlite import InlineConnection, inline_connector
 from confide.errors import ConfideError
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -41,8 +44,9 @@ class Database:
         self.inline = path is not None and path not in ("", ":memory:")
         if path is not None and self.inline:
             # A file: statements run on the loop's thread (see db/sqlite.py).
-            kwargs["async_creator"] = inline_connector(
-                path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, pragmas=SQLITE_PRAGMAS
+            kwargs["async_creator"] = _private_file_first(
+                Path(path),
+                inline_connector(path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, pragmas=SQLITE_PRAGMAS),
             )
             # A session's connection goes back to the pool a turn of the loop after its block
             # ends (SQLAlchemy closes it in a task of its own), so under load requests hold
@@ -84,6 +88,13 @@ class Database:
         async with self.connect() as conn, conn.begin():
             yield conn
 
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """An ORM session outside a request, for services written for one (they never
+        commit): committed when the block ends, rolled back if it raises."""
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
     async def ping(self) -> None:
         """Raise when the database cannot answer a trivial query."""
         async with self.engine.connect() as conn:
@@ -91,6 +102,21 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _private_file_first(
+    path: Path, connect: Callable[[], Awaitable[InlineConnection]]
+) -> Callable[[], Awaitable[InlineConnection]]:
+    """`connect`, after creating a missing database file 0600: SQLite would make it 0644, and
+    its -wal and -shm files take the database file's mode (see datadir.py)."""
+
+    async def private_connect() -> InlineConnection:
+        # A missing directory stays missing: SQLite's error says so, as before.
+        with contextlib.suppress(FileNotFoundError):
+            create_private_file(path)
+        return await connect()
+
+    return private_connect
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import TypeVar
 
-TERMINAL = frozenset({"run.completed", "run.failed", "run.cancelled"})
+from confide.runs.events import EventBase, is_terminal
 
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    id: int
-    type: str
-    data: dict[str, Any]
+E = TypeVar("E", bound=EventBase)
 
 
 class RunChannel:
@@ -23,32 +17,31 @@ class RunChannel:
 
     def __init__(self, run_id: uuid.UUID) -> None:
         self.run_id = run_id
-        self.events: list[Event] = []
+        self.events: list[EventBase] = []
         self.closed = False
         self._changed = asyncio.Event()
 
-    def publish(self, type_: str, data: dict[str, Any] | None = None) -> Event:
-        event = self.prepare(type_, data)
-        self.push(event)
+    def publish(self, event: E) -> E:
+        self.push(self.prepare(event))
         return event
 
-    def prepare(self, type_: str, data: dict[str, Any] | None = None) -> Event:
-        """The next event, numbered but not yet visible (to store it before anyone sees it)."""
-        (event,) = self.prepare_many([(type_, data or {})])
+    def prepare(self, event: E) -> E:
+        """Number the next event without making it visible (to store it before anyone sees
+        it)."""
+        event.id = len(self.events) + 1
         return event
 
-    def prepare_many(self, bodies: list[tuple[str, dict[str, Any]]]) -> list[Event]:
-        """The next events, numbered in order, none yet visible."""
+    def prepare_many(self, events: Sequence[EventBase]) -> list[EventBase]:
+        """Number the next events in order, none yet visible."""
         first = len(self.events) + 1
-        return [
-            Event(first + offset, type_, {"run_id": str(self.run_id), **data})
-            for offset, (type_, data) in enumerate(bodies)
-        ]
+        for offset, event in enumerate(events):
+            event.id = first + offset
+        return list(events)
 
-    def push(self, event: Event) -> None:
+    def push(self, event: EventBase) -> None:
         assert event.id == len(self.events) + 1, "events are pushed in order"
         self.events.append(event)
-        if event.type in TERMINAL:
+        if is_terminal(event):
             self.closed = True
         self._wake()
 
@@ -60,7 +53,7 @@ class RunChannel:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
-    async def follow(self, after: int = 0) -> AsyncIterator[Event]:
+    async def follow(self, after: int = 0) -> AsyncIterator[EventBase]:
         """Events with an id above `after`, then new ones as they come, until the run ends."""
         position = max(after, 0)
         while True:

@@ -1,59 +1,37 @@
-"""HTTP routes of runs: send a message (JSON or SSE), follow or replay events, cancel."""
+"""HTTP adapters of `RunService`: send a message (JSON or SSE), follow or replay events, cancel.
+
+Thin on purpose: input is parsed by `runs/schemas.py` (the WebSocket adapter uses the same
+schemas), the service does the work, and these shape its answer.
+"""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from confide.auth.dependencies import CurrentPrincipal
 from confide.errors import PROBLEM_JSON, problem_body
+from confide.http import access_log_fields
 from confide.logs import request_id_var
-from confide.runs.channel import TERMINAL, Event
-from confide.runs.models import Run, RunState
+from confide.runs.events import EventBase, is_terminal
+from confide.runs.schemas import EventId, RunOut, RunResult, SendMessage
 from confide.runs.service import RunService
-from confide.threads.schemas import MessageOut
 
 router = APIRouter(prefix="/api", tags=["runs"])
 
 SSE = "text/event-stream"
 FAILURE_STATUS = {"model_timeout": 504, "max_steps_exceeded": 502}
-
-
-class SendMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    content: str = Field(min_length=1, max_length=100_000)
-
-    @field_validator("content")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("a message cannot be blank")
-        return value
-
-
-class RunOut(BaseModel):
-    id: uuid.UUID
-    thread_id: uuid.UUID
-    agent_id: str
-    model: str
-    status: Literal["running", "completed", "failed", "cancelled"]
-    error_code: str | None
-    error: str | None
-    created_at: datetime
-    finished_at: datetime | None
-
-
-class RunResult(BaseModel):
-    run: RunOut
-    messages: list[MessageOut]
+EVENT_STREAM: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {SSE: {"schema": {"$ref": "#/components/schemas/RunEvent"}}},
+        "description": "With `Accept: text/event-stream`: the run's events as SSE, each "
+        "`data:` one `RunEvent` (its `id:` and `event:` lines repeat `id` and `type`).",
+    }
+}
 
 
 async def run_service(request: Request) -> RunService:
@@ -64,17 +42,13 @@ async def run_service(request: Request) -> RunService:
 Runs = Annotated[RunService, Depends(run_service)]
 
 
-def _run_out(run: Run | RunState) -> RunOut:
-    return RunOut.model_validate(run, from_attributes=True)
-
-
 @router.post(
     "/threads/{thread_id}/messages",
     response_model=RunResult,
     responses={
-        200: {"content": {SSE: {"schema": {"type": "string"}}}},
+        **EVENT_STREAM,
         409: {"description": "A run is in progress on this thread (`run_in_progress`)"},
-        502: {"description": "The model failed (`model_error`, `model_unreachable`)"},
+        502: {"description": "The model failed (`model_error`, `model_unreachable`, ...)"},
         504: {"description": "The model timed out (`model_timeout`)"},
     },
 )
@@ -87,17 +61,12 @@ async def send_message(
 ) -> Response:
     """Send a message: the agent answers, calling tools as it needs. With `Accept:
     text/event-stream` the answer streams as SSE events; otherwise it is returned whole."""
-    stream = SSE in request.headers.get("accept", "")
-    started = await runs.send(principal, thread_id, body.content, stream=stream)
-    if stream:
-        return _sse(started.channel.follow(0))
-    async for _ in started.channel.follow(0):
-        pass  # the run goes on even if this client leaves; here we wait for its end
-    # A completed run is known here as stored; any other ending is read back.
-    run: Run | RunState = started.run
-    if run.status != "completed":
-        run = await runs.get(principal, started.run.id)
-    result = RunResult(run=_run_out(run), messages=[started.user_message, *started.new_messages])
+    launched = await runs.start(principal, thread_id, body.content)
+    if SSE in request.headers.get("accept", ""):
+        return _sse(request, launched.channel.follow(0))
+    result = await runs.result(principal, launched)
+    run = result.run
+    _log_outcome(request, run.id, run.status, run.error_code)
     if run.status != "failed":
         return Response(result.model_dump_json(), media_type="application/json")
     status = FAILURE_STATUS.get(run.error_code or "", 502)
@@ -119,39 +88,29 @@ async def send_message(
 @router.get("/runs/{run_id}", response_model=RunOut)
 async def get_run(run_id: uuid.UUID, principal: CurrentPrincipal, runs: Runs) -> RunOut:
     """A run's status."""
-    return _run_out(await runs.get(principal, run_id))
+    return await runs.get(principal, run_id)
 
 
-@router.get(
-    "/runs/{run_id}/events", responses={200: {"content": {SSE: {"schema": {"type": "string"}}}}}
-)
+@router.get("/runs/{run_id}/events", responses=EVENT_STREAM)
 async def run_events(
     run_id: uuid.UUID,
+    request: Request,
     principal: CurrentPrincipal,
     runs: Runs,
-    after: Annotated[int | None, Query(ge=0, description="Replay events after this id.")] = None,
+    after: Annotated[EventId | None, Query()] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Replay a run's events after an id (`Last-Event-ID` or `?after=`), then follow it live
     if it is still running, so a client that lost its connection misses nothing."""
     start = after if after is not None else _event_id(last_event_id)
-    await runs.get(principal, run_id)
-    channel = runs.live_channel(run_id)
-    if channel is not None:
-        return _sse(channel.follow(start))
-    stored = await runs.events(principal, run_id, start)
-
-    async def replay() -> AsyncIterator[Event]:
-        for event in stored:
-            yield event
-
-    return _sse(replay())
+    return _sse(request, await runs.follow(principal, run_id, start))
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut)
 async def cancel_run(run_id: uuid.UUID, principal: CurrentPrincipal, runs: Runs) -> RunOut:
-    """Stop a run; tool calls it left open are answered as cancelled."""
-    return _run_out(await runs.cancel(principal, run_id))
+    """Stop a run; the text streamed so far is kept (marked `interrupted`) and tool calls it
+    left open are answered as cancelled."""
+    return await runs.cancel(principal, run_id)
 
 
 def _event_id(raw: str | None) -> int:
@@ -163,11 +122,21 @@ def _event_id(raw: str | None) -> int:
         return 0
 
 
-def _sse(events: AsyncIterator[Event]) -> StreamingResponse:
+def _log_outcome(request: Request, run_id: uuid.UUID, status: str, code: str | None) -> None:
+    """The access line of this request says how its run ended, not just `200`."""
+    fields = access_log_fields(request)
+    fields.update(run_id=str(run_id), run_status=status)
+    if code:
+        fields["run_error"] = code
+
+
+def _sse(request: Request, events: AsyncIterator[EventBase]) -> StreamingResponse:
     async def body() -> AsyncIterator[bytes]:
         async for event in events:
-            yield _format(event)
-            if event.type in TERMINAL:
+            yield format_sse(event)
+            if is_terminal(event):
+                code = getattr(event, "code", None)
+                _log_outcome(request, event.run_id, event.type.removeprefix("run."), code)
                 return
 
     return StreamingResponse(
@@ -175,7 +144,5 @@ def _sse(events: AsyncIterator[Event]) -> StreamingResponse:
     )
 
 
-def _format(event: Event) -> bytes:
-    data: dict[str, Any] = {"id": event.id, "type": event.type, **event.data}
-    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return f"id: {event.id}\nevent: {event.type}\ndata: {payload}\n\n".encode()
+def format_sse(event: EventBase) -> bytes:
+    return f"id: {event.id}\nevent: {event.type}\ndata: {event.model_dump_json()}\n\n".encode()

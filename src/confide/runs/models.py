@@ -34,6 +34,8 @@ class Run(IdMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default=RUNNING)
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # What a model endpoint said when it failed the run: for the log and admins, never users.
+    error_detail: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -51,6 +53,7 @@ class RunState:
     status: str = RUNNING
     error_code: str | None = None
     error: str | None = None
+    error_detail: str | None = None
     finished_at: datetime | None = None
 
 

@@ -2,7 +2,9 @@
 
 A run is a background task, independent of the request that started it: a client that drops
 its connection can resume the events, and only a cancel (or a failure) ends the run early.
-Whatever ends it, `RunStore.finish` leaves the thread valid.
+Whatever ends it, `RunStore.finish` leaves the thread valid, and keeps the text the user saw
+of an answer cut short. Why Confide drives pydantic-ai's `Model` itself rather than its
+`Agent` graph: docs/architecture.md, "The run loop".
 """
 
 from __future__ import annotations
@@ -15,20 +17,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic_ai.exceptions import (
-    ModelAPIError,
-    ModelConnectionError,
-    ModelTimeoutError,
-    UnexpectedModelBehavior,
-)
 from pydantic_ai.messages import (
-    ModelMessage,
     ModelRequest,
-    ModelResponse,
-    PartDeltaEvent,
-    PartStartEvent,
     TextPart,
-    TextPartDelta,
     ToolCallPart,
     ToolReturnPart,
 )
@@ -39,9 +30,19 @@ from pydantic_ai.tools import ToolDefinition
 from confide.agents.conversation import to_model_messages
 from confide.agents.definitions import AgentDefinition
 from confide.agents.tools import ToolCallLog, ToolCallRecord, ToolContext, ToolOutcome, ToolRegistry
-from confide.runs.channel import Event, RunChannel
+from confide.runs.channel import RunChannel
+from confide.runs.events import (
+    EventBase,
+    MessageCompleted,
+    MessageDelta,
+    RunStarted,
+    ToolFinished,
+    ToolStarted,
+    ending,
+)
+from confide.runs.model_step import ModelLimits, RunFailure, stream_response
 from confide.runs.models import RunState
-from confide.runs.store import RunStore
+from confide.runs.store import RunStore, closing_events
 from confide.threads.schemas import MessageOut
 from confide.threads.service import NewMessage
 
@@ -53,17 +54,8 @@ log = logging.getLogger("confide.runs")
 # runs, and the garbage collector would walk them all.
 CHANNEL_KEEP_SECONDS = 60.0
 CHANNEL_KEEP_MAX = 1000
-# How much of a model endpoint's error message a failed run repeats.
-UPSTREAM_MESSAGE_LENGTH = 200
-
-
-class RunFailure(Exception):
-    """Why a run failed, in words a user can act on."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+INTERNAL_ERROR = "Something went wrong on our side."
+CANCELLED = "The run was cancelled."
 
 
 @dataclass
@@ -74,36 +66,38 @@ class RunJob:
     system_prompt: str
     history: list[dict[str, Any]]
     tools: ToolRegistry
-    stream: bool
     channel: RunChannel
     max_steps: int
-    model_timeout: float
+    limits: ModelLimits
     tool_timeout: float
-    next_seq: int  # the thread's next position: while the run goes on, only it appends
+    settings: ModelSettings
     new_messages: list[MessageOut] = field(default_factory=list)
-    unsaved: list[Event] = field(default_factory=list)
+    unsaved: list[EventBase] = field(default_factory=list)
     status: str = "running"
     error_code: str | None = None
     error: str | None = None
+    error_detail: str | None = None  # what the upstream said: the log and admins only
     final: NewMessage | None = None  # the closing answer, stored with the run's outcome
-    writes: asyncio.Lock = field(default_factory=asyncio.Lock)  # positions in commit order
+    draft: list[str] = field(default_factory=list)  # text streamed in the current step
+    started: float = field(default_factory=time.monotonic)
+    writes: asyncio.Lock = field(default_factory=asyncio.Lock)  # one write at a time
 
-    def emit(self, type_: str, data: dict[str, Any] | None = None) -> Event:
-        event = self.channel.publish(type_, data)
-        if type_ != "message.delta":  # deltas live in memory; message.completed has the whole
+    def emit(self, event: EventBase) -> None:
+        self.channel.publish(event)
+        if not isinstance(event, MessageDelta):  # deltas live in memory; the message has all
             self.unsaved.append(event)
-        return event
 
-    def outcome(self) -> dict[str, Any]:
-        """The data of the run's final event."""
-        data: dict[str, Any] = {"status": self.status}
-        if self.error_code:
-            data.update(code=self.error_code, reason=self.error)
-        return data
-
-    def take_events(self) -> list[Event]:
+    def take_events(self) -> list[EventBase]:
         events, self.unsaved = self.unsaved, []
         return events
+
+    def fail(self, code: str, reason: str, detail: str | None = None) -> None:
+        self.status, self.error_code, self.error, self.error_detail = (
+            "failed",
+            code,
+            reason,
+            detail,
+        )
 
 
 class RunManager:
@@ -119,7 +113,7 @@ class RunManager:
     def launch(self, job: RunJob) -> None:
         run_id = job.run.id
         self.channels[run_id] = job.channel
-        job.emit("run.started", {"thread_id": str(job.run.thread_id), "agent_id": job.agent.id})
+        job.emit(RunStarted(run_id=run_id, thread_id=job.run.thread_id, agent_id=job.agent.id))
         task = asyncio.create_task(self._execute(job), name=f"run-{run_id}")
         self.tasks[run_id] = task
 
@@ -160,20 +154,12 @@ class RunManager:
             await self._steps(job)
             job.status = "completed"
         except asyncio.CancelledError:
-            job.status, job.error_code, job.error = (
-                "cancelled",
-                "cancelled",
-                "The run was cancelled.",
-            )
+            job.status, job.error_code, job.error = "cancelled", "cancelled", CANCELLED
         except RunFailure as failure:
-            job.status, job.error_code, job.error = "failed", failure.code, failure.message
+            job.fail(failure.code, failure.message, failure.detail)
         except Exception:
             log.exception("run failed unexpectedly", extra={"run_id": str(job.run.id)})
-            job.status, job.error_code, job.error = (
-                "failed",
-                "internal_error",
-                "Something went wrong on our side.",
-            )
+            job.fail("internal_error", INTERNAL_ERROR)
         # Shielded: a second cancel (shutdown) must not leave the thread half-closed.
         await asyncio.shield(self._finish(job))
 
@@ -189,48 +175,57 @@ class RunManager:
                     log.exception(
                         "could not store a run's answer", extra={"run_id": str(job.run.id)}
                     )
-                    job.status, job.error_code, job.error = (
-                        "failed",
-                        "internal_error",
-                        "Something went wrong on our side.",
-                    )
-            closing = await self.store.finish(
-                job.run.id, status=job.status, error_code=job.error_code, error=job.error
-            )
-            for message in closing:
-                job.new_messages.append(message)
-                job.emit(
-                    "tool.finished",
-                    {
-                        "tool_call_id": message.tool_call_id,
-                        "name": message.name,
-                        "status": "cancelled",
-                        "result": message.content,
-                    },
+                    job.fail("internal_error", INTERNAL_ERROR)
+            self._log_end(job)
+            partial = "".join(job.draft) or (job.final.content if job.final else None)
+            async with job.writes:
+                closing = await self.store.finish(
+                    job.run.id,
+                    status=job.status,
+                    error_code=job.error_code,
+                    error=job.error,
+                    error_detail=job.error_detail,
+                    partial=partial,
                 )
-                job.emit("message.completed", {"message": message.model_dump(mode="json")})
-            terminal = job.channel.prepare(f"run.{job.status}", job.outcome())
+            job.new_messages.extend(closing)
+            events = closing_events(job.run.id, closing, job.status, job.error_code, job.error)
+            *told, terminal = events
+            for event in told:
+                job.emit(event)
+            job.channel.prepare(terminal)
             await self.store.record_events(job.run.id, [*job.take_events(), terminal])
             job.channel.push(terminal)
         except Exception:
             log.exception("could not record the end of a run", extra={"run_id": str(job.run.id)})
             job.channel.close()
 
+    def _log_end(self, job: RunJob) -> None:
+        """One line for every run that ends other than completed."""
+        log.warning(
+            f"run {job.status}: {job.error_code}",
+            extra={
+                "run_id": str(job.run.id),
+                "agent_id": job.agent.id,
+                "status": job.status,
+                "error": job.error_code,
+                "duration_ms": round((time.monotonic() - job.started) * 1000, 1),
+                "upstream": job.error_detail,
+            },
+        )
+
     async def _complete(self, job: RunJob) -> None:
         """Store the final answer, the events and the outcome together, then announce them."""
         shown: list[MessageOut] = []
-        announced: list[Event] = []
+        announced: list[EventBase] = []
+        run_id = job.run.id
 
-        def closing(stored: list[MessageOut]) -> list[Event]:
+        def closing(stored: list[MessageOut]) -> list[EventBase]:
             # Numbered now, heard once stored: no client hears of what might not be kept.
             shown[:] = stored
             announced[:] = job.channel.prepare_many(
                 [
-                    *(
-                        ("message.completed", {"message": m.model_dump(mode="json")})
-                        for m in stored
-                    ),
-                    ("run.completed", job.outcome()),
+                    *(MessageCompleted(run_id=run_id, message=m) for m in stored),
+                    ending("completed", None, None, run_id=run_id),
                 ]
             )
             return announced
@@ -239,14 +234,13 @@ class RunManager:
             final = [job.final] if job.final is not None else []
             events = job.take_events()
             try:
-                kept = await self.store.complete(
-                    job.run, final, events, closing, first_seq=job.next_seq
-                )
+                kept = await self.store.complete(job.run, final, events, closing)
             except BaseException:
                 job.unsaved[:0] = events  # still to be stored, by whatever ends the run
                 raise
         if not kept:  # the thread was deleted meanwhile: only the ending is left to tell
-            shown, announced = [], [job.channel.prepare("run.completed", job.outcome())]
+            shown = []
+            announced = [job.channel.prepare(ending("completed", None, None, run_id=run_id))]
         job.new_messages.extend(shown)
         for event in announced:
             job.channel.push(event)
@@ -254,11 +248,7 @@ class RunManager:
     async def _store(self, job: RunJob, message: NewMessage) -> list[MessageOut]:
         """Store one completed message, with the events so far, at the thread's end."""
         async with job.writes:
-            stored = await self.store.append(
-                job.run, [message], job.take_events(), first_seq=job.next_seq
-            )
-            job.next_seq += len(stored)
-        return stored
+            return await self.store.append(job.run, [message], job.take_events())
 
     async def _steps(self, job: RunJob) -> None:
         messages = to_model_messages(job.system_prompt, job.history)
@@ -272,12 +262,24 @@ class RunManager:
                 for spec in job.tools.specs()
             ]
         )
-        settings = model_settings(job.agent)
+        run_id = job.run.id
+
+        def on_text(text: str) -> None:
+            job.draft.append(text)
+            job.emit(MessageDelta(run_id=run_id, delta=text))
+
         for _ in range(job.max_steps):
-            response = await self._model_step(job, messages, parameters, settings)
+            job.draft = []
+            response = await stream_response(
+                job.model, messages, job.settings, parameters, limits=job.limits, on_text=on_text
+            )
             messages.append(response)
             text = "".join(p.content for p in response.parts if isinstance(p, TextPart))
             calls = [p for p in response.parts if isinstance(p, ToolCallPart)]
+            if not text.strip() and not calls:
+                raise RunFailure(
+                    "empty_answer", "The model gave an empty answer (no text and no tool call)."
+                )
             answer = NewMessage(
                 role="assistant",
                 content=text or None,
@@ -292,9 +294,11 @@ class RunManager:
                 or None,
             )
             if not calls:  # the final answer: stored with the run's outcome (`_complete`)
-                job.final = answer
+                job.final, job.draft = answer, []
                 return
-            self._completed(job, await self._store(job, answer))
+            stored = await self._store(job, answer)
+            job.draft = []
+            self._completed(job, stored)
             outcomes = await asyncio.gather(*(self._tool_call(job, call) for call in calls))
             messages.append(
                 ModelRequest(
@@ -310,50 +314,19 @@ class RunManager:
             "max_steps_exceeded", f"The agent did not finish within {job.max_steps} model steps."
         )
 
-    async def _model_step(
-        self,
-        job: RunJob,
-        messages: list[ModelMessage],
-        parameters: ModelRequestParameters,
-        settings: ModelSettings,
-    ) -> ModelResponse:
-        try:
-            async with asyncio.timeout(job.model_timeout):
-                if not job.stream:
-                    return await job.model.request(messages, settings, parameters)
-                async with job.model.request_stream(messages, settings, parameters) as stream:
-                    async for event in stream:
-                        delta = _text_delta(event)
-                        if delta:
-                            job.emit("message.delta", {"delta": delta})
-                    return stream.get()
-        except TimeoutError:
-            raise RunFailure(
-                "model_timeout", f"The model did not answer within {job.model_timeout:g} s."
-            ) from None
-        except ModelTimeoutError:
-            raise RunFailure("model_timeout", "The model endpoint timed out.") from None
-        except ModelConnectionError:
-            raise RunFailure("model_unreachable", "The model endpoint cannot be reached.") from None
-        except ModelAPIError as exc:
-            raise RunFailure("model_error", upstream_error(exc)) from None
-        except UnexpectedModelBehavior as exc:
-            raise RunFailure(
-                "model_error", f"The model answered something unusable: {exc}"
-            ) from None
-        except (ValueError, KeyError, TypeError) as exc:  # malformed data from the endpoint
-            raise RunFailure(
-                "model_error", f"The model endpoint sent malformed data ({type(exc).__name__})."
-            ) from None
-
     async def _tool_call(self, job: RunJob, call: ToolCallPart) -> ToolOutcome:
         arguments = call.args_as_json_str()
+        run_id = job.run.id
         job.emit(
-            "tool.started",
-            {"tool_call_id": call.tool_call_id, "name": call.tool_name, "arguments": arguments},
+            ToolStarted(
+                run_id=run_id,
+                tool_call_id=call.tool_call_id,
+                name=call.tool_name,
+                arguments=arguments,
+            )
         )
         context = ToolContext(
-            run_id=str(job.run.id),
+            run_id=str(run_id),
             thread_id=str(job.run.thread_id),
             user_id=str(job.run.user_id),
             agent_id=job.agent.id,
@@ -373,14 +346,14 @@ class RunManager:
             ),
         )
         job.emit(
-            "tool.finished",
-            {
-                "tool_call_id": call.tool_call_id,
-                "name": call.tool_name,
-                "status": outcome.status,
-                "duration_ms": round(outcome.duration_ms, 3),
-                "result": outcome.content,
-            },
+            ToolFinished(
+                run_id=run_id,
+                tool_call_id=call.tool_call_id,
+                name=call.tool_name,
+                status=outcome.status,
+                duration_ms=round(outcome.duration_ms, 3),
+                result=outcome.content,
+            )
         )
         self._completed(job, stored)
         return outcome
@@ -388,36 +361,7 @@ class RunManager:
     def _completed(self, job: RunJob, stored: list[MessageOut]) -> None:
         for message in stored:
             job.new_messages.append(message)
-            job.emit("message.completed", {"message": message.model_dump(mode="json")})
-
-
-def _text_delta(event: object) -> str | None:
-    if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart):
-        return event.part.content or None
-    if isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
-        return event.delta.content_delta or None
-    return None
-
-
-def upstream_error(exc: ModelAPIError) -> str:
-    """What a model endpoint's error says, for the user: its status and message, not its raw
-    body (which may be long, or hold more than a user should read)."""
-    status = getattr(exc, "status_code", None)
-    said = _error_message(getattr(exc, "body", None))
-    text = f"The model endpoint answered with HTTP {status}" if status else "The model failed"
-    return f"{text}: {said}" if said else f"{text}."
-
-
-def _error_message(body: object) -> str | None:
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        body = error.get("message") if isinstance(error, dict) else error
-    if not isinstance(body, str):
-        return None
-    words = " ".join(body.split())
-    if len(words) <= UPSTREAM_MESSAGE_LENGTH:
-        return words or None
-    return words[: UPSTREAM_MESSAGE_LENGTH - 1] + "…"
+            job.emit(MessageCompleted(run_id=job.run.id, message=message))
 
 
 def model_settings(agent: AgentDefinition) -> ModelSettings:

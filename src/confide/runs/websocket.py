@@ -2,19 +2,20 @@
 
 Authenticated like any request of the session: the browser's access cookie (with a same-origin
 check, so another site cannot open it with the user's cookies) or a single-use ticket from
-`POST /api/auth/ws-ticket` for bearer clients. Client messages (JSON):
-`{"type": "subscribe", "run_id": "...", "after": 0}` follows a run's events after an id;
-`{"type": "send", "thread_id": "...", "content": "..."}` starts a run and follows it.
+`POST /api/auth/ws-ticket` for bearer clients. Client messages (`WsClientMessage` in
+`runs/schemas.py`, JSON): `{"type": "subscribe", "run_id": "...", "after": 0}` follows a run's
+events after an id; `{"type": "send", "thread_id": "...", "content": "..."}` starts a run and
+follows it. The server sends `RunEvent`s (the same JSON as SSE `data:`), and a `WsError` for a
+message it refuses (validated as HTTP validates the same input, with the same codes).
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
 
 from confide.auth.cache import Principal
 from confide.auth.dependencies import (
@@ -24,8 +25,10 @@ from confide.auth.dependencies import (
     cookie_names,
     live_principal,
 )
+from confide.error_handlers import validation_problem
 from confide.errors import ConfideError, NotAuthenticated
-from confide.runs.channel import TERMINAL, Event
+from confide.runs.events import EventBase, WsError, is_terminal
+from confide.runs.schemas import WS_CLIENT_ADAPTER, WsSend, WsSubscribe
 from confide.runs.service import RunService
 
 router = APIRouter()
@@ -66,77 +69,68 @@ async def run_events_socket(websocket: WebSocket) -> None:
     forwarding: set[asyncio.Task[None]] = set()
     send_lock = asyncio.Lock()
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(text: str) -> None:
         async with send_lock:
-            await websocket.send_json(message)
+            await websocket.send_text(text)
 
-    async def forward(events: AsyncIterator[Event]) -> None:
+    async def forward(events: AsyncIterator[EventBase]) -> None:
         async for event in events:
-            await send({"id": event.id, "type": event.type, **event.data})
-            if event.type in TERMINAL:
+            await send(event.model_dump_json())
+            if is_terminal(event):
                 return
 
-    def follow(events: AsyncIterator[Event]) -> None:
+    def follow(events: AsyncIterator[EventBase]) -> None:
         task = asyncio.create_task(forward(events))
         forwarding.add(task)
         task.add_done_callback(forwarding.discard)
 
     try:
         while True:
-            message = await websocket.receive_json()
+            raw = await websocket.receive_text()
             try:
+                message = _parse(raw)
                 # The session may have ended since the socket opened: check it on every message.
                 principal = await live_principal(
                     websocket, ctx, principal.session_id, principal.user_id
                 )
-                await _handle(runs, principal, message, follow)
+                follow(await _handle(runs, principal, message))
+            except _Refused as refused:
+                await send(refused.error.model_dump_json(exclude_none=True))
             except ConfideError as error:
-                await send({"type": "error", "code": error.code, "detail": error.detail})
+                await send(
+                    WsError(code=error.code, detail=error.detail).model_dump_json(exclude_none=True)
+                )
                 if isinstance(error, NotAuthenticated):
                     await websocket.close(code=CLOSE_UNAUTHENTICATED)
                     return
-    except (WebSocketDisconnect, ValueError):
+    except WebSocketDisconnect:
         pass
     finally:
         for task in forwarding:
             task.cancel()
 
 
-async def _handle(
-    runs: RunService,
-    principal: Principal,
-    message: Any,
-    follow: Any,
-) -> None:
-    kind = message.get("type") if isinstance(message, dict) else None
-    if kind == "subscribe":
-        run_id = _uuid(message.get("run_id"))
-        after = message.get("after", 0)
-        if not isinstance(after, int) or after < 0:
-            raise ConfideError("`after` must be a non-negative integer.", code="bad_message")
-        await runs.get(principal, run_id)
-        channel = runs.live_channel(run_id)
-        if channel is not None:
-            follow(channel.follow(after))
-        else:
-            follow(_replay(await runs.events(principal, run_id, after)))
-    elif kind == "send":
-        content = message.get("content")
-        if not isinstance(content, str) or not 0 < len(content) <= 100_000:
-            raise ConfideError("`content` must be 1 to 100,000 characters.", code="bad_message")
-        started = await runs.send(principal, _uuid(message.get("thread_id")), content, stream=True)
-        follow(started.channel.follow(0))
-    else:
-        raise ConfideError("Unknown message type.", code="bad_message")
+class _Refused(Exception):
+    def __init__(self, error: WsError) -> None:
+        self.error = error
 
 
-async def _replay(events: list[Event]) -> AsyncIterator[Event]:
-    for event in events:
-        yield event
-
-
-def _uuid(raw: Any) -> uuid.UUID:
+def _parse(raw: str) -> WsSubscribe | WsSend:
+    """The client's message, validated as HTTP validates the same input (`runs/schemas.py`),
+    and refused in the same words."""
     try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        raise ConfideError("Not a valid id.", code="bad_message") from None
+        return WS_CLIENT_ADAPTER.validate_json(raw)
+    except ValidationError as exc:
+        problem = validation_problem(exc.errors(include_url=False, include_input=False))
+        raise _Refused(
+            WsError(code=problem.code, detail=problem.detail, errors=problem.errors or None)
+        ) from None
+
+
+async def _handle(
+    runs: RunService, principal: Principal, message: WsSubscribe | WsSend
+) -> AsyncIterator[EventBase]:
+    if isinstance(message, WsSubscribe):
+        return await runs.follow(principal, message.run_id, message.after)
+    launched = await runs.start(principal, message.thread_id, message.content)
+    return launched.channel.follow(0)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from confide.db.base import Base, IdMixin, utcnow
@@ -40,4 +49,6 @@ class Message(IdMixin, Base):
     tool_call_id: Mapped[str | None] = mapped_column(String(128), default=None)
     name: Mapped[str | None] = mapped_column(String(128), default=None)  # tool name
     run_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # An assistant message cut short (cancel, time-out, failure): what the user saw, kept.
+    interrupted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

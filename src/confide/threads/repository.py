@@ -5,13 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, exists, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Integer, Text, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from confide.db.keyset import newest_first_page
 from confide.runs.models import IS_RUNNING, Run
 from confide.threads.models import Message, Thread
+
+# Repositories run on a request's session or, outside a request, on a `Database.begin()`
+# connection: Core statements work on both.
+Executor = AsyncConnection | AsyncSession
 
 
 def _like(q: str) -> str:
@@ -24,6 +29,17 @@ async def get_owned(
 ) -> Thread | None:
     stmt = select(Thread).where(Thread.id == thread_id, Thread.owner_id == owner_id)
     return (await db.execute(stmt)).scalar_one_or_none()
+
+
+_OWNED_AGENT = select(Thread.agent_id).where(
+    Thread.id == bindparam("b_thread"), Thread.owner_id == bindparam("b_owner")
+)
+
+
+async def owned_agent_id(db: Executor, *, owner_id: uuid.UUID, thread_id: uuid.UUID) -> str | None:
+    """The agent of the owner's thread (None: no such thread, or someone else's)."""
+    params = {"b_thread": thread_id, "b_owner": owner_id}
+    return (await db.execute(_OWNED_AGENT, params)).scalar_one_or_none()
 
 
 async def list_owned(
@@ -84,14 +100,80 @@ async def list_messages(
     return (await db.execute(stmt.order_by(order).limit(limit))).scalars().all()
 
 
-async def reserve_seqs(db: AsyncSession, thread: Thread, count: int, now: datetime) -> int:
-    """Claim `count` positions at the thread's end; return the first. Bumps its activity."""
-    result = await db.execute(
-        update(Thread)
-        .where(Thread.id == thread.id)
-        .values(message_count=Thread.message_count + count, last_activity_at=now)
-        .returning(Thread.message_count)
+# The one numbering rule: a thread's messages take the positions after its `message_count`,
+# claimed in the same statement that bumps it (and its activity, and the title from the
+# first user message). Built once: it runs on every turn.
+_CLAIM = (
+    update(Thread)
+    .where(Thread.id == bindparam("b_thread"))
+    .values(
+        message_count=Thread.message_count + bindparam("b_count", type_=Integer()),
+        last_activity_at=bindparam("b_now"),
+        title=func.coalesce(Thread.title, bindparam("b_title", type_=Text())),
     )
-    last = int(result.scalar_one())
-    thread.message_count, thread.last_activity_at = last, now
-    return last - count + 1
+    .returning(Thread.message_count)
+)
+_INSERT_MESSAGES = insert(Message)
+_HISTORY_PAGE = (
+    select(
+        Message.seq,
+        Message.role,
+        Message.content,
+        Message.tool_calls,
+        Message.tool_call_id,
+        Message.name,
+    )
+    .where(Message.thread_id == bindparam("b_thread"), Message.seq < bindparam("b_before"))
+    .order_by(Message.seq.desc())
+    .limit(bindparam("b_limit"))
+)
+_LAST_CALL_TURN = (
+    select(Message.seq, Message.tool_calls)
+    .where(
+        Message.thread_id == bindparam("b_thread"),
+        Message.role == "assistant",
+        Message.tool_calls.is_not(None),
+    )
+    .order_by(Message.seq.desc())
+    .limit(1)
+)
+_ANSWERED = select(Message.tool_call_id).where(
+    Message.thread_id == bindparam("b_thread"),
+    Message.role == "tool",
+    Message.seq > bindparam("b_after"),
+)
+
+
+async def claim_positions(
+    db: Executor, *, thread_id: uuid.UUID, count: int, now: datetime, title: str | None
+) -> int | None:
+    """Claim `count` positions at the thread's end and return the first (None: no such
+    thread). `title` (stored form) is set only if the thread has none yet."""
+    claimed = await db.execute(
+        _CLAIM, {"b_thread": thread_id, "b_count": count, "b_now": now, "b_title": title}
+    )
+    last = claimed.scalar_one_or_none()
+    return None if last is None else int(last) - count + 1
+
+
+async def insert_messages(db: Executor, rows: list[dict[str, Any]]) -> None:
+    await db.execute(_INSERT_MESSAGES, rows)
+
+
+async def history_page(
+    db: Executor, *, thread_id: uuid.UUID, before_seq: int, limit: int
+) -> Sequence[Any]:
+    """Up to `limit` messages before a position, newest first (seq, role, content,
+    tool_calls, tool_call_id, name)."""
+    params = {"b_thread": thread_id, "b_before": before_seq, "b_limit": limit}
+    return (await db.execute(_HISTORY_PAGE, params)).all()
+
+
+async def last_call_turn(db: Executor, *, thread_id: uuid.UUID) -> Any:
+    """The thread's last assistant message that called tools: (seq, tool_calls)."""
+    return (await db.execute(_LAST_CALL_TURN, {"b_thread": thread_id})).one_or_none()
+
+
+async def answered_call_ids(db: Executor, *, thread_id: uuid.UUID, after_seq: int) -> set[str]:
+    rows = await db.execute(_ANSWERED, {"b_thread": thread_id, "b_after": after_seq})
+    return {call_id for call_id in rows.scalars() if call_id is not None}

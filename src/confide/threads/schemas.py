@@ -79,6 +79,11 @@ class MessageOut(BaseModel):
     tool_call_id: str | None = None
     name: str | None = None
     run_id: uuid.UUID | None = None
+    interrupted: bool = Field(
+        default=False,
+        description="An assistant message cut short (stopped, timed out or failed): the text "
+        "the user saw before the run ended.",
+    )
     created_at: datetime
 
     def openai(self) -> dict[str, Any]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from confide.auth.cache import Principal
@@ -17,7 +16,7 @@ from confide.errors import NotFound
 from confide.storage.codec import ContentCodec, decode_json, encode_json
 from confide.threads import repository
 from confide.threads.models import Message, Thread
-from confide.threads.schemas import MessageOut, ThreadOut, ToolCallOut
+from confide.threads.schemas import MessageOut, ThreadOut, ToolCallOut, openai_message
 
 TITLE_LENGTH = 80
 
@@ -50,7 +49,7 @@ class NewMessage:
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None
     name: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False
 
 
 class ThreadService:
@@ -133,24 +132,11 @@ class ThreadService:
         self, thread: Thread, messages: list[NewMessage], *, run_id: uuid.UUID | None
     ) -> list[MessageOut]:
         """Add messages at the end of the thread (rows are never rewritten)."""
-        if not messages:
-            return []
-        now = utcnow()
-        first = await repository.reserve_seqs(self.db, thread, len(messages), now)
-        rows, shown = [], []
-        for offset, message in enumerate(messages):
-            row, out = stored_message(
-                self.codec, message, thread_id=thread.id, seq=first + offset, run_id=run_id, now=now
-            )
-            rows.append(row)
-            shown.append(out)
-        await self.db.execute(insert(Message), rows)
-        if thread.title is None:
-            first_user = next((m for m in messages if m.role == "user" and m.content), None)
-            if first_user is not None and first_user.content is not None:
-                thread.title = self.codec.encode(title_from(first_user.content))
-        await self.db.flush()
-        return shown
+        stored = await MessageLog(self.codec).append(
+            self.db, thread_id=thread.id, messages=messages, run_id=run_id
+        )
+        await self.db.refresh(thread)
+        return stored or []
 
     async def threads_out(self, threads: Sequence[Thread]) -> list[ThreadOut]:
         """Threads as the API shows them, each with its run in progress (if any)."""
@@ -181,8 +167,124 @@ class ThreadService:
             tool_call_id=row.tool_call_id,
             name=row.name,
             run_id=row.run_id,
+            interrupted=row.interrupted,
             created_at=row.created_at,
         )
+
+
+class MessageLog:
+    """The one path messages take into (and out of) a thread's history, through the codec.
+
+    Works on a request's session or on a connection outside a request (`Database.begin()`);
+    never commits."""
+
+    def __init__(self, codec: ContentCodec) -> None:
+        self.codec = codec
+
+    async def append(
+        self,
+        db: repository.Executor,
+        *,
+        thread_id: uuid.UUID,
+        messages: Sequence[NewMessage],
+        run_id: uuid.UUID | None,
+        now: datetime | None = None,
+    ) -> list[MessageOut] | None:
+        """Add messages at the thread's end, numbered after its last (None: no such thread,
+        e.g. deleted meanwhile). The first user message also titles an untitled thread."""
+        if not messages:
+            return []
+        now = now or utcnow()
+        first_user = next((m.content for m in messages if m.role == "user" and m.content), None)
+        title = None if first_user is None else self.codec.encode(title_from(first_user))
+        first = await repository.claim_positions(
+            db, thread_id=thread_id, count=len(messages), now=now, title=title
+        )
+        if first is None:
+            return None
+        rows, shown = [], []
+        for offset, message in enumerate(messages):
+            row, out = stored_message(
+                self.codec, message, thread_id=thread_id, seq=first + offset, run_id=run_id, now=now
+            )
+            rows.append(row)
+            shown.append(out)
+        await repository.insert_messages(db, rows)
+        return shown
+
+    async def recent(
+        self, db: repository.Executor, *, thread_id: uuid.UUID, budget_tokens: int
+    ) -> list[dict[str, Any]]:
+        """The newest messages that fit in `budget_tokens` (by `estimate_tokens`), oldest
+        first, in OpenAI's format. The window starts at a user message, so no tool call is
+        ever cut from its result; older messages are not read at all."""
+        window: list[dict[str, Any]] = []
+        spent = 0
+        before = 2**31 - 1
+        full = False
+        while not full:
+            rows = await repository.history_page(
+                db, thread_id=thread_id, before_seq=before, limit=HISTORY_PAGE
+            )
+            for seq, role, content, tool_calls, tool_call_id, name in rows:
+                message = openai_message(
+                    role,
+                    None if content is None else self.codec.decode(content),
+                    None if tool_calls is None else decode_json(self.codec, tool_calls),
+                    tool_call_id,
+                )
+                if name is not None and role == "tool":
+                    message["name"] = name
+                spent += estimate_tokens(message)
+                if spent > budget_tokens:
+                    full = True
+                    break
+                window.append(message)
+                before = seq
+            if len(rows) < HISTORY_PAGE:
+                break
+        window.reverse()
+        if full:  # cut at a turn's start: drop what precedes the oldest user message kept
+            start = next((i for i, m in enumerate(window) if m["role"] == "user"), len(window))
+            window = window[start:]
+        return window
+
+    async def unanswered_calls(
+        self, db: repository.Executor, *, thread_id: uuid.UUID
+    ) -> list[tuple[str, str | None]]:
+        """Tool calls of the thread's last assistant turn that have no tool message yet."""
+        turn = await repository.last_call_turn(db, thread_id=thread_id)
+        if turn is None:
+            return []
+        seq, stored_calls = turn
+        calls: list[dict[str, Any]] = decode_json(self.codec, stored_calls)
+        answered = await repository.answered_call_ids(db, thread_id=thread_id, after_seq=seq)
+        return [
+            (call["id"], call.get("function", {}).get("name"))
+            for call in calls
+            if call["id"] not in answered
+        ]
+
+
+# Messages read per query while filling a context window, newest first.
+HISTORY_PAGE = 200
+# The estimate: about four characters a token for English text and JSON, plus a few tokens
+# of framing per message (role, separators), as OpenAI's own guidance counts them.
+CHARS_PER_TOKEN = 4
+TOKENS_PER_MESSAGE = 4
+
+
+def estimate_tokens(message: dict[str, Any]) -> int:
+    """A cheap, tokenizer-free estimate of what a message costs in a model's context."""
+    chars = len(message.get("content") or "")
+    for call in message.get("tool_calls") or ():
+        function = call.get("function", {})
+        chars += len(function.get("name", "")) + len(function.get("arguments", ""))
+    return TOKENS_PER_MESSAGE + -(-chars // CHARS_PER_TOKEN)
+
+
+def estimate_text_tokens(text: str) -> int:
+    return -(-len(text) // CHARS_PER_TOKEN)
 
 
 def stored_message(
@@ -206,6 +308,7 @@ def stored_message(
         "tool_call_id": message.tool_call_id,
         "name": message.name,
         "run_id": run_id,
+        "interrupted": message.interrupted,
         "created_at": now,
     }
     shown = MessageOut(
@@ -219,6 +322,7 @@ def stored_message(
         tool_call_id=message.tool_call_id,
         name=message.name,
         run_id=run_id,
+        interrupted=message.interrupted,
         created_at=now,
     )
     return row, shown

@@ -16,6 +16,9 @@ export type Thread = Schemas["ThreadOut"];
 export type Message = Schemas["MessageOut"];
 export type SessionInfo = Schemas["SessionOut"];
 export type Run = Schemas["RunOut"];
+/** One event of a run, as SSE `data:` (and WebSocket message) carry it. */
+export type RunEvent = Schemas["RunEvent"];
+export type RunEnded = Schemas["RunCompleted"] | Schemas["RunFailed"] | Schemas["RunCancelled"];
 
 interface FetchResult<T> {
   data?: T;

@@ -1,34 +1,15 @@
 // Runs: send a message (streamed as SSE), follow a run's events, cancel it.
-import { api, unwrap, type Message, type Run } from "./client";
+import { api, unwrap, type Run, type RunEnded, type RunEvent } from "./client";
 import { ApiError, responseError } from "./errors";
 import { baseUrl, session } from "./session";
 import { readSse } from "./sse";
 
-interface EventBase {
-  id: number;
-  run_id: string;
+const TERMINAL: ReadonlySet<RunEvent["type"]> = new Set(["run.completed", "run.failed", "run.cancelled"]);
+
+/** The run's last event: completed, failed or cancelled. */
+export function isTerminal(event: RunEvent): event is RunEnded {
+  return TERMINAL.has(event.type);
 }
-
-export type RunEvent = EventBase &
-  (
-    | { type: "run.started"; thread_id?: string; agent_id?: string }
-    | { type: "message.delta"; delta: string }
-    | { type: "tool.started"; tool_call_id: string; name: string; arguments: string }
-    | {
-        type: "tool.finished";
-        tool_call_id: string;
-        name?: string;
-        status: string;
-        duration_ms?: number;
-        result?: string | null;
-      }
-    | { type: "message.completed"; message: Message }
-    | { type: "run.completed"; status?: string }
-    | { type: "run.failed"; code?: string; reason?: string }
-    | { type: "run.cancelled"; code?: string; reason?: string }
-  );
-
-export const TERMINAL = new Set(["run.completed", "run.failed", "run.cancelled"]);
 
 async function* events(response: Response): AsyncGenerator<RunEvent> {
   if (!response.ok) throw await responseError(response);
@@ -44,6 +25,7 @@ async function* events(response: Response): AsyncGenerator<RunEvent> {
     const record = data as Record<string, unknown>;
     const id = Number(record.id ?? message.id);
     const type = typeof record.type === "string" ? record.type : message.event;
+    // The server's own serialization of the union (schema.ts): not validated again here.
     yield { ...record, id, type } as RunEvent;
   }
 }

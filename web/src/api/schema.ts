@@ -315,7 +315,8 @@ export interface paths {
         put?: never;
         /**
          * Cancel Run
-         * @description Stop a run; tool calls it left open are answered as cancelled.
+         * @description Stop a run; the text streamed so far is kept (marked `interrupted`) and tool calls it
+         *     left open are answered as cancelled.
          */
         post: operations["cancel_run_api_runs__run_id__cancel_post"];
         delete?: never;
@@ -500,6 +501,54 @@ export interface components {
             type: string;
         };
         /**
+         * MessageCompleted
+         * @description A message stored in the thread (the assistant's, or a tool's result).
+         */
+        MessageCompleted: {
+            /**
+             * Id
+             * @description Numbered per run from 1: the SSE `id:`.
+             * @default 0
+             */
+            id: number;
+            message: components["schemas"]["MessageOut"];
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message.completed";
+        };
+        /**
+         * MessageDelta
+         * @description A piece of the assistant's text as the model streams it (never stored: the completed
+         *     message carries the whole text).
+         */
+        MessageDelta: {
+            /** Delta */
+            delta: string;
+            /**
+             * Id
+             * @description Numbered per run from 1: the SSE `id:`.
+             * @default 0
+             */
+            id: number;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message.delta";
+        };
+        /**
          * MessageOut
          * @description A message in OpenAI chat format, plus its id, position and time.
          */
@@ -516,6 +565,12 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Interrupted
+             * @description An assistant message cut short (stopped, timed out or failed): the text the user saw before the run ended.
+             * @default false
+             */
+            interrupted: boolean;
             /** Name */
             name?: string | null;
             /**
@@ -622,6 +677,102 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** RunCancelled */
+        RunCancelled: {
+            /**
+             * Code
+             * @default cancelled
+             */
+            code: string;
+            /**
+             * Id
+             * @description Numbered per run from 1: the SSE `id:`.
+             * @default 0
+             */
+            id: number;
+            /**
+             * Reason
+             * @default The run was cancelled.
+             */
+            reason: string;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * Status
+             * @default cancelled
+             * @constant
+             */
+            status: "cancelled";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "run.cancelled";
+        };
+        /** RunCompleted */
+        RunCompleted: {
+            /**
+             * Id
+             * @description Numbered per run from 1: the SSE `id:`.
+             * @default 0
+             */
+            id: number;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * Status
+             * @default completed
+             * @constant
+             */
+            status: "completed";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "run.completed";
+        };
+        RunEvent: components["schemas"]["RunStarted"] | components["schemas"]["MessageDelta"] | components["schemas"]["ToolStarted"] | components["schemas"]["ToolFinished"] | components["schemas"]["MessageCompleted"] | components["schemas"]["RunCompleted"] | components["schemas"]["RunFailed"] | components["schemas"]["RunCancelled"];
+        /** RunFailed */
+        RunFailed: {
+            /**
+             * Code
+             * @description Stable reason code: model_timeout, empty_answer...
+             */
+            code: string;
+            /**
+             * Id
+             * @description Numbered per run from 1: the SSE `id:`.
+             * @default 0
+             */
+            id: number;
+            /**
+             * Reason
+             * @description What went wrong, in words for the user.
+             */
+            reason: string;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * Status
+             * @default failed
+             * @constant
+             */
+            status: "failed";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "run.failed";
+        };
         /** RunOut */
         RunOut: {
             /** Agent Id */
@@ -631,10 +782,18 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            /** Error */
+            /**
+             * Error
+             * @description Why the run did not complete, in words for the user.
+             */
             error: string | null;
             /** Error Code */
             error_code: string | null;
+            /**
+             * Error Detail
+             * @description What a failing model endpoint said (status and message). Admins only: it may name internal hosts or accounts.
+             */
+            error_detail?: string | null;
             /** Finished At */
             finished_at: string | null;
             /**
@@ -655,15 +814,48 @@ export interface components {
              */
             thread_id: string;
         };
-        /** RunResult */
+        /**
+         * RunResult
+         * @description A whole turn, for a JSON client: the run and the messages it stored (the user's
+         *     first).
+         */
         RunResult: {
             /** Messages */
             messages: components["schemas"]["MessageOut"][];
             run: components["schemas"]["RunOut"];
         };
+        /** RunStarted */
+        RunStarted: {
+            /** Agent Id */
+            agent_id: string;
+            /**
+             * Id
+             * @description Numbered per run from 1: the SSE `id:`.
+             * @default 0
+             */
+            id: number;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * Thread Id
+             * Format: uuid
+             */
+            thread_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "run.started";
+        };
         /** SendMessage */
         SendMessage: {
-            /** Content */
+            /**
+             * Content
+             * @description The user's message.
+             */
             content: string;
         };
         /** SessionOut */
@@ -780,6 +972,75 @@ export interface components {
              */
             type: "function";
         };
+        /** ToolFinished */
+        ToolFinished: {
+            /**
+             * Duration Ms
+             * @default null
+             */
+            duration_ms: number | null;
+            /**
+             * Id
+             * @description Numbered per run from 1: the SSE `id:`.
+             * @default 0
+             */
+            id: number;
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /**
+             * Result
+             * @default null
+             */
+            result: string | null;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "error" | "timeout" | "unknown_tool" | "invalid_arguments" | "cancelled";
+            /** Tool Call Id */
+            tool_call_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tool.finished";
+        };
+        /** ToolStarted */
+        ToolStarted: {
+            /**
+             * Arguments
+             * @description JSON text, as the model wrote it.
+             */
+            arguments: string;
+            /**
+             * Id
+             * @description Numbered per run from 1: the SSE `id:`.
+             * @default 0
+             */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /** Tool Call Id */
+            tool_call_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tool.started";
+        };
         /** UserOut */
         UserOut: {
             /**
@@ -805,6 +1066,74 @@ export interface components {
             expires_in: number;
             /** Ticket */
             ticket: string;
+        };
+        WsClientMessage: components["schemas"]["WsSubscribe"] | components["schemas"]["WsSend"];
+        /**
+         * WsError
+         * @description Sent on the socket when a client message is refused (the socket stays open).
+         */
+        WsError: {
+            /** Code */
+            code: string;
+            /** Detail */
+            detail: string;
+            /**
+             * Errors
+             * @default null
+             */
+            errors: {
+                [key: string]: unknown;
+            }[] | null;
+            /**
+             * Type
+             * @default error
+             * @constant
+             */
+            type: "error";
+        };
+        /**
+         * WsSend
+         * @description Send a message on a thread and follow the run it starts.
+         */
+        WsSend: {
+            /**
+             * Content
+             * @description The user's message.
+             */
+            content: string;
+            /**
+             * Thread Id
+             * Format: uuid
+             */
+            thread_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "send";
+        };
+        WsServerMessage: (components["schemas"]["RunStarted"] | components["schemas"]["MessageDelta"] | components["schemas"]["ToolStarted"] | components["schemas"]["ToolFinished"] | components["schemas"]["MessageCompleted"] | components["schemas"]["RunCompleted"] | components["schemas"]["RunFailed"] | components["schemas"]["RunCancelled"]) | components["schemas"]["WsError"];
+        /**
+         * WsSubscribe
+         * @description Follow a run's events after an id (replayed, then live while it runs).
+         */
+        WsSubscribe: {
+            /**
+             * After
+             * @description Replay events after this id.
+             * @default 0
+             */
+            after: number;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "subscribe";
         };
     };
     responses: never;
@@ -1304,7 +1633,6 @@ export interface operations {
     run_events_api_runs__run_id__events_get: {
         parameters: {
             query?: {
-                /** @description Replay events after this id. */
                 after?: number | null;
             };
             header?: {
@@ -1317,14 +1645,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description With `Accept: text/event-stream`: the run's events as SSE, each `data:` one `RunEvent` (its `id:` and `event:` lines repeat `id` and `type`). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["RunEvent"];
                 };
             };
             /** @description The request is not valid (`validation_error`) */
@@ -1556,14 +1883,14 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description With `Accept: text/event-stream`: the run's events as SSE, each `data:` one `RunEvent` (its `id:` and `event:` lines repeat `id` and `type`). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RunResult"];
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["RunEvent"];
                 };
             };
             /** @description A run is in progress on this thread (`run_in_progress`) */
@@ -1584,7 +1911,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The model failed (`model_error`, `model_unreachable`) */
+            /** @description The model failed (`model_error`, `model_unreachable`, ...) */
             502: {
                 headers: {
                     [name: string]: unknown;

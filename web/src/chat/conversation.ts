@@ -1,7 +1,6 @@
 // The state of one conversation: stored messages plus a run streaming into it. Pure, so the
 // dedupe rules (by message id and by event id) are tested without a network.
-import type { Message } from "../api/client";
-import type { RunEvent } from "../api/runs";
+import type { Message, RunEvent } from "../api/client";
 
 export type ToolStatus = "running" | "ok" | "error" | "cancelled";
 
@@ -21,6 +20,13 @@ export interface ConversationError {
   retryContent: string | null;
 }
 
+/** How the last run seen here ended: its final event (or the stream broke: "failed"). */
+export type RunEnding = "completed" | "stopped" | "failed";
+
+/** Why an assistant message was cut short. The stored message only says that it was
+ * ("interrupted"); the run's final event, when this page heard it, says why. */
+export type Interruption = "stopped" | "failed" | "interrupted";
+
 export interface ConversationState {
   messages: Message[];
   runId: string | null;
@@ -32,8 +38,11 @@ export interface ConversationState {
   tools: Record<string, ToolState>;
   pendingContent: string | null;
   error: ConversationError | null;
-  /** A short note on how the last run ended, when it did not simply complete. */
+  /** A short note on how the last run ended, when no message shows it. */
   notice: string | null;
+  ending: RunEnding | null;
+  /** Interrupted messages whose run's end this page heard, by message id. */
+  interruptedBy: Record<string, "stopped" | "failed">;
 }
 
 export const initialConversation: ConversationState = {
@@ -47,6 +56,8 @@ export const initialConversation: ConversationState = {
   pendingContent: null,
   error: null,
   notice: null,
+  ending: null,
+  interruptedBy: {},
 };
 
 export type ConversationAction =
@@ -55,7 +66,6 @@ export type ConversationAction =
   | { type: "follow"; runId: string; resume: boolean }
   | { type: "event"; event: RunEvent }
   | { type: "failed"; error: ConversationError }
-  | { type: "stopped" }
   | { type: "dismissError" };
 
 const LOCAL_PREFIX = "local-";
@@ -91,6 +101,7 @@ function localUserMessage(state: ConversationState, runId: string, content: stri
     tool_calls: null,
     tool_call_id: null,
     name: null,
+    interrupted: false,
   };
 }
 
@@ -112,6 +123,7 @@ export function conversationReducer(
         pendingContent: action.content,
         error: null,
         notice: null,
+        ending: null,
       };
     case "follow": {
       if (state.runId === action.runId && state.running) return state;
@@ -126,6 +138,7 @@ export function conversationReducer(
         draft: state.runId === action.runId ? state.draft : "",
         skipDeltas: state.runId === action.runId ? state.skipDeltas : known,
         error: null,
+        ending: null,
       };
     }
     case "event":
@@ -137,9 +150,8 @@ export function conversationReducer(
         draft: "",
         pendingContent: null,
         error: action.error,
+        ending: "failed",
       };
-    case "stopped":
-      return { ...state, running: false, draft: "", pendingContent: null };
     case "dismissError":
       return { ...state, error: null };
   }
@@ -203,22 +215,54 @@ function applyEvent(state: ConversationState, event: RunEvent): ConversationStat
       return next;
     }
     case "run.completed":
-      return { ...next, running: false, draft: "" };
-    case "run.cancelled":
-      return { ...next, running: false, draft: "", notice: "Stopped." };
+      return { ...next, running: false, draft: "", ending: "completed" };
+    case "run.cancelled": {
+      const marked = markInterrupted(next, event.run_id, "stopped");
+      // The mark on the stopped answer says it; with no text to mark, a note does.
+      const notice = marked === next.interruptedBy ? "Stopped." : null;
+      return { ...next, running: false, draft: "", ending: "stopped", interruptedBy: marked, notice };
+    }
     case "run.failed":
       return {
         ...next,
         running: false,
         draft: "",
+        ending: "failed",
+        interruptedBy: markInterrupted(next, event.run_id, "failed"),
         error: {
-          message: event.reason ?? "The run failed.",
-          code: event.code ?? "run_failed",
+          message: event.reason,
+          code: event.code,
           retryContent: lastUserContent(next.messages),
         },
       };
     default:
-      return next;
+      return next; // an event type this build does not know yet
+  }
+}
+
+/** The run's interrupted messages (stored just before its final event) marked with why. */
+function markInterrupted(
+  state: ConversationState,
+  runId: string,
+  why: "stopped" | "failed",
+): ConversationState["interruptedBy"] {
+  const cut = state.messages.filter((m) => m.run_id === runId && m.interrupted);
+  if (cut.length === 0) return state.interruptedBy;
+  return { ...state.interruptedBy, ...Object.fromEntries(cut.map((m) => [m.id, why])) };
+}
+
+/** What the live region says: once per change of the run's state, never per token. */
+export function runAnnouncement(state: ConversationState): string {
+  if (state.running) return "The assistant is answering.";
+  switch (state.ending) {
+    case "completed":
+      return "The answer is complete.";
+    case "stopped":
+      return "The answer was stopped.";
+    case "failed":
+      return "The answer failed.";
+    case null:
+      return ""; // no run has ended on this page: nothing to announce
   }
 }
 
@@ -234,7 +278,7 @@ function lastUserContent(messages: Message[]): string | null {
 // assistant's messages and tool results between two user messages).
 
 export type TurnPart =
-  | { kind: "text"; key: string; text: string; streaming: boolean }
+  | { kind: "text"; key: string; text: string; streaming: boolean; interrupted: Interruption | null }
   | { kind: "tool"; key: string; tool: ToolState };
 
 export type DisplayItem =
@@ -263,7 +307,10 @@ export function displayItems(state: ConversationState): DisplayItem[] {
     }
     if (m.role !== "assistant") continue;
     const current = openTurn(m.id);
-    if (m.content) current.parts.push({ kind: "text", key: m.id, text: m.content, streaming: false });
+    if (m.content) {
+      const interrupted = m.interrupted ? (state.interruptedBy[m.id] ?? "interrupted") : null;
+      current.parts.push({ kind: "text", key: m.id, text: m.content, streaming: false, interrupted });
+    }
     for (const call of m.tool_calls ?? []) {
       current.parts.push({ kind: "tool", key: call.id, tool: toolFor(state, call, results) });
     }
@@ -276,7 +323,7 @@ export function displayItems(state: ConversationState): DisplayItem[] {
     const current = openTurn(`live-${state.runId ?? "pending"}`);
     current.streaming = true;
     if (state.draft) {
-      current.parts.push({ kind: "text", key: "draft", text: state.draft, streaming: true });
+      current.parts.push({ kind: "text", key: "draft", text: state.draft, streaming: true, interrupted: null });
     }
   }
   return items;

@@ -1,12 +1,13 @@
 // One conversation's live state: loads its messages, sends (streamed), follows a run that is
 // already going (after a reload), reconnects a dropped stream, stops a run.
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient, type QueryClient, type QueryKey } from "@tanstack/react-query";
 import { useCallback, useEffect, useReducer, useRef } from "react";
-import type { Thread } from "../api/client";
+import type { RunEvent, Thread } from "../api/client";
 import { ApiError, errorMessage, isAbort } from "../api/errors";
-import { cancelRun, followRun, sendMessage, TERMINAL, type RunEvent } from "../api/runs";
+import { cancelRun, followRun, isTerminal, sendMessage } from "../api/runs";
 import { keys, listMessages } from "../api/threads";
 import { conversationReducer, initialConversation } from "./conversation";
+import { titleFromMessage } from "./title";
 
 const RECONNECTS = 3;
 
@@ -30,14 +31,32 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
   useEffect(() => () => controller.current?.abort(), []);
 
   const refreshAfterRun = useCallback(() => {
-    void queryClient.invalidateQueries({ queryKey: keys.messages(threadId) });
-    void queryClient.invalidateQueries({ queryKey: keys.thread(threadId) });
-    void queryClient.invalidateQueries({ queryKey: keys.threadLists });
+    void refetchFresh(queryClient, keys.messages(threadId));
+    void refetchFresh(queryClient, keys.thread(threadId));
+    void refetchFresh(queryClient, keys.threadLists);
   }, [queryClient, threadId]);
 
-  /** Read a run's events, reconnecting (from the last event id) if the stream drops. */
+  /** The run has stored the user's message: the thread's title (if it had none) and its
+   * place in the lists changed. Shown at once, then read back. */
+  const refreshAfterStart = useCallback(
+    async (content: string | null) => {
+      void refetchFresh(queryClient, keys.threadLists);
+      const key = keys.thread(threadId);
+      await queryClient.cancelQueries({ queryKey: key });
+      if (content !== null) {
+        queryClient.setQueryData<Thread>(key, (thread) =>
+          thread && thread.title === null ? { ...thread, title: titleFromMessage(content) } : thread,
+        );
+      }
+      await queryClient.invalidateQueries({ queryKey: key });
+    },
+    [queryClient, threadId],
+  );
+
+  /** Read a run's events, reconnecting (from the last event id) if the stream drops.
+   * `sent`: the user's message when this stream is the answer to sending it. */
   const consume = useCallback(
-    async (first: AsyncGenerator<RunEvent>, signal: AbortSignal, retryContent: string | null) => {
+    async (first: AsyncGenerator<RunEvent>, signal: AbortSignal, sent: string | null) => {
       let stream = first;
       let lastId = 0;
       let runId: string | null = runIdRef.current;
@@ -50,13 +69,11 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
               runIdRef.current = runId;
               lastId = 0;
               if (stopRequested.current) void cancelRun(runId).catch(() => undefined);
-              // The run has stored the user's message: the thread's title and order changed.
-              void queryClient.invalidateQueries({ queryKey: keys.threadLists });
-              void queryClient.invalidateQueries({ queryKey: keys.thread(threadId) });
+              void refreshAfterStart(sent);
             }
             lastId = Math.max(lastId, event.id);
             dispatch({ type: "event", event });
-            if (TERMINAL.has(event.type)) {
+            if (isTerminal(event)) {
               finished = true;
               break; // the run is over; no need to wait for the server to close the stream
             }
@@ -67,7 +84,7 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
           if (!retriable || runId === null || attempt >= RECONNECTS) {
             dispatch({
               type: "failed",
-              error: { message: errorMessage(error), code: codeOf(error), retryContent },
+              error: { message: errorMessage(error), code: codeOf(error), retryContent: sent },
             });
             refreshAfterRun();
             return;
@@ -86,7 +103,7 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
       }
       refreshAfterRun();
     },
-    [queryClient, refreshAfterRun, threadId],
+    [refreshAfterRun, refreshAfterStart],
   );
 
   /** Stop listening to any earlier stream; the signal of the new one. */
@@ -143,6 +160,15 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
   const dismissError = useCallback(() => dispatch({ type: "dismissError" }), []);
 
   return { state, messages, send, stop, dismissError };
+}
+
+/** Refetch with a request sent now. React Query folds a refetch into a fetch already in
+ * flight when the query has no data yet (its first fetch), and that fetch may have left before
+ * the change to be seen (a new chat's thread read before its first message titled it): it is
+ * cancelled first, so its stale answer is dropped. */
+async function refetchFresh(queryClient: QueryClient, queryKey: QueryKey): Promise<void> {
+  await queryClient.cancelQueries({ queryKey });
+  await queryClient.invalidateQueries({ queryKey });
 }
 
 function codeOf(error: unknown): string {

@@ -3,7 +3,7 @@ import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from "rea
 import { Link, useNavigate, useParams } from "react-router";
 import { ApiError, errorMessage } from "../api/errors";
 import { deleteThread, getThread, keys, renameThread, takeFirstMessage } from "../api/threads";
-import { displayItems } from "../chat/conversation";
+import { displayItems, runAnnouncement } from "../chat/conversation";
 import { useConversation } from "../chat/useConversation";
 import { Composer } from "../components/chat/Composer";
 import { MessageList } from "../components/chat/MessageList";
@@ -110,7 +110,7 @@ function Conversation({ threadId }: { threadId: string }) {
       {messages.isError && (
         <ErrorAlert message={errorMessage(messages.error)} onRetry={() => void messages.refetch()} />
       )}
-      <MessageList items={items} running={state.running} />
+      <MessageList items={items} status={runAnnouncement(state)} />
       {state.notice && <p className="muted notice">{state.notice}</p>}
       {state.error && (
         <ErrorAlert

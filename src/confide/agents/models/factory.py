@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, Timeout
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models import Model
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
 from pydantic_ai.models.openai import OpenAIChatModel
+from pydantic_ai.profiles.openai import OpenAIModelProfile
 from pydantic_ai.providers.openai import OpenAIProvider
 
 from confide.agents.conversation import to_openai_messages
+from confide.agents.definitions import AgentDefinition, MaxTokensField
 from confide.agents.models.scripted import ScriptedReply, scripted_reply, stream_chunks
+from confide.agents.registry import AgentRegistry
+from confide.config import Settings
 
 SCRIPTED_MODEL_NAME = "confide-scripted"
+OPENAI_HOST = "api.openai.com"
 
 
 def _reply(messages: list[ModelMessage], info: AgentInfo) -> ScriptedReply:
@@ -54,14 +60,76 @@ def scripted_model() -> Model:
     return FunctionModel(_respond, stream_function=_stream, model_name=SCRIPTED_MODEL_NAME)
 
 
-def openai_model(*, name: str, base_url: str, api_key: str | None, timeout_seconds: float) -> Model:
+def openai_model(
+    *,
+    name: str,
+    base_url: str,
+    api_key: str | None,
+    connect_seconds: float,
+    max_duration_seconds: float,
+    max_tokens_field: MaxTokensField | None = None,
+) -> Model:
     """A Chat Completions endpoint. No SDK retries: a failing endpoint fails the run clearly
-    and at once, rather than after minutes of hidden retries."""
+    and at once, rather than after minutes of hidden retries. The client's own read time-out
+    is the whole request's cap: the run times silence itself (runs/model_step.py)."""
     client = AsyncOpenAI(
         base_url=base_url,
         # Local servers (Ollama, llama.cpp, vLLM) take any key; the SDK insists on one.
         api_key=api_key or "not-needed",
         max_retries=0,
-        timeout=timeout_seconds,
+        timeout=Timeout(max_duration_seconds, connect=connect_seconds),
     )
-    return OpenAIChatModel(name, provider=OpenAIProvider(openai_client=client))
+    field = max_tokens_field or default_max_tokens_field(base_url)
+    return OpenAIChatModel(
+        name,
+        provider=OpenAIProvider(openai_client=client),
+        profile=OpenAIModelProfile(
+            openai_chat_supports_max_completion_tokens=field == "max_completion_tokens"
+        ),
+    )
+
+
+def default_max_tokens_field(base_url: str) -> MaxTokensField:
+    """OpenAI's own API takes `max_completion_tokens`; servers that copy its API (llama.cpp,
+    older vLLM and Ollama builds) read only `max_tokens` and ignore the newer field."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    return "max_completion_tokens" if host == OPENAI_HOST else "max_tokens"
+
+
+class ModelCatalog:
+    """One pydantic-ai model per agent, built on first use and reused (HTTP clients pooled)."""
+
+    def __init__(self, settings: Settings, agents: AgentRegistry) -> None:
+        self.settings = settings
+        self.agents = agents
+        self._models: dict[str, Model] = {}
+
+    def for_agent(self, agent: AgentDefinition) -> Model:
+        model = self._models.get(agent.id)
+        if model is None:
+            if agent.model.provider == "scripted":
+                model = scripted_model()
+            else:
+                assert agent.model.base_url is not None
+                model = openai_model(
+                    name=agent.model.name,
+                    base_url=agent.model.base_url,
+                    api_key=self.agents.api_key(agent),
+                    connect_seconds=agent.model.timeout_seconds
+                    or self.settings.model_timeout_seconds,
+                    max_duration_seconds=agent.model.max_duration_seconds
+                    or self.settings.model_max_duration_seconds,
+                    max_tokens_field=agent.model.max_tokens_field,
+                )
+            self._models[agent.id] = model
+        return model
+
+    def context_window(self, agent: AgentDefinition) -> int | None:
+        """What pydantic-ai knows of the model's context window (None: unknown)."""
+        return self.for_agent(agent).profile.get("context_window")
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients of the remote models (their pooled connections)."""
+        for model in self._models.values():
+            if isinstance(model, OpenAIChatModel):
+                await model.client.close()

@@ -1,10 +1,17 @@
 import { useEffect, useRef } from "react";
-import type { DisplayItem, TurnPart } from "../../chat/conversation";
+import type { DisplayItem, Interruption, TurnPart } from "../../chat/conversation";
 import { Markdown } from "./Markdown";
 import { ToolCard } from "./ToolCard";
 
-/** The conversation: user messages as written, assistant turns as markdown with tool cards. */
-export function MessageList({ items, running }: { items: DisplayItem[]; running: boolean }) {
+const INTERRUPTION_LABEL: Record<Interruption, string> = {
+  stopped: "Stopped",
+  failed: "Failed",
+  interrupted: "Interrupted",
+};
+
+/** The conversation: user messages as written, assistant turns as markdown with tool cards.
+ * `status`: what the live region announces (`runAnnouncement`). */
+export function MessageList({ items, status }: { items: DisplayItem[]; status: string }) {
   const end = useRef<HTMLDivElement>(null);
   const last = items[items.length - 1];
   const lastSize = last?.kind === "assistant" ? last.parts.map(partSize).join(",") : "";
@@ -15,8 +22,8 @@ export function MessageList({ items, running }: { items: DisplayItem[]; running:
   return (
     <div className="messages">
       {/* Announced once per change, not per token: streaming text would flood a screen reader. */}
-      <p className="sr-only" role="status">
-        {running ? "The assistant is answering." : items.length > 0 ? "The answer is complete." : ""}
+      <p className="sr-only" role="status" data-testid="run-status">
+        {status}
       </p>
       {items.map((item) =>
         item.kind === "user" ? (
@@ -38,10 +45,18 @@ export function MessageList({ items, running }: { items: DisplayItem[]; running:
             aria-label="Assistant"
           >
             {item.parts.map((part) =>
-              part.kind === "text" ? (
-                <Markdown key={part.key} text={part.text} />
-              ) : (
+              part.kind === "tool" ? (
                 <ToolCard key={part.key} tool={part.tool} />
+              ) : part.interrupted ? (
+                // Cut short: the text as far as it came, and why it ends there.
+                <div key={part.key} className="interrupted-text" data-interrupted={part.interrupted}>
+                  <Markdown text={part.text} />
+                  <p className="interrupted-mark" data-testid="interrupted-mark">
+                    {INTERRUPTION_LABEL[part.interrupted]}
+                  </p>
+                </div>
+              ) : (
+                <Markdown key={part.key} text={part.text} />
               ),
             )}
             {item.streaming && item.parts.length === 0 && (
@@ -58,5 +73,5 @@ export function MessageList({ items, running }: { items: DisplayItem[]; running:
 }
 
 function partSize(part: TurnPart): string {
-  return part.kind === "text" ? String(part.text.length) : part.tool.status;
+  return part.kind === "text" ? `${part.text.length}${part.interrupted ?? ""}` : part.tool.status;
 }
