@@ -20,6 +20,7 @@ class RunChannel:
         self.events: list[EventBase] = []
         self.closed = False
         self._changed = asyncio.Event()
+        self._ended = asyncio.Event()
 
     def publish(self, event: E) -> E:
         self.push(self.prepare(event))
@@ -43,15 +44,22 @@ class RunChannel:
         self.events.append(event)
         if is_terminal(event):
             self.closed = True
+            self._ended.set()
         self._wake()
 
     def close(self) -> None:
         self.closed = True
+        self._ended.set()
         self._wake()
 
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+
+    async def ended(self) -> None:
+        """Wait until the run has ended (its final event pushed, or the channel closed),
+        without waking for each event as a follower does."""
+        await self._ended.wait()
 
     async def follow(self, after: int = 0) -> AsyncIterator[EventBase]:
         """Events with an id above `after`, then new ones as they come, until the run ends."""

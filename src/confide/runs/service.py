@@ -181,8 +181,7 @@ class RunService:
 
     async def result(self, principal: Principal, launched: Launched) -> RunResult:
         """Wait for a run's end (it goes on if the caller leaves); the run and its messages."""
-        async for _ in launched.channel.follow(0):
-            pass
+        await launched.channel.ended()
         run = launched.run
         if run.status == "completed":  # known here as stored; any other ending is read back
             out = RunOut.model_validate(run, from_attributes=True)
