@@ -8,9 +8,11 @@ its absence fails the run.
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +28,7 @@ from confide.app import create_app
 from confide.config import Settings
 from confide.db.base import Base
 from confide.db.migrate import upgrade
+from confide.logs import JsonFormatter
 from tests.invariant import assert_threads_valid
 
 T = TypeVar("T")
@@ -165,3 +168,20 @@ async def _threads_stay_valid(_app_if_used: FastAPI | None) -> AsyncIterator[Non
     yield
     if _app_if_used is not None:
         await assert_threads_valid(_app_if_used)
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """Everything the `confide` loggers write, as JSON lines."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("confide")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

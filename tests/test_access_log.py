@@ -270,24 +270,8 @@ async def hooked_app(app_factory: Callable[..., FastAPI]) -> AsyncIterator[FastA
     await application.state.database.dispose()
 
 
-@pytest.fixture
-def confide_lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("confide")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield stream
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-
-
 async def test_an_endpoint_adds_fields_to_its_access_line(
-    hooked_app: FastAPI, confide_lines: io.StringIO
+    hooked_app: FastAPI, log_lines: io.StringIO
 ) -> None:
     async with client_for(hooked_app) as client:
         assert (await client.get("/api/test/plain")).status_code == 200
@@ -295,7 +279,7 @@ async def test_an_endpoint_adds_fields_to_its_access_line(
         streamed = await client.get("/api/test/streamed")
         assert streamed.text == "first\nlast\n"
         assert (await client.get("/api/health")).status_code == 200
-    text = confide_lines.getvalue()
+    text = log_lines.getvalue()
     assert TICKET not in text
     lines = {e["path"]: e for e in access_lines(text, "GET")}
     plain = lines["/api/test/plain"]

@@ -424,23 +424,6 @@ async def test_no_cors_without_configured_origins(client: httpx.AsyncClient) -> 
 # Logs ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    """Everything the `confide` loggers write, as JSON lines."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("confide")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield stream
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-
-
 def parse_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from confide.agents.tools import ToolRegistry, builtin_tools
@@ -26,6 +24,7 @@ from confide.runs.models import Run
 from confide.threads.models import Thread
 from confide.threads.service import NewMessage, ThreadService
 from tests.invariant import assert_threads_valid
+from tests.live_server import serve
 from tests.mockllm_server import serve_mock_llm
 
 STARTUP_SECONDS = 20
@@ -136,39 +135,17 @@ def gate(app: FastAPI) -> Iterator[Gate]:
     held.open()  # a failed test must not leave its run waiting
 
 
-class _InLoopServer(uvicorn.Server):
-    # Serving inside the test's event loop: pytest keeps its own signal handlers.
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 @contextlib.asynccontextmanager
 async def serve_live(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client of `app` served by a real uvicorn in the test's event loop.
 
     httpx's ASGI transport hands over a response only once the app has sent all of it; over a
     real connection a stream can be read as it comes and left half-way."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, lifespan="off", ws="none", log_config=None, timeout_graceful_shutdown=5
-    )
-    server = _InLoopServer(config)
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(STARTUP_SECONDS * 100):
-            if server.started or serving.done():
-                break
-            await asyncio.sleep(0.01)
-        assert server.started, "the live server did not start"
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
+    async with (
+        serve(app, ws="none") as address,
+        httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as client,
+    ):
+        yield client
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
@@ -23,7 +23,7 @@ from tests.conftest import client_for
 from tests.factories import assert_problem, login, register
 from tests.mockllm_server import serve_mock_llm_app
 from tests.runs.conftest import serve_live
-from tests.runs.test_openai_provider import SETTLE_SECONDS, parse_sse
+from tests.runs.test_openai_provider import SETTLE_SECONDS, Chat, parse_sse
 
 MODEL = "confide-scripted"
 SSE = "text/event-stream"
@@ -97,45 +97,19 @@ def mock() -> Iterator[tuple[str, Starlette]]:
         yield served
 
 
-class Talk:
-    def __init__(self, app: FastAPI, http: httpx.AsyncClient, mock: Starlette) -> None:
-        self.app, self.http, self.mock = app, http, mock
-        self.headers: dict[str, str] = {}
+@dataclass
+class Talk(Chat):
+    """A `Chat` whose agents answer from `mock`, which records what it received."""
+
+    mock: Starlette | None = None
 
     async def thread(self, agent_id: str = "patient") -> str:
-        response = await self.http.post(
-            "/api/threads", json={"agent_id": agent_id}, headers=self.headers
-        )
-        assert response.status_code == 201, response.text
-        return str(response.json()["id"])
-
-    async def send(self, thread_id: str, content: str) -> httpx.Response:
-        return await self.http.post(
-            f"/api/threads/{thread_id}/messages", json={"content": content}, headers=self.headers
-        )
-
-    async def stream(self, thread_id: str, content: str) -> list[dict[str, Any]]:
-        async with self.http.stream(
-            "POST",
-            f"/api/threads/{thread_id}/messages",
-            json={"content": content},
-            headers={**self.headers, "Accept": SSE},
-        ) as response:
-            assert response.status_code == 200
-            text = "".join([piece async for piece in response.aiter_text()])
-        return parse_sse(text)
-
-    async def messages(self, thread_id: str) -> list[dict[str, Any]]:
-        response = await self.http.get(
-            f"/api/threads/{thread_id}/messages", params={"limit": 100}, headers=self.headers
-        )
-        assert response.status_code == 200, response.text
-        items: list[dict[str, Any]] = response.json()["items"]
-        return items
+        return await self.new_thread(agent_id)
 
     async def received(self, tag: str, **match: Any) -> Any:
         """The mock's record of the request whose last user message holds `tag` (waiting for
         it to match `match`, e.g. outcome="disconnected")."""
+        assert self.mock is not None
 
         def matches(record: Any) -> bool:
             body = record.body or {}
@@ -147,12 +121,6 @@ class Talk:
             )
 
         return await asyncio.to_thread(self.mock.state.wait_for, matches, SETTLE_SECONDS)
-
-    async def settled(self) -> None:
-        tasks = list(self.app.state.runs.manager.tasks.values())
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=SETTLE_SECONDS)
-            assert not pending
 
 
 OpenTalk = Callable[..., Awaitable[Talk]]
@@ -171,7 +139,7 @@ async def open_talk(
 
     async def open_(*, admin: bool = False, **settings: Any) -> Talk:
         app = app_factory(agents_file=agents_file, **settings)
-        talk = Talk(app, client_for(app), mock_app)
+        talk = Talk(app=app, http=client_for(app), user={}, headers={}, mock=mock_app)
         opened.append(talk)
         user = await register(talk.http)
         if admin:
@@ -185,10 +153,7 @@ async def open_talk(
 
     yield open_
     for talk in opened:
-        await talk.settled()
-        await talk.http.aclose()
-        await talk.app.state.runs.models.aclose()
-        await talk.app.state.database.dispose()
+        await talk.close()
 
 
 def tag() -> str:
