@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import openai
 import pytest
 from openai import AsyncOpenAI
-from pydantic import BaseModel, Field
 
+from tests.agents.test_mockllm_schema import Order, Part
 from tests.mockllm_server import serve_mock_llm
 
 MODEL = "confide-scripted"
@@ -64,20 +64,6 @@ LOOKUP_ARGUMENTS = {
     "tags": ["", ""],
     "where": {"city": "", "zip": ""},
 }
-
-
-class Part(BaseModel):
-    kind: Literal["bolt", "nut"]
-    count: int = Field(ge=2)
-
-
-class Order(BaseModel):
-    title: str
-    placed: datetime
-    parts: list[Part]
-    main: Part
-    spare: Part | None
-    rush: bool
 
 
 EXPECTED_ORDER = Order(

@@ -42,7 +42,7 @@ from confide.runs.events import (
 )
 from confide.runs.model_step import ModelLimits, RunFailure, stream_response
 from confide.runs.models import RunState
-from confide.runs.store import RunStore, closing_events
+from confide.runs.store import RunStore, closing_events, log_run_end
 from confide.threads.schemas import MessageOut
 from confide.threads.service import NewMessage
 
@@ -176,7 +176,14 @@ class RunManager:
                         "could not store a run's answer", extra={"run_id": str(job.run.id)}
                     )
                     job.fail("internal_error", INTERNAL_ERROR)
-            self._log_end(job)
+            log_run_end(
+                job.run.id,
+                agent_id=job.agent.id,
+                status=job.status,
+                code=job.error_code,
+                seconds=time.monotonic() - job.started,
+                upstream=job.error_detail,
+            )
             partial = "".join(job.draft) or (job.final.content if job.final else None)
             async with job.writes:
                 closing = await self.store.finish(
@@ -198,20 +205,6 @@ class RunManager:
         except Exception:
             log.exception("could not record the end of a run", extra={"run_id": str(job.run.id)})
             job.channel.close()
-
-    def _log_end(self, job: RunJob) -> None:
-        """One line for every run that ends other than completed."""
-        log.warning(
-            f"run {job.status}: {job.error_code}",
-            extra={
-                "run_id": str(job.run.id),
-                "agent_id": job.agent.id,
-                "status": job.status,
-                "error": job.error_code,
-                "duration_ms": round((time.monotonic() - job.started) * 1000, 1),
-                "upstream": job.error_detail,
-            },
-        )
 
     async def _complete(self, job: RunJob) -> None:
         """Store the final answer, the events and the outcome together, then announce them."""

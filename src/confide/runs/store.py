@@ -224,15 +224,12 @@ class RunStore:
                     now=now,
                 )
                 if announce:  # no task of this process ran it: the line it would have left
-                    log.warning(
-                        f"run {status}: {error_code}",
-                        extra={
-                            "run_id": str(run_id),
-                            "agent_id": run.agent_id,
-                            "status": status,
-                            "error": error_code,
-                            "duration_ms": round((now - run.created_at).total_seconds() * 1000, 1),
-                        },
+                    log_run_end(
+                        run_id,
+                        agent_id=run.agent_id,
+                        status=status,
+                        code=error_code,
+                        seconds=(now - run.created_at).total_seconds(),
                     )
                     first = await repository.last_event_seq(conn, run_id) + 1
                     events = closing_events(run_id, closing, status, error_code, error)
@@ -299,6 +296,29 @@ class RunStore:
 
 
 _STORED_ELSEWHERE = {"id", "type"}
+
+
+def log_run_end(
+    run_id: uuid.UUID,
+    *,
+    agent_id: str,
+    status: str,
+    code: str | None,
+    seconds: float,
+    upstream: str | None = None,
+) -> None:
+    """The one server log line of a run that ended other than completed."""
+    log.warning(
+        f"run {status}: {code}",
+        extra={
+            "run_id": str(run_id),
+            "agent_id": agent_id,
+            "status": status,
+            "error": code,
+            "duration_ms": round(seconds * 1000, 1),
+            "upstream": upstream,
+        },
+    )
 
 
 def closing_events(
