@@ -35,6 +35,7 @@ from confide.runs.runner import RunManager
 from confide.runs.service import RunService
 from confide.runs.store import RunStore
 from confide.runs.websocket import router as websocket_router
+from confide.shared.redis import connect_redis
 from confide.storage.codec import PlainCodec
 from confide.threads.endpoints import router as threads_router
 from confide.web import install_web_app
@@ -82,6 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         await run_manager.shutdown()
         await models.aclose()
+        if redis is not None:
+            await redis.aclose()
         await database.dispose()
 
     app = FastAPI(
@@ -96,6 +99,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = database
+    # Shared state across processes (None: everything lives in this process).
+    redis = app.state.redis = connect_redis(settings.redis_url) if settings.redis_url else None
     app.state.auth = build_auth_context(settings)
     app.state.codec = PlainCodec()
     app.state.tools = builtin_tools()

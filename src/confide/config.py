@@ -86,6 +86,21 @@ class Settings(BaseSettings):
     # The cap on one whole model request (a long answer streaming steadily is fine below it).
     model_max_duration_seconds: float = Field(default=900.0, gt=0, le=86400)
 
+    # Many hosts (docs/deployment.md). With a Redis URL, run events, cancels, session
+    # invalidation and WebSocket tickets are shared by every process, and jobs go through a
+    # Redis queue (SAQ); without one, all of it lives in this process.
+    redis_url: str | None = None
+    # Where jobs (runs included) execute: in `confide serve` itself, or only in
+    # `confide worker` processes (needs CONFIDE_REDIS_URL).
+    jobs: Literal["inprocess", "external"] = "inprocess"
+    # How long a job (a run) is kept by a worker that stopped heartbeating before it is taken
+    # over or closed; heartbeats come every third of it.
+    job_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    # A run's live events kept in its Redis stream: at most this many, for this long after the
+    # last one (the database keeps every event but the token deltas for good).
+    run_stream_max_events: int = Field(default=10_000, ge=100, le=1_000_000)
+    run_stream_ttl_seconds: int = Field(default=3600, ge=10, le=7 * 86400)
+
     # HTTP.
     # Host names (optionally with a port) requests may be addressed to; empty: the bind host
     # and the loopback names. Required in production. See hosts.py.
@@ -96,6 +111,15 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     # The built web app; by default the build inside the package (src/confide/web/dist).
     web_dir: Path = Path(__file__).resolve().parent / "web" / "dist"
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _check_redis_url(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        if not str(value).startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
 
     @field_validator("secret_key", mode="before")
     @classmethod
@@ -136,6 +160,10 @@ class Settings(BaseSettings):
         if self.session_max_age_seconds < self.session_idle_timeout_seconds:
             raise ValueError(
                 "CONFIDE_SESSION_MAX_AGE_SECONDS must be >= CONFIDE_SESSION_IDLE_TIMEOUT_SECONDS"
+            )
+        if self.jobs == "external" and not self.redis_url:
+            raise ValueError(
+                "CONFIDE_JOBS=external needs CONFIDE_REDIS_URL (the queue the workers share)"
             )
         if self.jwt_algorithm == "EdDSA" and self.jwt_private_key_file is None:
             raise ValueError("CONFIDE_JWT_ALGORITHM=EdDSA needs CONFIDE_JWT_PRIVATE_KEY_FILE")

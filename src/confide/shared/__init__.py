@@ -1,0 +1,1 @@
+"""What the processes of one Confide deployment share (docs/architecture.md, "Processes")."""
