@@ -73,3 +73,13 @@ clean:
 .PHONY: web-client
 web-client: install
 	$(BIN)/confide openapi --output web/openapi.json && npm --prefix web run gen:api
+
+## compose.yaml as docker compose reads it (needs its plugin; placeholder values), then the
+## container files' contract tests.
+.PHONY: compose-check
+compose-check: install
+	CONFIDE_SECRET_KEY=compose-check-placeholder-key-0123456789abcdef POSTGRES_PASSWORD=compose-check \
+		docker compose -f compose.yaml config -q
+	CONFIDE_SECRET_KEY=compose-check-placeholder-key-0123456789abcdef POSTGRES_PASSWORD=compose-check \
+		docker compose -f compose.yaml --profile ollama config -q
+	$(BIN)/pytest -q tests/test_containers.py

@@ -4,23 +4,33 @@ from __future__ import annotations
 
 import gc
 import inspect
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.openapi import docs as openapi_docs
+from redis.asyncio import Redis
 
 from confide import __version__
 from confide.agents.endpoints import router as agents_router
 from confide.agents.models.factory import ModelCatalog
 from confide.agents.registry import AgentRegistry
 from confide.agents.tools import builtin_tools, tool_call_log
-from confide.auth.cache import MemorySessionCache
+from confide.auth.cache import MemorySessionCache, RedisSessionCache, SessionCache
 from confide.auth.endpoints import router as auth_router
 from confide.auth.passwords import PasswordHasher
+from confide.auth.purge import purge_expired_sessions
 from confide.auth.service import AuthContext
-from confide.auth.tokens import AccessTokenCodec, CsrfSigner, WebSocketTickets
+from confide.auth.tokens import (
+    AccessTokenCodec,
+    CsrfSigner,
+    MemorySpentTickets,
+    RedisSpentTickets,
+    SpentTickets,
+    WebSocketTickets,
+)
 from confide.config import Settings, load_settings
 from confide.datadir import secure_data_dir
 from confide.db.engine import Database
@@ -28,24 +38,45 @@ from confide.error_handlers import install_error_handlers
 from confide.health.endpoints import router as health_router
 from confide.hosts import AllowedHosts
 from confide.http import HttpHygieneMiddleware, ProblemCORSMiddleware
+from confide.jobs import JobDefinition, JobQueue
+from confide.jobs.inprocess import InProcessQueue
+from confide.jobs.redis_queue import SaqQueue
 from confide.logs import configure_logging
 from confide.openapi import install_problem_schema
+from confide.runs.bus import EventBus, MemoryBus, RedisBus
 from confide.runs.endpoints import router as runs_router
+from confide.runs.lease import ProcessIdentity
 from confide.runs.runner import RunManager
-from confide.runs.service import RunService
+from confide.runs.service import CANCEL_CHANNEL, RUN_JOB, RunService
 from confide.runs.store import RunStore
+from confide.runs.sweeper import RunSweeper
 from confide.runs.websocket import router as websocket_router
+from confide.shared.broadcast import Broadcast
 from confide.shared.redis import connect_redis
 from confide.storage.codec import PlainCodec
 from confide.threads.endpoints import router as threads_router
 from confide.web import install_web_app
 
 DOCS_PATH = "/docs"
+PURGE_CRON = "17 3 * * *"  # nightly, 03:17 UTC
 OPENAPI_PATH = "/api/openapi.json"
 
 
-def build_auth_context(settings: Settings) -> AuthContext:
+def build_auth_context(settings: Settings, redis: Redis | None = None) -> AuthContext:
+    """The auth feature's long-lived parts. With `redis`, the session cache and spent tickets
+    are shared by every process through it; its `broadcast` must then be started with the app
+    (until it is connected, the cache trusts nothing and every request asks the database)."""
     secret = settings.resolved_secret_key()
+    broadcast = Broadcast(redis) if redis is not None else None
+    cache: SessionCache
+    if redis is not None and broadcast is not None:
+        cache = RedisSessionCache(
+            redis=redis, broadcast=broadcast, ttl=settings.session_cache_ttl_seconds
+        )
+        spent: SpentTickets = RedisSpentTickets(redis)
+    else:
+        cache = MemorySessionCache(ttl=settings.session_cache_ttl_seconds)
+        spent = MemorySpentTickets()
     return AuthContext(
         settings=settings,
         hasher=PasswordHasher(
@@ -63,25 +94,47 @@ def build_auth_context(settings: Settings) -> AuthContext:
             ttl_seconds=settings.access_token_ttl_seconds,
         ),
         csrf=CsrfSigner(secret),
-        tickets=WebSocketTickets(secret),
-        cache=MemorySessionCache(ttl=settings.session_cache_ttl_seconds),
+        tickets=WebSocketTickets(secret, spent=spent),
+        cache=cache,
+        broadcast=broadcast,
     )
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(
+    settings: Settings, *, worker: bool = False, concurrency: int | None = None
+) -> FastAPI:
+    """The whole application. `worker`: for `confide worker`, which executes jobs whatever
+    CONFIDE_JOBS says (the HTTP routes are there but not served)."""
     secure_data_dir(settings, create=False)  # before the database or the key file is opened
-    database = Database(settings.effective_database_url)
+    database = Database.from_settings(settings)
+    executes_jobs = worker or settings.jobs == "inprocess"
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Runs a previous process left in progress are failed, their threads closed validly.
-        await run_store.fail_interrupted()
+        broadcast = app.state.auth.broadcast
+        if broadcast is not None:  # the session cache trusts nothing until it is connected
+            await broadcast.start()
+        if executes_jobs:
+            # Runs a dead process left in progress are closed, their threads left valid (only
+            # those whose process is certainly gone: runs/sweeper.py).
+            await sweeper.sweep()
+            await jobs.start()
+            sweeper.start()
+        else:
+            await jobs.start()  # connects, to queue jobs
         # Everything loaded so far lives as long as the process: move it out of the collector's
         # sight, so a full collection does not walk the whole framework on a request's time.
         gc.collect()
         gc.freeze()
         yield
+        await sweeper.aclose()
+        if worker:  # a worker gives its runs their grace period (the queue's) first
+            await jobs.aclose()
         await run_manager.shutdown()
+        await jobs.aclose()
+        await bus.aclose()
+        if broadcast is not None:
+            await broadcast.aclose()
         await models.aclose()
         if redis is not None:
             await redis.aclose()
@@ -101,14 +154,49 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.database = database
     # Shared state across processes (None: everything lives in this process).
     redis = app.state.redis = connect_redis(settings.redis_url) if settings.redis_url else None
-    app.state.auth = build_auth_context(settings)
+    app.state.auth = build_auth_context(settings, redis)
     app.state.codec = PlainCodec()
     app.state.tools = builtin_tools()
     app.state.agents = AgentRegistry.from_settings(settings, known_tools=app.state.tools.names())
-    run_store = RunStore(database, app.state.codec)
+    run_store = RunStore(database, app.state.codec, lease_seconds=settings.job_lease_seconds)
     models = ModelCatalog(settings, app.state.agents)
     run_manager = RunManager(store=run_store, tool_log=tool_call_log(settings))
-    app.state.runs = RunService(
+    bus: EventBus = (
+        RedisBus(
+            redis,
+            max_events=settings.run_stream_max_events,
+            ttl_seconds=settings.run_stream_ttl_seconds,
+        )
+        if redis is not None
+        else MemoryBus()
+    )
+    job_definitions = [
+        # One try to execute, one more that only closes it if its worker died.
+        JobDefinition(
+            RUN_JOB,
+            lambda run_id: runs.execute(uuid.UUID(run_id)),
+            tries=2,
+            timeout_seconds=None,
+        ),
+        JobDefinition(
+            "purge_expired_sessions",
+            lambda: purge_expired_sessions(database),
+            cron=PURGE_CRON,
+        ),
+    ]
+    jobs: JobQueue = (
+        SaqQueue(
+            settings.redis_url,
+            job_definitions,
+            execute=executes_jobs,
+            concurrency=concurrency or settings.job_concurrency,
+            lease_seconds=settings.job_lease_seconds,
+            shutdown_grace_seconds=settings.job_lease_seconds if worker else 0,
+        )
+        if settings.redis_url
+        else InProcessQueue(job_definitions)
+    )
+    runs = app.state.runs = RunService(
         database=database,
         settings=settings,
         agents=app.state.agents,
@@ -116,7 +204,21 @@ def create_app(settings: Settings) -> FastAPI:
         models=models,
         manager=run_manager,
         store=run_store,
+        bus=bus,
+        jobs=jobs,
+        identity=ProcessIdentity.current(),
     )
+    app.state.jobs = jobs
+    broadcast = app.state.auth.broadcast
+    if broadcast is not None:
+        # A cancel reaches the process executing the run at once (SAQ's abort, also sent,
+        # takes a queued job out of the queue).
+        broadcast.subscribe(
+            CANCEL_CHANNEL,
+            lambda data: broadcast.spawn(run_manager.cancel(uuid.UUID(data.decode()))),
+        )
+        runs.broadcast = broadcast
+    sweeper = app.state.run_sweeper = RunSweeper(runs, lease_seconds=settings.job_lease_seconds)
 
     install_error_handlers(app)
     install_problem_schema(app)

@@ -1,4 +1,4 @@
-"""The `confide` command: serve, db upgrade, users create, config check, openapi."""
+"""The `confide` command: serve, worker, db upgrade, users create, config check, openapi."""
 
 from __future__ import annotations
 
@@ -122,14 +122,57 @@ def serve(
     )
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Jobs executed at once [env: CONFIDE_JOB_CONCURRENCY]."),
+    ] = None,
+) -> None:
+    """Execute jobs (runs included) from the shared queue, until stopped (SIGTERM, Ctrl-C).
+
+    Needs CONFIDE_REDIS_URL. On SIGTERM it takes no new job and gives the runs in progress up to
+    CONFIDE_JOB_LEASE_SECONDS to finish before closing them as cancelled."""
+    settings = _settings()  # also configures logging
+    if not settings.redis_url:
+        err.print(
+            "[bold red]confide worker needs CONFIDE_REDIS_URL[/] (the queue it shares with "
+            "`confide serve`); without it `confide serve` executes every job itself."
+        )
+        raise typer.Exit(2)
+    asyncio.run(_prepare_database(settings))
+    asyncio.run(_work(settings, concurrency))
+
+
+async def _work(settings: Settings, concurrency: int | None) -> None:
+    import signal
+
+    from confide.app import create_app
+
+    application = create_app(settings, worker=True, concurrency=concurrency)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with application.router.lifespan_context(application):
+        n = concurrency or settings.job_concurrency
+        out.print(f"Confide worker executing up to {n} jobs at once ({settings.env.value})")
+        await stop.wait()
+        out.print("Stopping: no new jobs; finishing the ones in progress.")
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply the migrations up to REVISION (the latest by default)."""
     from confide.db.migrate import upgrade
 
     settings = _settings()
+
+    def waiting() -> None:
+        out.print("Another process is migrating this database; waiting for it to finish.")
+
     with out.status(f"Migrating to {revision}..."):
-        asyncio.run(upgrade(settings.effective_database_url, revision))
+        asyncio.run(upgrade(settings.effective_database_url, revision, on_wait=waiting))
     out.print("[green]Database is up to date.[/]")
 
 

@@ -46,6 +46,19 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret_key: SecretStr | None = None
 
+    # Database connections (PostgreSQL; the embedded SQLite database ignores these). Each
+    # process keeps up to pool_size + max_overflow connections: size them against the
+    # server's max_connections across every host and worker.
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    db_max_overflow: int = Field(default=20, ge=0, le=1000)
+    # How long a request waits for a free pooled connection before it is answered 503.
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    # A connection older than this is replaced (0: kept for good).
+    db_pool_recycle_seconds: int = Field(default=1800, ge=0, le=7 * 86400)
+    # The longest one statement may run; the server cancels it after that (0: no limit).
+    db_statement_timeout_ms: int = Field(default=30_000, ge=0, le=24 * 3600 * 1000)
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
+
     # Tokens and sessions.
     jwt_algorithm: Literal["HS256", "EdDSA"] = "HS256"
     jwt_private_key_file: Path | None = None
@@ -96,6 +109,9 @@ class Settings(BaseSettings):
     # How long a job (a run) is kept by a worker that stopped heartbeating before it is taken
     # over or closed; heartbeats come every third of it.
     job_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    # Jobs (runs included) one process executes at once (`confide worker --concurrency`
+    # overrides it for a worker).
+    job_concurrency: int = Field(default=32, ge=1, le=1000)
     # A run's live events kept in its Redis stream: at most this many, for this long after the
     # last one (the database keeps every event but the token deltas for good).
     run_stream_max_events: int = Field(default=10_000, ge=100, le=1_000_000)

@@ -2,17 +2,45 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from redis import exceptions as redis_errors
+from sqlalchemy import exc as sa_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse, Response
+from starlette.types import ExceptionHandler
+from starlette.websockets import WebSocket, WebSocketState
 
-from confide.errors import PROBLEM_JSON, ConfideError, problem_body
+from confide.db.engine import DatabaseUnreachable
+from confide.errors import PROBLEM_JSON, ConfideError, Unavailable, problem_body
 from confide.logs import request_id_var
+
+log = logging.getLogger("confide.errors")
+
+DATABASE = "the database"
+REDIS = "Redis"
+# RFC 6455's "Try Again Later", for a WebSocket already open when a dependency fails.
+CLOSE_TRY_AGAIN_LATER = 1013
+
+# What the database server says when it cannot serve now, rather than that the statement is
+# wrong (SQLSTATE, PostgreSQL appendix A). Classes: 08 connection exception, 53 insufficient
+# resources (too many connections, disk full, out of memory), 57 operator intervention
+# (terminated backend, shutdown, starting up, and 57014: statement_timeout).
+_UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57"})
+# Codes only a connection attempt gets: the server refuses this configuration (an operator's
+# matter, logged as such; to the client the database is just unavailable). 58030: I/O error.
+_UNAVAILABLE_SQLSTATES = frozenset({"28000", "28P01", "3D000", "58030"})
+# SQLite's own words for "busy" or "cannot reach the file" (its result codes, and the message
+# db/sqlite.py raises when a writer's turn does not come in time).
+_UNAVAILABLE_SQLITE_CODES = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR")
+_UNAVAILABLE_SQLITE_MESSAGES = frozenset({"database is locked", "unable to open database file"})
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -28,7 +56,7 @@ _STATUS_CODES = {
 
 
 def problem_response(
-    request: Request,
+    request: HTTPConnection,
     *,
     status: int,
     code: str,
@@ -120,7 +148,79 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def unavailable_part(exc: BaseException) -> str | None:
+    """The part Confide depends on that `exc` says cannot serve right now (`DATABASE`,
+    `REDIS`), or None: anything else, a bug above all, stays the 500 it is."""
+    if isinstance(exc, redis_errors.ConnectionError | redis_errors.TimeoutError):
+        return REDIS
+    # sa_errors.TimeoutError: no pooled connection came free in CONFIDE_DB_POOL_TIMEOUT_SECONDS.
+    if isinstance(exc, DatabaseUnreachable | sa_errors.TimeoutError):
+        return DATABASE
+    if isinstance(exc, sa_errors.DBAPIError) and (
+        # The connection broke under the statement (SQLAlchemy has dropped it from the pool).
+        exc.connection_invalidated or _server_cannot_serve(exc.orig)
+    ):
+        return DATABASE
+    return None
+
+
+def _server_cannot_serve(error: BaseException | None) -> bool:
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES or sqlstate in _UNAVAILABLE_SQLSTATES
+    if isinstance(error, sqlite3.OperationalError):
+        name = getattr(error, "sqlite_errorname", None) or ""
+        return name.startswith(_UNAVAILABLE_SQLITE_CODES) or (
+            str(error) in _UNAVAILABLE_SQLITE_MESSAGES
+        )
+    return False
+
+
+def _cause(exc: BaseException) -> str:
+    """What went wrong, for the log: the driver's error, never SQLAlchemy's message (it
+    holds the statement and its parameters) nor a URL."""
+    if isinstance(exc, sa_errors.DBAPIError) and exc.orig is not None:
+        exc = exc.orig.__cause__ or exc.orig
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+async def _unavailable(conn: HTTPConnection, exc: Exception) -> Response | None:
+    part = unavailable_part(exc)
+    if part is None:
+        raise exc  # as if no handler were installed: the 500 path, with its traceback
+    log.warning("%s is unavailable", part, extra={"path": conn.url.path, "error": _cause(exc)})
+    error = Unavailable(part)
+    response = problem_response(
+        conn,
+        status=error.status,
+        code=error.code,
+        title=error.title,
+        detail=error.detail,
+        headers=error.headers,
+    )
+    if not isinstance(conn, WebSocket):
+        return response
+    if conn.application_state is WebSocketState.CONNECTING:
+        if "websocket.http.response" in conn.scope.get("extensions", {}):
+            return response  # the handshake's answer: the same 503 as over HTTP
+        await conn.close(code=CLOSE_TRY_AGAIN_LATER)  # refused (servers say 403)
+    elif conn.client_state is WebSocketState.CONNECTED:
+        await conn.close(code=CLOSE_TRY_AGAIN_LATER, reason=error.code)
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConfideError, _confide_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # The database or Redis failing is a 503 `unavailable` wherever it surfaces (before an
+    # SSE stream starts included; a stream already running can only be cut).
+    for error in (
+        sa_errors.DBAPIError,
+        sa_errors.TimeoutError,
+        DatabaseUnreachable,
+        redis_errors.ConnectionError,
+        redis_errors.TimeoutError,
+    ):
+        # One handler for both kinds of connection (Starlette types them apart).
+        app.add_exception_handler(error, cast(ExceptionHandler, _unavailable))

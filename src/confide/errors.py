@@ -74,6 +74,21 @@ class ServiceUnavailable(ConfideError):
     status, code, title = 503, "service_unavailable", "Service unavailable"
 
 
+class Unavailable(ServiceUnavailable):
+    """A part Confide depends on ("the database", "Redis") cannot serve right now: an outage
+    to wait out, not a fault of the request, so the client may send it again."""
+
+    status, code, title = 503, "unavailable", "Service temporarily unavailable"
+    retry_after_seconds = 2
+
+    def __init__(self, part: str) -> None:
+        super().__init__(
+            f"{part[:1].upper()}{part[1:]} is not answering right now; try again in a moment.",
+            headers={"Retry-After": str(self.retry_after_seconds)},
+        )
+        self.part = part
+
+
 def problem_body(
     *,
     status: int,

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from confide.runs import runner
+from confide.runs import bus as run_bus
 from confide.runs.store import INTERRUPTED_TOOL_RESULT
 from confide.threads.service import NewMessage
 from tests.conftest import client_for
@@ -341,19 +341,19 @@ async def test_replay_from_memory_after_any_id(client: httpx.AsyncClient) -> Non
 async def test_finished_runs_leave_memory_after_a_while_or_beyond_a_count(
     client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    manager = app.state.runs.manager
-    monkeypatch.setattr(runner, "CHANNEL_KEEP_MAX", 2)
+    bus = app.state.runs.bus
+    monkeypatch.setattr(run_bus, "CHANNEL_KEEP_MAX", 2)
     _, headers = await signed_up(client)
     threads = [await new_thread(client, headers) for _ in range(3)]
     runs = []
     for thread_id in threads:
         runs.append((await send(client, headers, thread_id, "hi")).json()["run"]["id"])
         await settle(app)
-    kept = {str(run_id) for run_id in manager.channels}
+    kept = {str(run_id) for run_id in bus.channels}
     assert kept == set(runs[1:])  # the oldest finished run left once a third finished
-    monkeypatch.setattr(runner, "CHANNEL_KEEP_SECONDS", -1.0)  # as if a minute had passed
-    manager._forget_old()
-    assert manager.channels == {}
+    monkeypatch.setattr(run_bus, "CHANNEL_KEEP_SECONDS", -1.0)  # as if a minute had passed
+    bus.forget_old()
+    assert bus.channels == {}
     stored = await replay(client, headers, runs[2])  # still replayed, from the database
     assert stored[-1]["type"] == "run.completed"
 
@@ -366,7 +366,7 @@ async def test_replay_from_the_database_once_the_run_has_left_memory(
     events = await send_streamed(client, headers, thread_id, TWO_TOOLS)
     run_id = events[0]["run_id"]
     await settle(app)
-    app.state.runs.manager.channels.clear()  # as after CHANNEL_KEEP_SECONDS, or on another worker
+    app.state.runs.bus.channels.clear()  # as after CHANNEL_KEEP_SECONDS, or on another worker
 
     kept = [e for e in events if e["type"] != "message.delta"]  # deltas are not stored
     assert [e["type"] for e in kept][-1] == "run.completed"
@@ -574,7 +574,9 @@ async def test_finishing_a_run_answers_its_open_tool_calls_once(
         NewMessage(role="tool", content="3", tool_call_id="call_b", name="add"),
     )
     store = app.state.runs.store
-    closing = await store.finish(run_id, status="cancelled")
+    closed = await store.finish(run_id, status="cancelled")
+    assert closed is not None
+    closing = closed.messages
     assert [(m.role, m.tool_call_id, m.seq) for m in closing] == [("tool", "call_a", 4)]
     assert closing[0].content is not None
     assert closing[0].content.startswith("Cancelled")
@@ -583,7 +585,7 @@ async def test_finishing_a_run_answers_its_open_tool_calls_once(
     assert run["finished_at"] is not None
 
     # Idempotent: nothing left to close, and a finished run keeps its outcome.
-    assert await store.finish(run_id, status="failed", error_code="x") == []
+    assert await store.finish(run_id, status="failed", error_code="x") is None
     again = (await client.get(f"{RUNS}/{run_id}", headers=headers)).json()
     assert again == run
     assert len(await stored_messages(client, headers, thread_id)) == 4

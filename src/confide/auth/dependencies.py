@@ -145,29 +145,40 @@ async def _load_principal(
     connection: HTTPConnection, ctx: AuthContext, session_id: uuid.UUID, user_id: uuid.UUID
 ) -> Principal:
     """Check a session in the database and cache it. Concurrent requests of one session share
-    a single load, so a cache entry expiring under load costs one query, not one per request."""
-    pending = ctx.loading.get(session_id)
-    if pending is None:
-        database = connection.app.state.database
+    a single load, so a cache entry expiring under load costs one query, not one per request;
+    a request never joins a load that began before an invalidation (cache.py)."""
+    generation = ctx.cache.begin_load(session_id, user_id)
+    if generation is None:  # fenced, or nothing to trust: this request's own check
+        return await _check(connection, ctx, session_id, user_id)
+    entry = ctx.loading.get(session_id)
+    if entry is None or entry[0] != generation:
+        began = generation
 
         async def load() -> Principal:
-            # Bookkeeping only (the throttled last-seen time), apart from the request's work.
-            async with database.session() as db:
-                principal = await AuthService(db, ctx).load_principal(session_id, user_id)
-            ctx.cache.put(principal)
+            principal = await _check(connection, ctx, session_id, user_id)
+            ctx.cache.put(principal, generation=began)
             return principal
 
         pending = asyncio.ensure_future(load())
-        ctx.loading[session_id] = pending
+        entry = ctx.loading[session_id] = (generation, pending)
 
         def finished(future: asyncio.Future[Principal]) -> None:
-            ctx.loading.pop(session_id, None)
+            if ctx.loading.get(session_id, (0, None))[1] is future:
+                del ctx.loading[session_id]
             if not future.cancelled():
                 future.exception()  # retrieved, even if every waiter went away
 
         pending.add_done_callback(finished)
     # Shielded: one caller going away must not cancel the load the others wait for.
-    return await asyncio.shield(pending)
+    return await asyncio.shield(entry[1])
+
+
+async def _check(
+    connection: HTTPConnection, ctx: AuthContext, session_id: uuid.UUID, user_id: uuid.UUID
+) -> Principal:
+    # Bookkeeping only (the throttled last-seen time), apart from the request's work.
+    async with connection.app.state.database.session() as db:
+        return await AuthService(db, ctx).load_principal(session_id, user_id)
 
 
 class PrincipalDependency(OAuth2PasswordBearer):

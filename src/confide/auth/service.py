@@ -25,8 +25,8 @@ from confide.auth.tokens import (
 )
 from confide.config import Settings
 from confide.db.base import utcnow
-from confide.db.engine import on_commit
 from confide.errors import Conflict, Forbidden, NotAuthenticated, NotFound
+from confide.shared.broadcast import Broadcast
 
 log = logging.getLogger("confide.auth")
 
@@ -85,8 +85,12 @@ class AuthContext:
     csrf: CsrfSigner
     cache: SessionCache
     tickets: WebSocketTickets
-    # Session loads in flight, shared by concurrent requests of the same session.
-    loading: dict[uuid.UUID, asyncio.Future[Principal]] = field(default_factory=dict)
+    # Session loads in flight, shared by concurrent requests of the same session, each with
+    # the token `cache.begin_load` gave it (a request joins only a load of its own token, so
+    # never one that began before an invalidation).
+    loading: dict[uuid.UUID, tuple[int, asyncio.Future[Principal]]] = field(default_factory=dict)
+    # The process's pub/sub when it shares state through Redis (started with the app).
+    broadcast: Broadcast | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +171,8 @@ class AuthService:
         ended = await repository.end_sessions(
             self.db, user_id=user.id, now=now, reason="password_changed", keep=principal.session_id
         )
-        self._forget(ended)
-        cache, user_id = self.ctx.cache, user.id
-        cache.invalidate_user(user_id)
-        on_commit(self.db, lambda: cache.invalidate_user(user_id))
+        # Every session of the user, the ended ones included, on every process.
+        await self.ctx.cache.invalidate_user(user.id)
         log.info("password changed", extra={"user_id": str(user.id), "ended": len(ended)})
 
     # Sessions ----------------------------------------------------------------------------------
@@ -201,7 +203,7 @@ class AuthService:
             ended = await repository.end_sessions(
                 self.db, user_id=user.id, now=now, reason="session_limit", session_ids=surplus
             )
-            self._forget(ended)
+            await self._forget(ended)
         access_token, expires_in = self.ctx.tokens.issue(user_id=user.id, session_id=session.id)
         log.info("session started", extra={"user_id": str(user.id), "sid": str(session.id)})
         return IssuedSession(session, access_token, expires_in, refresh_token)
@@ -225,7 +227,7 @@ class AuthService:
                 reason="refresh_token_reused",
                 session_ids=[session.id],
             )
-            self._forget([session.id])
+            await self._forget([session.id])
             log.warning(
                 "refresh token reused; session ended",
                 extra={"user_id": str(session.user_id), "sid": str(session.id)},
@@ -277,13 +279,13 @@ class AuthService:
         )
         if not ended:
             raise SessionNotFound
-        self._forget(ended)
+        await self._forget(ended)
 
     async def end_all_sessions(self, principal: Principal) -> None:
         ended = await repository.end_sessions(
             self.db, user_id=principal.user_id, now=utcnow(), reason="signed_out_everywhere"
         )
-        self._forget(ended)
+        await self._forget(ended)
 
     async def list_sessions(
         self, principal: Principal, *, after: tuple[datetime, uuid.UUID] | None, limit: int
@@ -306,17 +308,11 @@ class AuthService:
         self.db.add(RefreshToken(session_id=session_id, token_hash=token_hash, created_at=now))
         return token
 
-    def _forget(self, session_ids: list[uuid.UUID]) -> None:
-        """Drop ended sessions from the cache now and again once the end is committed, so a
-        request racing the commit cannot re-cache a session as live."""
-        cache = self.ctx.cache
-
-        def drop() -> None:
-            for session_id in session_ids:
-                cache.invalidate(session_id)
-
-        drop()
-        on_commit(self.db, drop)
+    async def _forget(self, session_ids: list[uuid.UUID]) -> None:
+        """Drop ending sessions from the cache of every process before the request answers.
+        This runs before the commit; the cache fences them, so a load racing the commit
+        cannot re-cache one as live (cache.py)."""
+        await self.ctx.cache.invalidate(*session_ids)
 
     def _idle_cutoff(self, now: datetime) -> datetime:
         return now - timedelta(seconds=self.settings.session_idle_timeout_seconds)

@@ -10,13 +10,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from redis.asyncio import Redis
 
 from confide.errors import NotAuthenticated
+from confide.shared.redis import key
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "exp", "jti", "sid"]
@@ -166,27 +168,67 @@ class CsrfSigner:
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+class SpentTickets(Protocol):
+    """Where spent WebSocket tickets are remembered until they expire."""
+
+    async def spend(self, ticket_id: str, *, ttl_seconds: int) -> bool:
+        """Record a ticket as spent; False when it already was (anywhere this store spans)."""
+
+
+class MemorySpentTickets:
+    """Spent tickets of this process only (one process: no CONFIDE_REDIS_URL)."""
+
+    def __init__(self) -> None:
+        self._spent: dict[str, float] = {}
+
+    async def spend(self, ticket_id: str, *, ttl_seconds: int) -> bool:
+        now = time.time()
+        if self._spent.get(ticket_id, 0.0) > now:
+            return False
+        self._spent = {t: until for t, until in self._spent.items() if until > now}
+        self._spent[ticket_id] = now + ttl_seconds
+        return True
+
+
+class RedisSpentTickets:
+    """Spent tickets shared by every process: `SET confide:ws-ticket:<id> 1 NX EX <ttl>`.
+
+    Without Redis the ticket is refused, never let through unchecked: its connection error
+    propagates, and the socket is refused as `unavailable` (error_handlers.py), not as an
+    authentication failure, so the client tries again rather than signing in again."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def spend(self, ticket_id: str, *, ttl_seconds: int) -> bool:
+        first = await self._redis.set(key("ws-ticket", ticket_id), b"1", nx=True, ex=ttl_seconds)
+        return bool(first)
+
+
 class WebSocketTickets:
     """Short-lived, single-use tickets that let a bearer client open a WebSocket (browsers
-    cannot set headers on one). Signed, so any worker can check them; spent once per process."""
+    cannot set headers on one). Signed, so any process can check them; spent once in all the
+    processes `spent` spans (this one by default)."""
 
-    def __init__(self, secret: str, *, ttl_seconds: int = 30) -> None:
+    def __init__(
+        self, secret: str, *, ttl_seconds: int = 30, spent: SpentTickets | None = None
+    ) -> None:
         self._key = derive_key(secret, "ws-ticket")
         self.ttl_seconds = ttl_seconds
-        self._spent: dict[str, float] = {}
+        self._spent: SpentTickets = spent if spent is not None else MemorySpentTickets()
 
     def issue(self, *, user_id: uuid.UUID, session_id: uuid.UUID) -> str:
         payload = f"{user_id}.{session_id}.{int(time.time()) + self.ttl_seconds}."
         payload += secrets.token_urlsafe(12)
         return f"{payload}.{self._mac(payload)}"
 
-    def redeem(self, ticket: str) -> tuple[uuid.UUID, uuid.UUID]:
+    async def redeem(self, ticket: str) -> tuple[uuid.UUID, uuid.UUID]:
         """The (user, session) a ticket was issued for; InvalidToken if forged, old or spent."""
         payload, _, mac = ticket.rpartition(".")
         if not payload or not hmac.compare_digest(mac, self._mac(payload)):
             raise InvalidToken
         try:
-            user_raw, session_raw, expires_raw, _nonce = payload.split(".")
+            user_raw, session_raw, expires_raw, nonce = payload.split(".")
             user_id, session_id, expires = (
                 uuid.UUID(user_raw),
                 uuid.UUID(session_raw),
@@ -194,11 +236,11 @@ class WebSocketTickets:
             )
         except ValueError:
             raise InvalidToken from None
-        now = time.time()
-        if now >= expires or payload in self._spent:
+        if time.time() >= expires:
             raise InvalidToken
-        self._spent = {p: e for p, e in self._spent.items() if e > now}
-        self._spent[payload] = expires
+        # The nonce names the ticket: it is random, and only a ticket we signed gets here.
+        if not await self._spent.spend(nonce, ttl_seconds=self.ttl_seconds):
+            raise InvalidToken
         return user_id, session_id
 
     def _mac(self, payload: str) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event, make_url, text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -23,6 +25,9 @@ from confide.datadir import create_private_file
 from confide.db.sqlite import InlineConnection, inline_connector
 from confide.errors import ConfideError
 
+if TYPE_CHECKING:
+    from confide.config import Settings
+
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 SQLITE_POOL_SIZE = 20
 SQLITE_PRAGMAS = (
@@ -33,10 +38,59 @@ SQLITE_PRAGMAS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ServerPool:
+    """How connections to a database server (PostgreSQL) are pooled and bounded; the
+    defaults are the settings' (CONFIDE_DB_*). SQLite ignores all of it."""
+
+    size: int = 10
+    max_overflow: int = 20
+    timeout_seconds: float = 10.0
+    recycle_seconds: int = 1800  # 0: never
+    statement_timeout_ms: int = 30_000  # 0: no limit
+    connect_timeout_seconds: float = 5.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServerPool:
+        return cls(
+            size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            timeout_seconds=settings.db_pool_timeout_seconds,
+            recycle_seconds=settings.db_pool_recycle_seconds,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+            connect_timeout_seconds=settings.db_connect_timeout_seconds,
+        )
+
+    def engine_options(self, url: str) -> dict[str, Any]:
+        """`create_async_engine` keywords for a server database at `url`."""
+        options: dict[str, Any] = {
+            "pool_size": self.size,
+            "max_overflow": self.max_overflow,
+            "pool_timeout": self.timeout_seconds,
+            "pool_recycle": self.recycle_seconds or -1,
+            # A connection the server dropped while it sat in the pool (a restart, a
+            # terminated backend, an idle timeout) is replaced at checkout, unseen.
+            "pool_pre_ping": True,
+        }
+        if make_url(url).get_driver_name() == "asyncpg":
+            options["connect_args"] = {
+                "timeout": self.connect_timeout_seconds,
+                # Sent as a startup parameter: every connection has it, no extra round trip.
+                "server_settings": {"statement_timeout": str(self.statement_timeout_ms)},
+            }
+        return options
+
+
+class DatabaseUnreachable(ConnectionError):
+    """The database server cannot be reached (refused, unknown host, timed out), raised in
+    place of the driver's bare OSError so that error_handlers.py can tell an outage from
+    any other I/O error. Still an OSError for code that catches those."""
+
+
 class Database:
     """Owns the engine and hands out sessions."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool: ServerPool | None = None) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
@@ -56,11 +110,18 @@ class Database:
         elif self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update((pool or ServerPool()).engine_options(url))
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite and "async_creator" not in kwargs:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        if not self.is_sqlite:
+            event.listen(self.engine.sync_engine, "do_connect", _connect_or_unreachable)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """The database the settings name, pooled as they say."""
+        return cls(settings.effective_database_url, pool=ServerPool.from_settings(settings))
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
@@ -117,6 +178,16 @@ def _private_file_first(
         return await connect()
 
     return private_connect
+
+
+def _connect_or_unreachable(
+    dialect: Dialect, _record: ConnectionPoolEntry, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as exc:  # TimeoutError and socket.gaierror included
+        # The message names the host and port, never the password.
+        raise DatabaseUnreachable(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

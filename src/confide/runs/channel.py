@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TypeVar
 
 from confide.runs.events import EventBase, is_terminal
@@ -15,12 +15,15 @@ E = TypeVar("E", bound=EventBase)
 class RunChannel:
     """Every event a run emitted, in order. Followers wait for new ones until the run ends."""
 
-    def __init__(self, run_id: uuid.UUID) -> None:
+    def __init__(
+        self, run_id: uuid.UUID, *, on_end: Callable[[RunChannel], None] | None = None
+    ) -> None:
         self.run_id = run_id
         self.events: list[EventBase] = []
         self.closed = False
         self._changed = asyncio.Event()
         self._ended = asyncio.Event()
+        self._on_end = on_end
 
     def publish(self, event: E) -> E:
         self.push(self.prepare(event))
@@ -43,14 +46,23 @@ class RunChannel:
         assert event.id == len(self.events) + 1, "events are pushed in order"
         self.events.append(event)
         if is_terminal(event):
-            self.closed = True
-            self._ended.set()
+            self._end()
         self._wake()
 
     def close(self) -> None:
-        self.closed = True
-        self._ended.set()
+        """End the channel without a final event (followers then read the database)."""
+        self._end()
         self._wake()
+
+    def _end(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._ended.set()
+            if self._on_end is not None:
+                self._on_end(self)
+
+    async def drain(self) -> None:
+        """Wait until every event pushed has reached the other processes (if any do)."""
 
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()

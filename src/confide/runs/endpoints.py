@@ -63,7 +63,7 @@ async def send_message(
     text/event-stream` the answer streams as SSE events; otherwise it is returned whole."""
     launched = await runs.start(principal, thread_id, body.content)
     if SSE in request.headers.get("accept", ""):
-        return _sse(request, launched.channel.follow(0))
+        return _sse(request, runs.events(launched))
     result = await runs.result(principal, launched)
     run = result.run
     _log_outcome(request, run.id, run.status, run.error_code)

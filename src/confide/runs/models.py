@@ -38,6 +38,10 @@ class Run(IdMixin, Base):
     error_detail: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The process executing the run (NULL while its job waits in the queue), and when its
+    # hold lapses unless renewed (runs/sweeper.py).
+    worker_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 @dataclass(slots=True)
@@ -55,6 +59,7 @@ class RunState:
     error: str | None = None
     error_detail: str | None = None
     finished_at: datetime | None = None
+    worker_id: str | None = None  # the process executing it, which alone may write it
 
 
 # "In progress", written out in the SQL rather than bound: only then can SQLite see that the

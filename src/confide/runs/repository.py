@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from confide.auth.models import User
 from confide.runs.events import TERMINAL
 from confide.runs.models import IS_RUNNING, RUNNING, Run, RunEvent
 from confide.threads.repository import Executor
@@ -44,6 +45,8 @@ _RUN_COLUMNS = (
     Run.error_detail,
     Run.created_at,
     Run.finished_at,
+    Run.worker_id,
+    Run.lease_until,
 )
 _OWNED_RUN = select(*_RUN_COLUMNS).where(
     Run.id == bindparam("b_run"), Run.user_id == bindparam("b_user")
@@ -61,6 +64,28 @@ _FINAL_EVENT = (
     .limit(1)
 )
 _LAST_EVENT_SEQ = select(func.max(RunEvent.seq)).where(RunEvent.run_id == bindparam("b_run"))
+# The fence of every write of a run: only the process holding it may write, and each write
+# renews its lease.
+_HOLD = (
+    update(Run)
+    .where(Run.id == bindparam("b_run"), IS_RUNNING, Run.worker_id == bindparam("b_worker"))
+    .values(lease_until=bindparam("b_lease"))
+)
+# A write that changes nothing, to take the run's row (PostgreSQL) or the database's write lock
+# (SQLite) before deciding how to close it: two closers never both see it running.
+_LOCK_RUNNING = update(Run).where(Run.id == bindparam("b_run"), IS_RUNNING).values(status=RUNNING)
+_CLAIM = (
+    update(Run)
+    .where(Run.id == bindparam("b_run"), IS_RUNNING, Run.worker_id.is_(None))
+    .values(worker_id=bindparam("b_worker"), lease_until=bindparam("b_lease"))
+    .returning(*_RUN_COLUMNS)
+)
+_RENEW = (
+    update(Run)
+    .where(IS_RUNNING, Run.worker_id == bindparam("b_worker"))
+    .values(lease_until=bindparam("b_lease"))
+)
+_RUNNING = select(Run.id, Run.worker_id, Run.lease_until, Run.created_at).where(IS_RUNNING)
 
 
 class ThreadBusy(Exception):
@@ -107,8 +132,44 @@ async def get_run(db: Executor, run_id: uuid.UUID, *, user_id: uuid.UUID | None)
     return (await db.execute(_OWNED_RUN, {"b_run": run_id, "b_user": user_id})).one_or_none()
 
 
-async def running_run_ids(db: Executor) -> list[uuid.UUID]:
-    return list((await db.execute(select(Run.id).where(IS_RUNNING))).scalars())
+async def running_runs(db: Executor) -> Sequence[Any]:
+    """Every run in progress: (id, worker_id, lease_until, created_at)."""
+    return (await db.execute(_RUNNING)).all()
+
+
+async def hold(db: Executor, run_id: uuid.UUID, *, worker_id: str, lease_until: datetime) -> bool:
+    """Renew this process's lease on a run it executes; False if the run ended or is no
+    longer this process's (another one closed it)."""
+    result = await db.execute(
+        _HOLD, {"b_run": run_id, "b_worker": worker_id, "b_lease": lease_until}
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def lock_running(db: Executor, run_id: uuid.UUID) -> bool:
+    """Take the run for this transaction; False if it is not running."""
+    result = await db.execute(_LOCK_RUNNING, {"b_run": run_id})
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def claim(db: Executor, run_id: uuid.UUID, *, worker_id: str, lease_until: datetime) -> Any:
+    """Take a queued run for this process: its row, or None when it is not both running and
+    unclaimed."""
+    result = await db.execute(
+        _CLAIM, {"b_run": run_id, "b_worker": worker_id, "b_lease": lease_until}
+    )
+    return result.one_or_none()
+
+
+async def renew(db: Executor, *, worker_id: str, lease_until: datetime) -> int:
+    """Renew the lease of every run this process executes."""
+    result = await db.execute(_RENEW, {"b_worker": worker_id, "b_lease": lease_until})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def display_name(db: Executor, user_id: uuid.UUID) -> str | None:
+    value = (await db.execute(select(User.display_name).where(User.id == user_id))).scalar()
+    return None if value is None else str(value)
 
 
 async def insert_events(db: Executor, rows: list[dict[str, Any]]) -> None:

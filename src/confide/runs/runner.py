@@ -1,7 +1,7 @@
 """Drives one run: model step, tool calls, model step... storing each message as it completes.
 
-A run is a background task, independent of the request that started it: a client that drops
-its connection can resume the events, and only a cancel (or a failure) ends the run early.
+A run is a job (jobs/), independent of the request that started it: a client that drops its
+connection can resume the events, and only a cancel (or a failure) ends the run early.
 Whatever ends it, `RunStore.finish` leaves the thread valid, and keeps the text the user saw
 of an answer cut short. Why Confide drives pydantic-ai's `Model` itself rather than its
 `Agent` graph: docs/architecture.md, "The run loop".
@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,18 +41,12 @@ from confide.runs.events import (
 )
 from confide.runs.model_step import ModelLimits, RunFailure, stream_response
 from confide.runs.models import RunState
-from confide.runs.store import RunStore, closing_events, log_run_end
+from confide.runs.store import RunLost, RunStore, closing_events, log_run_end
 from confide.threads.schemas import MessageOut
 from confide.threads.service import NewMessage
 
 log = logging.getLogger("confide.runs")
 
-# How long a finished run's live events (token deltas included) stay in memory for clients
-# resuming late, and for how many runs at most; after that a replay comes from the database,
-# which has every event but the deltas. Bounded: a busy server would otherwise hold minutes of
-# runs, and the garbage collector would walk them all.
-CHANNEL_KEEP_SECONDS = 60.0
-CHANNEL_KEEP_MAX = 1000
 INTERNAL_ERROR = "Something went wrong on our side."
 CANCELLED = "The run was cancelled."
 
@@ -101,36 +94,28 @@ class RunJob:
 
 
 class RunManager:
-    """The runs in progress in this process."""
+    """The runs this process executes."""
 
     def __init__(self, *, store: RunStore, tool_log: ToolCallLog) -> None:
         self.store = store
         self.tool_log = tool_log
-        self.channels: dict[uuid.UUID, RunChannel] = {}
-        self._finished: deque[tuple[float, uuid.UUID]] = deque()  # (when, run), oldest first
-        self.tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self.tasks: dict[uuid.UUID, asyncio.Task[object]] = {}
 
-    def launch(self, job: RunJob) -> None:
+    async def run(self, job: RunJob) -> None:
+        """Execute a run in the calling task (a job's), until it has ended and every event
+        has reached its followers."""
         run_id = job.run.id
-        self.channels[run_id] = job.channel
-        job.emit(RunStarted(run_id=run_id, thread_id=job.run.thread_id, agent_id=job.agent.id))
-        task = asyncio.create_task(self._execute(job), name=f"run-{run_id}")
+        task = asyncio.current_task()
+        assert task is not None
         self.tasks[run_id] = task
-
-        def done(_: asyncio.Task[None]) -> None:
+        try:
+            job.emit(RunStarted(run_id=run_id, thread_id=job.run.thread_id, agent_id=job.agent.id))
+            await self._execute(job)
+            if task.cancelling():  # the cancel was this run's: it is handled, not the job's
+                task.uncancel()
+        finally:
             self.tasks.pop(run_id, None)
-            self._finished.append((time.monotonic(), run_id))
-            self._forget_old()
-
-        task.add_done_callback(done)
-
-    def _forget_old(self) -> None:
-        """Drop the live events of runs finished long enough ago (or beyond the last N)."""
-        cutoff = time.monotonic() - CHANNEL_KEEP_SECONDS
-        finished = self._finished
-        while finished and (finished[0][0] < cutoff or len(finished) > CHANNEL_KEEP_MAX):
-            _, old = finished.popleft()
-            self.channels.pop(old, None)
+        await asyncio.shield(job.channel.drain())
 
     async def cancel(self, run_id: uuid.UUID) -> bool:
         """Cancel a run of this process and wait until its thread is closed."""
@@ -138,7 +123,7 @@ class RunManager:
         if task is None:
             return False
         task.cancel()
-        await asyncio.wait([task])
+        await asyncio.wait([task])  # the job's task ends once the run is closed
         return True
 
     async def shutdown(self) -> None:
@@ -155,6 +140,8 @@ class RunManager:
             job.status = "completed"
         except asyncio.CancelledError:
             job.status, job.error_code, job.error = "cancelled", "cancelled", CANCELLED
+        except RunLost:  # another process closed it: nothing more is this process's to write
+            job.status = "lost"
         except RunFailure as failure:
             job.fail(failure.code, failure.message, failure.detail)
         except Exception:
@@ -167,9 +154,15 @@ class RunManager:
         """Close the thread, record the outcome, and only then announce it: a client that
         hears `run.completed` and sends its next message must not meet a run in progress."""
         try:
+            if job.status == "lost":
+                job.channel.close()  # its followers read the ending another process stored
+                return
             if job.status == "completed":  # every call was answered: one transaction
                 try:
                     await self._complete(job)
+                    return
+                except RunLost:
+                    job.channel.close()
                     return
                 except Exception:  # the answer could not be stored: the run failed
                     log.exception(
@@ -186,7 +179,7 @@ class RunManager:
             )
             partial = "".join(job.draft) or (job.final.content if job.final else None)
             async with job.writes:
-                closing = await self.store.finish(
+                closed = await self.store.finish(
                     job.run.id,
                     status=job.status,
                     error_code=job.error_code,
@@ -194,6 +187,10 @@ class RunManager:
                     error_detail=job.error_detail,
                     partial=partial,
                 )
+            if closed is None:  # another process closed it meanwhile
+                job.channel.close()
+                return
+            closing = closed.messages
             job.new_messages.extend(closing)
             events = closing_events(job.run.id, closing, job.status, job.error_code, job.error)
             *told, terminal = events

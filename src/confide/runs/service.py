@@ -1,16 +1,25 @@
-"""`RunService`: start a run, follow its events from an id, cancel it, read it.
+"""`RunService`: start a run, execute it (the `run` job), follow its events from an id, cancel
+it, read it.
 
 The JSON, SSE and WebSocket adapters (`endpoints.py`, `websocket.py`) are thin: they parse
 input with the same schemas (`runs/schemas.py`), call this service and shape its answer.
+
+A run's path (docs/architecture.md, "A run across processes"): `start` stores the user's
+message and the run, and queues the run's job; whichever process executes the job
+(`execute`) streams its events into the event bus (`bus.py`), from which any process serves
+them (`follow`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from confide.agents.definitions import AgentDefinition, render_system_prompt
 from confide.agents.models.factory import ModelCatalog
@@ -18,16 +27,22 @@ from confide.agents.registry import AgentRegistry
 from confide.agents.tools import ToolRegistry
 from confide.auth.cache import Principal
 from confide.config import Settings
+from confide.db.base import utcnow
 from confide.db.engine import Database
 from confide.errors import NotFound
+from confide.jobs import JobQueue
 from confide.runs import repository
+from confide.runs.bus import EventBus
 from confide.runs.channel import RunChannel
-from confide.runs.events import EventBase
+from confide.runs.events import EventBase, MessageCompleted, is_terminal
+from confide.runs.lease import ProcessIdentity
 from confide.runs.model_step import ModelLimits
 from confide.runs.models import RUNNING, RunState
 from confide.runs.runner import CANCELLED, RunJob, RunManager, model_settings
 from confide.runs.schemas import RunOut, RunResult
 from confide.runs.store import Choice, RunStore
+from confide.shared.broadcast import Broadcast
+from confide.shared.redis import key
 from confide.threads.schemas import MessageOut
 from confide.threads.service import estimate_text_tokens
 
@@ -35,6 +50,22 @@ DEFAULT_CONTEXT_TOKENS = 32_768
 # Room kept for the answer when the agent sets no max_tokens: an eighth of the context, at
 # most this much.
 ANSWER_RESERVE_TOKENS = 4096
+# How long a cancel waits for the process executing a run to close it, before closing it
+# itself (that process is then fenced off: its next write fails, and it stops).
+CANCEL_WAIT_SECONDS = 10.0
+RUN_JOB = "run"
+CANCEL_CHANNEL = key("runs", "cancel")  # pub/sub: run ids to cancel, heard by every process
+WORKER_LOST = "worker_lost"
+WORKER_LOST_REASON = "The server process running this run stopped."
+SERVER_RESTARTED = "server_restarted"
+SERVER_RESTARTED_REASON = "The server stopped while this run was in progress."
+AGENT_UNAVAILABLE_REASON = "The agent of this thread is no longer available."
+
+log = logging.getLogger("confide.runs")
+
+
+def run_job_key(run_id: uuid.UUID) -> str:
+    return f"run:{run_id}"
 
 
 class RunNotFound(NotFound):
@@ -45,9 +76,8 @@ class RunNotFound(NotFound):
 @dataclass(frozen=True, slots=True)
 class Launched:
     run: RunState
-    channel: RunChannel
     user_message: MessageOut
-    new_messages: list[MessageOut]  # the run's, as they are stored
+    job: RunJob | None  # when this process executes the run itself (the in-process queue)
 
 
 class RunService:
@@ -61,6 +91,9 @@ class RunService:
         models: ModelCatalog,
         manager: RunManager,
         store: RunStore,
+        bus: EventBus,
+        jobs: JobQueue,
+        identity: ProcessIdentity,
     ) -> None:
         self.database = database
         self.settings = settings
@@ -69,7 +102,14 @@ class RunService:
         self.models = models
         self.manager = manager
         self.store = store
+        self.bus = bus
+        self.jobs = jobs
+        self.identity = identity
         self._fixed_costs: dict[str, int] = {}  # agent id: context less tools and answer
+        # Runs started here for this process to execute (the in-process queue), prepared in
+        # full by `start`: the job takes them from here instead of reading them back.
+        self._prepared: dict[uuid.UUID, RunJob] = {}
+        self.broadcast: Broadcast | None = None  # with Redis: cancels reach every process
 
     async def start(self, principal: Principal, thread_id: uuid.UUID, content: str) -> Launched:
         """Store the user's message and start the agent's turn in the background."""
@@ -89,17 +129,49 @@ class RunService:
                 history_budget=self.history_budget(agent, system_prompt),
             )
 
+        here = not self.jobs.shared  # this process executes the run: it holds it now
         started = await self.store.start(
-            owner_id=principal.user_id, thread_id=thread_id, content=content, choose=choose
+            owner_id=principal.user_id,
+            thread_id=thread_id,
+            content=content,
+            choose=choose,
+            worker_id=self.identity.worker_id if here else None,
         )
         run, user_message, (agent,) = started.run, started.user_message, chosen
-        channel = RunChannel(run.id)
-        job = RunJob(
+        job = None
+        if here:
+            job = self._prepared[run.id] = self._job(
+                run, agent, system_prompt, started.history, self.bus.open(run.id)
+            )
+        try:
+            await self.jobs.enqueue(RUN_JOB, key=run_job_key(run.id), run_id=str(run.id))
+        except BaseException:
+            # Not queued, so nobody would ever execute it: closed now, the thread left valid.
+            self._prepared.pop(run.id, None)
+            await self.store.finish(
+                run.id,
+                status="failed",
+                error_code="unavailable",
+                error="The run could not be queued.",
+                announce=True,
+            )
+            raise
+        return Launched(run=run, user_message=user_message, job=job)
+
+    def _job(
+        self,
+        run: RunState,
+        agent: AgentDefinition,
+        system_prompt: str,
+        history: list[dict[str, object]],
+        channel: RunChannel,
+    ) -> RunJob:
+        return RunJob(
             run=run,
             agent=agent,
             model=self.models.for_agent(agent),
             system_prompt=system_prompt,
-            history=started.history,
+            history=history,
             tools=self.tools.select(agent.tools),
             channel=channel,
             max_steps=self.settings.run_max_steps,
@@ -107,10 +179,60 @@ class RunService:
             tool_timeout=self.settings.tool_timeout_seconds,
             settings=model_settings(agent),
         )
-        self.manager.launch(job)
-        return Launched(
-            run=run, channel=channel, user_message=user_message, new_messages=job.new_messages
+
+    async def execute(self, run_id: uuid.UUID) -> None:
+        """The `run` job: execute a run to its end. Safe to run twice: a run is claimed
+        before anything else, and a second delivery finds it claimed (or ended)."""
+        job = self._prepared.pop(run_id, None) or await self._take(run_id)
+        if job is not None:
+            await self.manager.run(job)
+
+    async def _take(self, run_id: uuid.UUID) -> RunJob | None:
+        """Claim a queued run and prepare it; None when there is nothing to execute."""
+        claim = await self.store.claim(run_id, self.identity.worker_id)
+        run = claim.run
+        if run is None:
+            # Delivered again: its first delivery's process holds it (nothing to do), or held
+            # it and died (SAQ retries a job only once its heartbeats stopped).
+            if claim.row is not None and self.abandoned(claim.row):
+                await self.close_lost(run_id, WORKER_LOST, WORKER_LOST_REASON)
+            return None
+        agent = self.agents.agents.get(run.agent_id)
+        if agent is None:  # withdrawn from the configuration since the run was queued
+            await self.close_lost(run_id, "agent_unavailable", AGENT_UNAVAILABLE_REASON)
+            return None
+        system_prompt = render_system_prompt(
+            agent, display_name=await self.store.display_name(run.user_id), today=date.today()
         )
+        history = await self.store.history(run, self.history_budget(agent, system_prompt))
+        return self._job(run, agent, system_prompt, history, self.bus.open(run_id))
+
+    def abandoned(self, row: Any) -> bool:
+        """Whether a running run's row says its process is gone: known dead on this host, or
+        its lease ran out."""
+        if row.status != RUNNING or row.worker_id is None:
+            return False
+        return self.identity.knows_gone(row.worker_id) or (
+            row.lease_until is not None and row.lease_until < utcnow()
+        )
+
+    async def close_lost(self, run_id: uuid.UUID, code: str, reason: str) -> bool:
+        """Close a run no process here executes (its own died, or it never started), and tell
+        its followers wherever they are. False if it had already ended."""
+        try:
+            after = await self.bus.last_id(run_id)
+        except Exception:  # Redis away: its stream is unknown, the database's ids are used
+            after = 0
+        closed = await self.store.finish(
+            run_id, status="failed", error_code=code, error=reason, announce=True, after=after
+        )
+        if closed is None:
+            return False
+        try:
+            await self.bus.publish(run_id, closed.events)
+        except Exception:  # the followers read the ending from the database instead
+            log.warning("could not publish a run's ending", extra={"run_id": str(run_id)})
+        return True
 
     def limits(self, agent: AgentDefinition) -> ModelLimits:
         model = agent.model
@@ -162,33 +284,102 @@ class RunService:
     async def follow(
         self, principal: Principal, run_id: uuid.UUID, after: int
     ) -> AsyncIterator[EventBase]:
-        """The run's events after `after`: live while this process runs it (deltas
-        included), else replayed from the database. Checked before the first event."""
-        await self.get(principal, run_id)
-        channel = self.manager.channels.get(run_id)
+        """The run's events after `after`: live while it runs (deltas included), from this
+        process's memory or the shared stream, else replayed. Checked before the first
+        event."""
+        run = await self.get(principal, run_id)
+        channel = self.bus.local(run_id)
         if channel is not None:
-            return channel.follow(after)
+            return self._local(channel, run_id, after)
+        if self.bus.shared:
+            if run.status == RUNNING:
+                return self._shared(run_id, after)
+            published = await self.bus.published(run_id, after)  # deltas included
+            if any(is_terminal(event) for event in published):
+                return _replay(published)
         return _replay(await self.store.events_after(run_id, after))
+
+    def events(self, launched: Launched) -> AsyncIterator[EventBase]:
+        """Every event of a run just started, as it comes."""
+        if launched.job is not None:
+            return self._local(launched.job.channel, launched.run.id, 0)
+        return self._shared(launched.run.id, 0)
+
+    async def _local(
+        self, channel: RunChannel, run_id: uuid.UUID, after: int
+    ) -> AsyncIterator[EventBase]:
+        position = after
+        async for event in channel.follow(after):
+            yield event
+            position = event.id
+            if is_terminal(event):
+                return
+        if channel.events and is_terminal(channel.events[-1]):
+            return
+        # Closed without an ending (another process closed the run): the database has it.
+        for event in await self.store.events_after(run_id, position):
+            yield event
+
+    async def _shared(self, run_id: uuid.UUID, after: int) -> AsyncIterator[EventBase]:
+        position = after
+        async for batch in self.bus.read(run_id, after):
+            for event in batch:
+                yield event
+                position = event.id
+                if is_terminal(event):
+                    return
+            if not batch and await self.store.status(run_id) != RUNNING:
+                # Ended, and the stream never said so (Redis lost it): the database has it.
+                for event in await self.store.events_after(run_id, position):
+                    yield event
+                return
 
     async def cancel(self, principal: Principal, run_id: uuid.UUID) -> RunOut:
         run = await self.get(principal, run_id)
-        if run.status == RUNNING and not await self.manager.cancel(run_id):
-            # Running in the database but in no task here: its process is gone.
-            await self.store.finish(
-                run_id, status="cancelled", error_code="cancelled", error=CANCELLED, announce=True
+        if run.status != RUNNING or await self.manager.cancel(run_id):
+            return await self.get(principal, run_id)
+        if self.broadcast is not None:  # the process executing it cancels it now
+            await self.broadcast.publish(CANCEL_CHANNEL, str(run_id).encode())
+        await self.jobs.abort(run_job_key(run_id))
+        self._prepared.pop(run_id, None)  # taken out of this process's queue before it began
+        row = await self.store.row(run_id)
+        if self.jobs.shared and row is not None and row.worker_id is not None:
+            # A process holds it (the database says so, whatever the queue's record says):
+            # that process closes it, keeping what it streamed. Wait for that, a while.
+            try:
+                async with asyncio.timeout(CANCEL_WAIT_SECONDS):
+                    async for event in await self.follow(principal, run_id, 0):
+                        if is_terminal(event):
+                            break
+            except TimeoutError:
+                pass
+        if await self.store.status(run_id) == RUNNING:
+            # Queued and taken out of the queue, or its process is gone or did not answer.
+            closed = await self.store.finish(
+                run_id,
+                status="cancelled",
+                error_code="cancelled",
+                error=CANCELLED,
+                announce=True,
+                after=await self.bus.last_id(run_id),
             )
+            if closed is not None:
+                await self.bus.publish(run_id, closed.events)
         return await self.get(principal, run_id)
 
     async def result(self, principal: Principal, launched: Launched) -> RunResult:
         """Wait for a run's end (it goes on if the caller leaves); the run and its messages."""
-        await launched.channel.ended()
-        run = launched.run
-        if run.status == "completed":  # known here as stored; any other ending is read back
+        messages = [launched.user_message]
+        async for event in self.events(launched):
+            if isinstance(event, MessageCompleted):
+                messages.append(event.message)
+        run = launched.job.run if launched.job is not None else None
+        if run is not None and run.status == "completed":  # known here as stored
             out = RunOut.model_validate(run, from_attributes=True)
             out.error_detail = None
         else:
-            out = await self.get(principal, run.id)
-        return RunResult(run=out, messages=[launched.user_message, *launched.new_messages])
+            out = await self.get(principal, launched.run.id)
+        return RunResult(run=out, messages=messages)
 
 
 async def _replay(events: list[EventBase]) -> AsyncIterator[EventBase]:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from confide.db.base import utcnow
@@ -48,6 +49,29 @@ class RunInProgress(Conflict):
     title = "A run is already in progress on this thread"
 
 
+class RunLost(Exception):
+    """This process no longer holds the run: another one closed it (a cancel from another
+    process, or a sweep that took this process for dead). Nothing more may be written."""
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """What `finish` stored: the messages that close the thread, and (when it announced the
+    end itself) the events, numbered, that tell it."""
+
+    messages: list[MessageOut]
+    events: list[EventBase] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A queued run taken by this process (`run`), or, when it could not be taken, the run's
+    row as it is (None: the run is gone)."""
+
+    run: RunState | None
+    row: Any = None
+
+
 @dataclass(frozen=True, slots=True)
 class Started:
     """A run just created: its state, the user's stored message, the conversation so far."""
@@ -67,10 +91,13 @@ class Choice:
 
 
 class RunStore:
-    def __init__(self, database: Database, codec: ContentCodec) -> None:
+    def __init__(
+        self, database: Database, codec: ContentCodec, *, lease_seconds: float = 30.0
+    ) -> None:
         self.database = database
         self.codec = codec
         self.messages = MessageLog(codec)
+        self.lease = timedelta(seconds=lease_seconds)
 
     async def start(
         self,
@@ -79,12 +106,17 @@ class RunStore:
         thread_id: uuid.UUID,
         content: str,
         choose: Callable[[str], Choice],
+        worker_id: str | None = None,
     ) -> Started:
         """Create the run and store the user's message, before the model is ever called.
 
         One transaction: the owner's thread (someone else's is a missing one), the newest
         history that fits the agent's budget, the run row, the user's message.
-        `choose(thread's agent id)` names the agent and model that will answer."""
+        `choose(thread's agent id)` names the agent and model that will answer.
+
+        `worker_id`: this process will execute the run itself, so it holds it from the start
+        (and reads the history now). None: the run's job is queued, and whichever process takes
+        it claims it and reads the history then (`claim`, `history`)."""
         now = utcnow()
         async with self.database.begin() as conn:
             agent_id = await owned_agent_id(conn, owner_id=owner_id, thread_id=thread_id)
@@ -92,10 +124,14 @@ class RunStore:
                 raise ThreadNotFound
             choice = choose(agent_id)
             user = NewMessage(role="user", content=content)
-            history = await self.messages.recent(
-                conn,
-                thread_id=thread_id,
-                budget_tokens=choice.history_budget - _estimate(user),
+            history = (
+                await self.messages.recent(
+                    conn,
+                    thread_id=thread_id,
+                    budget_tokens=choice.history_budget - _estimate(user),
+                )
+                if worker_id is not None
+                else []
             )
             run = RunState(
                 id=uuid.uuid4(),
@@ -104,6 +140,7 @@ class RunStore:
                 agent_id=choice.agent_id,
                 model=choice.model,
                 created_at=now,
+                worker_id=worker_id,
             )
             try:
                 await repository.insert_run(
@@ -116,6 +153,8 @@ class RunStore:
                         "model": run.model,
                         "status": RUNNING,
                         "created_at": now,
+                        "worker_id": worker_id,
+                        "lease_until": now + self.lease if worker_id is not None else None,
                     },
                 )
             except repository.ThreadBusy:
@@ -126,8 +165,70 @@ class RunStore:
             if not stored:
                 raise ThreadNotFound
         (message,) = stored
-        history.append(message.openai())
+        if worker_id is not None:
+            history.append(message.openai())
         return Started(run=run, user_message=message, history=history)
+
+    async def claim(self, run_id: uuid.UUID, worker_id: str) -> Claim:
+        """Take a queued run for this process, which then holds it under a lease."""
+        now = utcnow()
+        async with self.database.begin() as conn:
+            row = await repository.claim(
+                conn, run_id, worker_id=worker_id, lease_until=now + self.lease
+            )
+            if row is None:
+                return Claim(run=None, row=await repository.get_run(conn, run_id, user_id=None))
+        return Claim(
+            run=RunState(
+                id=row.id,
+                thread_id=row.thread_id,
+                user_id=row.user_id,
+                agent_id=row.agent_id,
+                model=row.model,
+                created_at=row.created_at,
+                worker_id=worker_id,
+            )
+        )
+
+    async def history(self, run: RunState, budget_tokens: int) -> list[dict[str, Any]]:
+        """The newest messages of the run's thread that fit the budget (the user's last)."""
+        async with self.database.connect() as conn:
+            return await self.messages.recent(
+                conn, thread_id=run.thread_id, budget_tokens=budget_tokens
+            )
+
+    async def display_name(self, user_id: uuid.UUID) -> str | None:
+        async with self.database.connect() as conn:
+            return await repository.display_name(conn, user_id)
+
+    async def row(self, run_id: uuid.UUID) -> Any:
+        """The run's row (any owner), or None."""
+        async with self.database.connect() as conn:
+            return await repository.get_run(conn, run_id, user_id=None)
+
+    async def status(self, run_id: uuid.UUID) -> str | None:
+        async with self.database.connect() as conn:
+            row = await repository.get_run(conn, run_id, user_id=None)
+        return None if row is None else str(row.status)
+
+    async def running(self) -> Sequence[Any]:
+        """Every run in progress: (id, worker_id, lease_until, created_at)."""
+        async with self.database.connect() as conn:
+            return await repository.running_runs(conn)
+
+    async def renew(self, worker_id: str) -> int:
+        """Renew the lease of every run this process executes."""
+        async with self.database.begin() as conn:
+            return await repository.renew(
+                conn, worker_id=worker_id, lease_until=utcnow() + self.lease
+            )
+
+    async def _hold(self, conn: Executor, run: RunState, now: datetime) -> None:
+        """The fence of a write: raises RunLost unless this process still holds the run."""
+        if run.worker_id is not None and not await repository.hold(
+            conn, run.id, worker_id=run.worker_id, lease_until=now + self.lease
+        ):
+            raise RunLost
 
     async def append(
         self, run: RunState, messages: list[NewMessage], events: Sequence[EventBase] = ()
@@ -135,6 +236,7 @@ class RunStore:
         """Store completed messages (and the run's events so far) in one transaction."""
         now = utcnow()
         async with self.database.begin() as conn:
+            await self._hold(conn, run, now)
             shown = await self.messages.append(
                 conn, thread_id=run.thread_id, messages=messages, run_id=run.id, now=now
             )
@@ -155,6 +257,7 @@ class RunStore:
         transaction. False when the thread was deleted meanwhile."""
         now = utcnow()
         async with self.database.begin() as conn:
+            await self._hold(conn, run, now)
             shown = await self.messages.append(
                 conn, thread_id=run.thread_id, messages=messages, run_id=run.id, now=now
             )
@@ -182,61 +285,63 @@ class RunStore:
         error_detail: str | None = None,
         partial: str | None = None,
         announce: bool = False,
-    ) -> list[MessageOut]:
+        after: int = 0,
+    ) -> Closed | None:
         """End a run that did not complete: answer any tool call left open, keep `partial`
         (the text the user saw of an answer cut short) as an interrupted assistant message,
-        record the outcome. Idempotent; returns the messages it stored.
+        record the outcome. Idempotent: None when the run had already ended.
 
-        `announce`: the run has no live task (its process died), so the events a client
-        would have heard are written here, numbered after the run's stored ones."""
+        `announce`: no task of this process ran it (its process died, or a cancel came to
+        another process), so the events a client would have heard are written here,
+        numbered after the run's stored ones and after `after` (what its live stream had)."""
         now = utcnow()
         async with self.database.begin() as conn:
+            # Taken first: of two processes closing one run, the second sees it ended.
+            if not await repository.lock_running(conn, run_id):
+                return None
             run = await repository.get_run(conn, run_id, user_id=None)
-            if run is None:
-                return []
-            closing: list[MessageOut] = []
-            if run.status == RUNNING:
-                open_calls = await self.messages.unanswered_calls(conn, thread_id=run.thread_id)
-                new = [
-                    NewMessage(
-                        role="tool",
-                        content=INTERRUPTED_TOOL_RESULT,
-                        tool_call_id=call_id,
-                        name=name,
-                    )
-                    for call_id, name in open_calls
-                ]
-                if partial:
-                    new.append(NewMessage(role="assistant", content=partial, interrupted=True))
-                closing = (
-                    await self.messages.append(
-                        conn, thread_id=run.thread_id, messages=new, run_id=run_id, now=now
-                    )
-                    or []
+            open_calls = await self.messages.unanswered_calls(conn, thread_id=run.thread_id)
+            new = [
+                NewMessage(
+                    role="tool",
+                    content=INTERRUPTED_TOOL_RESULT,
+                    tool_call_id=call_id,
+                    name=name,
                 )
-                await repository.end_run(
-                    conn,
-                    run_id=run_id,
+                for call_id, name in open_calls
+            ]
+            if partial:
+                new.append(NewMessage(role="assistant", content=partial, interrupted=True))
+            closing = (
+                await self.messages.append(
+                    conn, thread_id=run.thread_id, messages=new, run_id=run_id, now=now
+                )
+                or []
+            )
+            await repository.end_run(
+                conn,
+                run_id=run_id,
+                status=status,
+                code=error_code,
+                error=error,
+                detail=error_detail,
+                now=now,
+            )
+            events: list[EventBase] = []
+            if announce:  # no task of this process ran it: the line it would have left
+                log_run_end(
+                    run_id,
+                    agent_id=run.agent_id,
                     status=status,
                     code=error_code,
-                    error=error,
-                    detail=error_detail,
-                    now=now,
+                    seconds=(now - run.created_at).total_seconds(),
                 )
-                if announce:  # no task of this process ran it: the line it would have left
-                    log_run_end(
-                        run_id,
-                        agent_id=run.agent_id,
-                        status=status,
-                        code=error_code,
-                        seconds=(now - run.created_at).total_seconds(),
-                    )
-                    first = await repository.last_event_seq(conn, run_id) + 1
-                    events = closing_events(run_id, closing, status, error_code, error)
-                    for offset, event in enumerate(events):
-                        event.id = first + offset
-                    await self._insert_events(conn, run_id, events)
-        return closing
+                first = max(await repository.last_event_seq(conn, run_id), after) + 1
+                events = closing_events(run_id, closing, status, error_code, error)
+                for offset, event in enumerate(events):
+                    event.id = first + offset
+                await self._insert_events(conn, run_id, events)
+        return Closed(messages=closing, events=events)
 
     async def events_after(self, run_id: uuid.UUID, after: int) -> list[EventBase]:
         """Stored events after an id. The final event always comes last, even when its id is
@@ -251,21 +356,6 @@ class RunStore:
                 if final is not None:
                     events.append(self._event(final))
         return events
-
-    async def fail_interrupted(self) -> list[uuid.UUID]:
-        """At start-up: runs left `running` by a process that died are failed, their threads
-        closed validly."""
-        async with self.database.connect() as conn:
-            ids = await repository.running_run_ids(conn)
-        for run_id in ids:
-            await self.finish(
-                run_id,
-                status="failed",
-                error_code="server_restarted",
-                error="The server stopped while this run was in progress.",
-                announce=True,
-            )
-        return ids
 
     async def _insert_events(
         self, conn: Executor, run_id: uuid.UUID, events: Sequence[EventBase]

@@ -41,7 +41,7 @@ async def _authenticate(websocket: WebSocket) -> Principal:
     ctx = auth_context(websocket)
     ticket = websocket.query_params.get("ticket")
     if ticket:
-        user_id, session_id = ctx.tickets.redeem(ticket)
+        user_id, session_id = await ctx.tickets.redeem(ticket)
     else:
         token = websocket.cookies.get(cookie_names(ctx.settings.secure_cookies).access)
         if not token:
@@ -133,4 +133,4 @@ async def _handle(
     if isinstance(message, WsSubscribe):
         return await runs.follow(principal, message.run_id, message.after)
     launched = await runs.start(principal, message.thread_id, message.content)
-    return launched.channel.follow(0)
+    return runs.events(launched)

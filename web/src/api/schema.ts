@@ -273,7 +273,7 @@ export interface paths {
         };
         /**
          * Ready
-         * @description The database is reachable.
+         * @description The database is reachable, and Redis when one is configured.
          */
         get: operations["ready_api_ready_get"];
         put?: never;
