@@ -4,7 +4,7 @@ streamed answer waits when its run executes on another process (`confide worker`
 process holds 1,000 SSE streams without starving any, and what the Redis fan-out costs per
 event.
 
-Run with `.venv/bin/python bench/hosts_bench.py` (about 6 minutes; `--quick`: about 2);
+Run with `.venv/bin/python bench/hosts_bench.py` (about 7 minutes; `--quick`: about 3);
 `--help` lists the options and bench/README.md says what each phase does and how to read it.
 Every configuration gets a fresh database (created, `confide db upgrade`, dropped after), a
 fresh private redis-server, real `python -m confide serve` / `worker` / `mock-llm` processes,
@@ -43,7 +43,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from common import BenchError, git_commit, interrupt, machine, shown, src_changed, uvloop_factory
+from common import BenchError, git_commit, machine, shown, src_changed, uvloop_factory
 from hosts_cluster import DEFAULT_POSTGRES, Cluster, CpuMeter, CpuSnapshot, Layout
 from hosts_load import (
     PLAIN_LONG,
@@ -474,7 +474,7 @@ class Runner:
                 f"{[(s.error, s.terminal, s.events) for s in bad[:5]]}"
             )
         run_seconds = STREAM_WORDS * args.drip_ms / 1000
-        timeout = args.stream_ramp + run_seconds + 60
+        timeout = args.stream_ramp + run_seconds + 30
         payload = body(f"tell me a long story [[mock:drip={args.drip_ms}]]")
         runs = args.stream_runs
         followers = args.streams - runs
@@ -561,6 +561,7 @@ class Runner:
         starve = max(5.0, 5 * args.drip_ms / 1000)
         summary = stream_summary(streams, starve_seconds=starve)
         summary |= {
+            "wanted": args.streams,  # followers of a run that never started are never started
             "runs": runs,
             "followers": followers,
             "drip_ms": args.drip_ms,
@@ -997,17 +998,17 @@ def tables(
         table = Table(
             title=f"{streams['streams']} SSE streams held by one serve process "
             f"({streams['runs']} runs of the mock LLM, a word every {streams['drip_ms']} ms)",
-            caption=f"Starved: no event, or a wait of more than "
-            f"{streams['starve_seconds']:g} s between two events (or before the "
-            "first).",
+            caption=f"Starved: no event at all, or a wait of more than "
+            f"{streams['starve_seconds']:g} s between two events. Gap: the longest wait between "
+            "two events of a stream. First event: from the request sent.",
         )
         table.add_column("Measure")
         table.add_column("Value", justify="right")
         cores = streams["cpu_cores"]
         for label, value in (
             (
-                "streams started / peak open at once",
-                f"{streams['streams']} / {streams['peak_open']}",
+                "streams started (of wanted) / peak open at once",
+                f"{streams['streams']} ({streams['wanted']}) / {streams['peak_open']}",
             ),
             (
                 "runs (POST streams) / followers (GET streams)",
@@ -1023,6 +1024,10 @@ def tables(
                 f"{streams['with_events']} / {streams['completed']}",
             ),
             ("starved", f"{streams['starved']}"),
+            (
+                f"first event later than {streams['starve_seconds']:g} s",
+                f"{streams['first_event_over_starve_seconds']}",
+            ),
             (
                 "first event p50 / p99 / max",
                 f"{streams['first_event_p50_ms']:.0f} / {streams['first_event_p99_ms']:.0f} / "
@@ -1095,11 +1100,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="about 2 minutes: 1 round of 3 s, 1 s warm-up, shorter streams",
+        help="about 3 minutes instead of 7: one shorter round per phase, shorter streams",
     )
-    parser.add_argument("--duration", type=float, help="seconds per measured round (8)")
-    parser.add_argument("--rounds", type=int, help="measured rounds per phase (2)")
-    parser.add_argument("--warmup", type=float, help="warm-up seconds per client count (3)")
+    parser.add_argument(
+        "--duration", type=float, help="seconds per measured round (6; --quick 2.5)"
+    )
+    parser.add_argument("--rounds", type=int, help="measured rounds per phase (2; --quick 1)")
+    parser.add_argument(
+        "--warmup", type=float, help="warm-up seconds per client count (3; --quick 1.5)"
+    )
     parser.add_argument(
         "--clients",
         type=int,
@@ -1108,7 +1117,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="concurrent clients, each its own user (32 128); the first count "
         "is also the SQLite baseline's and the fan-out phases'",
     )
-    parser.add_argument("--sse-turns", type=int, help="streamed turns per round, 1 client (200)")
+    parser.add_argument(
+        "--sse-turns", type=int, help="streamed turns per round, 1 client (100; --quick 30)"
+    )
     parser.add_argument("--streams", type=int, default=1000, help="held SSE streams (1000)")
     parser.add_argument(
         "--stream-runs",
@@ -1118,10 +1129,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "GET /api/runs/{id}/events; --stream-runs 1000 makes every stream a run of its own",
     )
     parser.add_argument(
-        "--drip-ms", type=int, help="the mock model's wait before each of its 40 words (1000)"
+        "--drip-ms",
+        type=int,
+        help="the mock model's wait before each of its 40 words (750; --quick 300)",
     )
     parser.add_argument(
-        "--stream-ramp", type=float, help="seconds over which the runs are started (10)"
+        "--stream-ramp", type=float, help="seconds over which the runs are started (10; --quick 4)"
     )
     parser.add_argument(
         "--only",
@@ -1158,12 +1171,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     quick = args.quick
     defaults = {
-        "duration": (8.0, 3.0),
+        "duration": (6.0, 2.5),
         "rounds": (2, 1),
-        "warmup": (3.0, 1.0),
-        "sse_turns": (200, 60),
-        "drip_ms": (1000, 500),
-        "stream_ramp": (10.0, 5.0),
+        "warmup": (3.0, 1.5),
+        "sse_turns": (100, 30),
+        "drip_ms": (750, 300),
+        "stream_ramp": (10.0, 4.0),
     }
     for name, (normal, short) in defaults.items():
         if getattr(args, name) is None:
@@ -1276,7 +1289,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, interrupt)  # `kill` stops the processes too, like Ctrl-C
+    # `kill` stops everything too, as Ctrl-C does (inside the event loop, asyncio's own Ctrl-C
+    # handling then cancels the measurement cleanly).
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     try:
         return run(args)
     except BenchError as exc:

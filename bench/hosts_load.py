@@ -9,6 +9,7 @@ flight per connection); the held streams read their chunks one by one to time ev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import secrets
@@ -240,18 +241,20 @@ def _duplicated(messages: list[dict[str, Any]]) -> bool:
 
 
 def check_tool_turn(reply: Reply) -> str | None:
-    """None for a completed "add 5 and 3" turn; otherwise the kind of error (a short label, so
-    errors can be counted by kind)."""
+    """None for a completed "add 5 and 3" turn; otherwise the kind of error, a short label so
+    errors can be counted by kind: "status 503", "run cancelled", "event twice" (a message
+    delivered twice), "wrong answer"; the turn loops add "stuck" (no answer within
+    TURN_TIMEOUT) and "socket error"."""
     status, messages, problem = _messages(reply)
     if problem:
         return problem
     if status != "completed":
         return f"run {status}"
     if _duplicated(messages):
-        return "a message.completed event delivered twice"
+        return "event twice"
     roles = [m["role"] for m in messages]
     if roles != TURN_ROLES or messages[-1].get("content") != TURN_ANSWER:
-        return "unexpected messages"
+        return "wrong answer"
     return None
 
 
@@ -262,9 +265,9 @@ def check_plain_turn(reply: Reply) -> str | None:
     if status != "completed":
         return f"run {status}"
     if _duplicated(messages):
-        return "a message.completed event delivered twice"
+        return "event twice"
     if [m["role"] for m in messages] != ["user", "assistant"]:
-        return "unexpected messages"
+        return "wrong answer"
     return None
 
 
@@ -279,10 +282,10 @@ def check_sse_turn(reply: Reply) -> str | None:
         return "no SSE event"
     ids = [int(i) for i in _ID_LINE.findall(reply.body)]
     if ids != list(range(1, len(ids) + 1)):
-        return "SSE event ids not 1, 2, 3, ... (an event repeated or missing)"
+        return "event ids not 1, 2, 3..."
     events = _EVENT_LINE.findall(reply.body)
     if not events or events[-1] != b"run.completed":
-        return "stream did not end with run.completed"
+        return "no run.completed"
     return None
 
 
@@ -454,7 +457,7 @@ async def closed_loop(
             try:
                 reply = await call(client.connection(), "POST", path, payload, sse=sse)
             except Failure as exc:
-                kind = "no answer in time" if "no answer within" in str(exc) else "socket error"
+                kind = "stuck" if "no answer within" in str(exc) else "socket error"
                 failures.append((clock(), kind, str(exc)))
                 continue
             problem = check(reply)
@@ -472,7 +475,13 @@ async def closed_loop(
         return taken
 
     lanes = asyncio.gather(*(lane(client) for client in clients))
-    snapshots = await take_snapshots()
+    try:
+        snapshots = await take_snapshots()
+    except BaseException:  # interrupted: stop the clients before going
+        lanes.cancel()
+        with contextlib.suppress(BaseException):
+            await lanes
+        raise
     await lanes  # the answers still on their way at the end are not counted
     measured_windows = []
     for number in range(windows):
@@ -513,7 +522,7 @@ async def sequential_sse(
         try:
             reply = await call(client.connection(), "POST", path, payload, sse=True)
         except Failure as exc:
-            measured.error("no answer in time", str(exc))
+            measured.error("stuck", str(exc))
             continue
         problem = check_sse_turn(reply)
         if problem:
@@ -541,7 +550,7 @@ class Stream:
     last: float | None = None
     done: float | None = None
     events: int = 0
-    max_gap: float = 0.0  # the longest wait between two events (or the request and the first)
+    max_gap: float = 0.0  # the longest wait between two events, once the first was in
     terminal: str | None = None
     error: str | None = None
     run_id: str | None = None
@@ -598,7 +607,8 @@ async def hold_stream(
                 if not events:
                     continue
                 now = clock()
-                stream.max_gap = max(stream.max_gap, now - stream.last)
+                if stream.first is not None:
+                    stream.max_gap = max(stream.max_gap, now - stream.last)
                 stream.last = now
                 stream.events += events
                 if stream.first is None:
@@ -625,8 +635,9 @@ async def hold_stream(
 
 
 def stream_summary(streams: list[Stream], *, starve_seconds: float) -> dict[str, Any]:
-    """How the held streams fared; a stream is starved if it never got an event or waited
-    longer than `starve_seconds` for one (or for the first)."""
+    """How the held streams fared. A stream is starved if it never got an event, or if, once
+    its first event was in, it waited longer than `starve_seconds` for the next one; the wait
+    for the first event is reported on its own."""
     firsts = sorted(s.first - s.sent for s in streams if s.first is not None)
     gaps = sorted(s.max_gap for s in streams if s.first is not None)
     durations = sorted(s.done - s.sent for s in streams if s.done is not None)
@@ -662,6 +673,9 @@ def stream_summary(streams: list[Stream], *, starve_seconds: float) -> dict[str,
         "other_endings": sum(1 for s in streams if s.terminal not in (None, "run.completed")),
         "events": sum(s.events for s in streams),
         "starved": sum(1 for s in streams if s.first is None or s.max_gap > starve_seconds),
+        "first_event_over_starve_seconds": sum(
+            1 for s in streams if s.first is not None and s.first - s.sent > starve_seconds
+        ),
         "starve_seconds": starve_seconds,
         "first_event_p50_ms": round(percentile(firsts, 50) * 1000, 1),
         "first_event_p99_ms": round(percentile(firsts, 99) * 1000, 1),

@@ -214,7 +214,7 @@ async def _create_user(
     from confide.db.engine import Database
 
     await _prepare_database(settings)
-    database = Database(settings.effective_database_url)
+    database = Database.from_settings(settings)
     try:
         async with database.session() as db:
             user = await AuthService(db, build_auth_context(settings)).register(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -185,3 +186,23 @@ async def test_kill_9_of_the_worker_mid_run_closes_the_run_validly_once_a_worker
         assert again.json()["run"]["status"] == "completed"
         roles = [m["role"] for m in await messages(a, user, thread_id)]
         assert roles[-2:] == ["user", "assistant"]
+
+
+async def test_a_worker_stopped_gracefully_gives_its_runs_the_lease_then_closes_them(
+    deployment: tuple[Process, Process, Process],
+) -> None:
+    web_a, _, worker = deployment
+    async with clients(web_a) as (a,):
+        user = await sign_in(a, await sign_up(a))
+        thread_id = await llm_thread(a, user)
+        # About 35 words at 150 ms each: longer than the 3 s of grace the worker gives.
+        following = Follower().start(send_streamed(a, user, thread_id, DRIP))
+        await following.wait_for("message.delta")
+
+        assert worker.kill(signal.SIGTERM) == 0  # a clean exit, after the grace
+        events = await following.ended()
+        assert events[-1]["type"] == "run.cancelled"
+        stored = await messages(a, user, thread_id)
+        assert [m["role"] for m in stored] == ["user", "assistant"]
+        assert stored[1]["interrupted"] is True
+        worker.start()

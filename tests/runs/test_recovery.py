@@ -6,13 +6,15 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from confide.db.base import utcnow
-from confide.runs.models import RunEvent
+from confide.runs.models import Run, RunEvent
 from confide.runs.store import INTERRUPTED_TOOL_RESULT
 from confide.threads.service import NewMessage
 from tests.conftest import client_for
@@ -172,3 +174,43 @@ async def test_shutdown_cancels_runs_in_progress_and_closes_their_threads(
         "message.completed",
         "run.cancelled",
     ]
+
+
+async def test_a_run_of_this_process_that_no_task_runs_is_closed_once_a_lease_old(
+    client: httpx.AsyncClient, app: FastAPI, left_running: LeftRunning
+) -> None:
+    # Its end could not be written (the database was away when it failed): the row says
+    # this process holds it, but nothing here executes it. Its lease must not be renewed for
+    # ever.
+    _, headers = await signed_up(client)
+    thread_id = await new_thread(client, headers)
+    run_id = await left_running(thread_id, *open_call_turn("call_a"))
+    runs = app.state.runs
+    async with app.state.database.begin() as conn:
+        await conn.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(worker_id=runs.identity.worker_id, created_at=utcnow() - timedelta(hours=1))
+        )
+    await runs.store.renew(runs.identity.worker_id)
+    assert await app.state.run_sweeper.sweep() == [run_id]
+    run = await run_of(client, headers, run_id)
+    assert (run["status"], run["error_code"]) == ("failed", "internal_error")
+    closed = await messages_of(client, headers, thread_id)
+    assert closed[-1]["content"] == INTERRUPTED_TOOL_RESULT
+
+
+async def test_a_run_of_this_process_just_started_is_left_alone(
+    client: httpx.AsyncClient, app: FastAPI, left_running: LeftRunning
+) -> None:
+    _, headers = await signed_up(client)
+    thread_id = await new_thread(client, headers)
+    run_id = await left_running(thread_id, *open_call_turn("call_a"))
+    runs = app.state.runs
+    async with app.state.database.begin() as conn:  # held here, a moment old
+        await conn.execute(
+            update(Run).where(Run.id == run_id).values(worker_id=runs.identity.worker_id)
+        )
+    assert await app.state.run_sweeper.sweep() == []
+    assert (await run_of(client, headers, run_id))["status"] == "running"
+    await runs.store.finish(run_id, status="cancelled")  # the thread left valid

@@ -109,6 +109,7 @@ class RunService:
         # Runs started here for this process to execute (the in-process queue), prepared in
         # full by `start`: the job takes them from here instead of reading them back.
         self._prepared: dict[uuid.UUID, RunJob] = {}
+        self._taking: set[uuid.UUID] = set()
         self.broadcast: Broadcast | None = None  # with Redis: cancels reach every process
 
     async def start(self, principal: Principal, thread_id: uuid.UUID, content: str) -> Launched:
@@ -183,7 +184,13 @@ class RunService:
     async def execute(self, run_id: uuid.UUID) -> None:
         """The `run` job: execute a run to its end. Safe to run twice: a run is claimed
         before anything else, and a second delivery finds it claimed (or ended)."""
-        job = self._prepared.pop(run_id, None) or await self._take(run_id)
+        job = self._prepared.pop(run_id, None)
+        if job is None:
+            self._taking.add(run_id)  # claimed but not yet running: not the sweeper's
+            try:
+                job = await self._take(run_id)
+            finally:
+                self._taking.discard(run_id)
         if job is not None:
             await self.manager.run(job)
 
@@ -206,6 +213,10 @@ class RunService:
         )
         history = await self.store.history(run, self.history_budget(agent, system_prompt))
         return self._job(run, agent, system_prompt, history, self.bus.open(run_id))
+
+    def is_prepared(self, run_id: uuid.UUID) -> bool:
+        """Started here, its job not yet begun."""
+        return run_id in self._prepared or run_id in self._taking
 
     def abandoned(self, row: Any) -> bool:
         """Whether a running run's row says its process is gone: known dead on this host, or

@@ -3,6 +3,8 @@
 Every process that executes runs renews the lease of the runs it holds every third of
 CONFIDE_JOB_LEASE_SECONDS, and looks at every other run in progress:
 
+- held by this process but executed by no task here (its end could not be written while the
+  database was away): closed, `internal_error`;
 - held by a process of this host that no longer exists (runs/lease.py): closed at once,
   `worker_lost` (`server_restarted` when one process serves alone, with the in-process queue);
 - held by a process whose lease ran out (it died, or lost the database for longer than the
@@ -25,6 +27,7 @@ import uuid
 from datetime import timedelta
 
 from confide.db.base import utcnow
+from confide.runs.runner import INTERNAL_ERROR
 from confide.runs.service import (
     SERVER_RESTARTED,
     SERVER_RESTARTED_REASON,
@@ -53,8 +56,17 @@ class RunSweeper:
         for row in await runs.store.running():
             run_id, worker_id, lease_until, created_at = row
             if worker_id == me.worker_id:
-                continue
-            if worker_id is not None:
+                # Ours, yet no task here runs it: its end could not be written (the database
+                # was away). Not renewed for ever: closed, once it is older than a lease (a run
+                # just started or claimed is between its row and its task for an instant).
+                if (
+                    run_id in runs.manager.tasks
+                    or runs.is_prepared(run_id)
+                    or created_at >= now - timedelta(seconds=self.lease_seconds)
+                ):
+                    continue
+                code, reason = "internal_error", INTERNAL_ERROR
+            elif worker_id is not None:
                 if me.knows_gone(worker_id):
                     # One process serving alone was restarted; or one of many was lost.
                     code, reason = (

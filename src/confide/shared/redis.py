@@ -9,6 +9,9 @@ gone fails fast with 503 `unavailable` (error_handlers.py) rather than hanging. 
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 CONNECT_TIMEOUT_SECONDS = 2.0
 SOCKET_TIMEOUT_SECONDS = 10.0
@@ -26,6 +29,11 @@ def connect_redis(url: str) -> Redis:
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         health_check_interval=30,
         decode_responses=False,
+        # After a Redis restart each pooled connection fails its first command: tried again
+        # on a new connection at once, rather than a 503 per connection. A Redis that is
+        # really away still fails within the connect time-out.
+        retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=1),
+        retry_on_error=[RedisConnectionError],
     )
 
 
