@@ -21,6 +21,7 @@ import math
 import os
 import resource
 import signal
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -83,6 +84,7 @@ STREAM_WORDS = 40  # the mock model's drip answer (DRIP_TEXT): one delta per wor
 LLM_AGENT = "llm"
 # A scaling step that adds less than this share of throughput is where scaling stopped.
 SCALING_STOPS_BELOW = 1.10
+LEFT_RUNNING_WAIT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,7 @@ class ConfigResult:
     streams: dict[str, Any] | None = None
     log_problems: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
+    left_running: int = 0  # runs still running after the load (see Runner.left_running)
 
     def add(self, name: str, measured: Measured) -> None:
         self.phases.setdefault(name, []).append(measured)
@@ -297,10 +300,33 @@ class Runner:
                 await self.sse_one_client()
             if plan.streams:
                 await self.held_streams()
+            self.result.left_running = await self.left_running()
         finally:
             await self.seeder.close()
             await self.counters.close()
         return self.result
+
+    async def left_running(self) -> int:
+        """Runs still `running` once the load has stopped and every answer had time to come
+        (a run nobody will ever finish: its client waited for nothing)."""
+        count = 0
+        for _ in range(LEFT_RUNNING_WAIT_SECONDS * 2):
+            if self.cluster.sqlite_path is not None:
+                with contextlib.closing(sqlite3.connect(self.cluster.sqlite_path)) as db:
+                    count = db.execute(
+                        "SELECT count(*) FROM runs WHERE status = 'running'"
+                    ).fetchone()[0]
+            else:
+                count = await self.counters.running_runs()
+            if not count:
+                return 0
+            await asyncio.sleep(0.5)
+        console.print(
+            f"  [red]{self.tag} {count} runs still running {LEFT_RUNNING_WAIT_SECONDS} s after "
+            "the load stopped[/]",
+            highlight=False,
+        )
+        return int(count)
 
     def clients(self, count: int) -> list[Client]:
         return [Client(self.cluster.ports, self.users[n], n) for n in range(count)]
@@ -655,8 +681,14 @@ def spread(rounds: list[Measured]) -> str:
     return f"{min(rates):.0f}-{max(rates):.0f}" if len(rates) > 1 else "-"
 
 
-def median_cpu(rounds: list[Measured] | None) -> float | None:
-    values = [v for m in rounds or [] if (v := m.server_cpu_ms_per_turn()) is not None]
+def median_cpu(rounds: list[Measured] | None, *, total: bool = False) -> float | None:
+    """Median over the rounds of the CPU per turn: Confide's processes, or (`total`) with
+    PostgreSQL and Redis."""
+    values = [
+        v
+        for m in rounds or []
+        if (v := (m.total_cpu_ms_per_turn() if total else m.server_cpu_ms_per_turn())) is not None
+    ]
     return statistics.median(values) if values else None
 
 
@@ -690,6 +722,7 @@ def summarize(results: dict[str, ConfigResult], args: argparse.Namespace) -> dic
                     "p50_ms": round(top.ms(50), 2),
                     "p99_ms": round(top.ms(99), 2),
                     "server_cpu_ms_per_turn_median": _r(median_cpu(rounds)),
+                    "total_cpu_ms_per_turn_median": _r(median_cpu(rounds, total=True)),
                     "machine_cores_busy": round(
                         top.cpu.get("machine_busy_share", 0) * top.cpu.get("cpus", 1), 2
                     ),
@@ -708,6 +741,11 @@ def summarize(results: dict[str, ConfigResult], args: argparse.Namespace) -> dic
             "ratio_rounds_min": round(min(m.rate for m in pg1) / max(m.rate for m in sqlite), 3),
             "ratio_rounds_max": round(max(m.rate for m in pg1) / min(m.rate for m in sqlite), 3),
         }
+        # The same by CPU per turn, which neighbours disturb less than turns/s.
+        for name, total in (("cpu_ratio_confide", False), ("cpu_ratio_total", True)):
+            a, b = median_cpu(sqlite, total=total), median_cpu(pg1, total=total)
+            if a and b:
+                summary["pg_redis_over_sqlite"][name] = round(a / b, 3)
     scaling = {}
     for clients in args.clients:
         steps = [(n, turns_of(f"pg-redis-{n}", clients)) for n in (1, 2, 4)]
@@ -731,6 +769,8 @@ def summarize(results: dict[str, ConfigResult], args: argparse.Namespace) -> dic
                         * best(rounds).cpu.get("cpus", 1),
                         2,
                     ),
+                    "total_cpu_ms_per_turn": _r(median_cpu(rounds, total=True), 2),
+                    "neighbour_cores": round(best(rounds).cpu.get("others", 0), 2),
                     "confide_cores": round(best(rounds).cpu.get("serve", 0), 2),
                     "postgres_cores": round(best(rounds).cpu.get("postgres", 0), 2),
                     "redis_cores": round(best(rounds).cpu.get("redis", 0), 2),
@@ -832,7 +872,8 @@ def tables(
         title='Chat turns ("add 5 and 3", scripted model): best round of '
         f"{args.rounds} x {args.duration:g} s",
         caption="Spread: the rounds' turns/s. CPU/turn: every serve and worker "
-        "process, median of the rounds. Busy: cores busy (of "
+        "process, median of the rounds; +PG+Redis: with PostgreSQL's (the whole server's) and "
+        "Redis's CPU. Busy: cores busy (of "
         f"{os.cpu_count()}) in the best round, and of them neighbours': processes not of the "
         "benchmark. PG tx and Redis cmd: per turn (PostgreSQL's count is approximate).",
     )
@@ -844,6 +885,7 @@ def tables(
         "p50",
         "p99",
         "CPU/turn",
+        "+PG+Redis",
         "Busy / neighbours",
         "PG tx",
         "Redis cmd",
@@ -867,6 +909,7 @@ def tables(
                 f"{top.ms(50):.1f} ms",
                 f"{top.ms(99):.1f} ms",
                 f"{cpu:.2f} ms" if cpu else "-",
+                _ms(median_cpu(rounds, total=True)),
                 f"{top.cpu.get('machine_busy_share', 0) * top.cpu.get('cpus', 1):.2f} / "
                 f"{top.cpu.get('others', 0):.2f}",
                 _per_turn(top, "pg_transactions"),
@@ -885,19 +928,28 @@ def tables(
     if target:
         mark = "[green]met[/]" if target["met"] else "[red]missed[/]"
         table.add_row(
-            f"1 serve on PostgreSQL + Redis / 1 serve on SQLite, {args.clients[0]} clients",
+            f"1 serve on PG + Redis / 1 serve on SQLite, {args.clients[0]} clients, turns/s",
             f"{target['ratio']:.2f}",
             f"target >= {TARGET_PG_OVER_SQLITE:.2f}: {mark} (rounds give "
             f"{target['ratio_rounds_min']:.2f}-{target['ratio_rounds_max']:.2f})",
         )
+        if "cpu_ratio_confide" in target:
+            table.add_row(
+                "  the same by CPU per turn (SQLite's / PG + Redis's)",
+                f"{target['cpu_ratio_confide']:.2f}",
+                f"Confide's processes only; {target.get('cpu_ratio_total', 0):.2f} with "
+                "PostgreSQL's and Redis's CPU counted",
+            )
     for clients, scaled in scaling.items():
         for step in scaled["steps"]:
             table.add_row(
                 f"{step['serves']} serve(s), {clients} clients",
                 f"{step['turns_per_s']:.0f} turns/s",
-                f"x{step['speedup']:.2f}; machine {step['machine_cores_busy']:.2f} cores busy "
-                f"(confide {step['confide_cores']:.2f}, postgres {step['postgres_cores']:.2f}, "
-                f"redis {step['redis_cores']:.2f}, generator {step['generator_cores']:.2f})",
+                f"x{step['speedup']:.2f}; {step['total_cpu_ms_per_turn']} ms CPU/turn in all; "
+                f"cores busy {step['machine_cores_busy']:.2f}: confide "
+                f"{step['confide_cores']:.2f}, postgres {step['postgres_cores']:.2f}, redis "
+                f"{step['redis_cores']:.2f}, generator {step['generator_cores']:.2f}, neighbours "
+                f"{step['neighbour_cores']:.2f}",
             )
         stop = scaled["stops_at_serves"]
         table.add_row(
@@ -1276,6 +1328,7 @@ def run(args: argparse.Namespace) -> int:
                     },
                     "streams": r.streams,
                     "log_problems": {n: p[:20] for n, p in r.log_problems.items()},
+                    "left_running": r.left_running,
                     "seconds": round(r.seconds, 1),
                 }
                 for key, r in results.items()
