@@ -892,7 +892,9 @@ def tables(
         "Errors",
     ):
         table.add_column(
-            column, justify="left" if column in ("Configuration", "Errors") else "right"
+            column,
+            justify="left" if column in ("Configuration", "Errors") else "right",
+            min_width=19 if column == "Configuration" else None,
         )
     for result in results.values():
         for clients in result.plan.clients:
