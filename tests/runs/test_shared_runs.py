@@ -353,3 +353,26 @@ async def test_redis_stopped_answers_503_loses_nothing_and_recovers_when_it_is_b
         )
         assert again.status_code == 200, again.text
         assert again.json()["run"]["status"] == "completed"
+
+
+async def test_a_process_starting_leaves_another_live_process_s_runs_alone(
+    processes: Callable[..., Any],
+) -> None:
+    web = await processes()
+    worker = await processes(worker=True)
+    gate = gated(worker)
+    async with client_for(web) as client:
+        _, headers = await signed_up(client)
+        thread_id = await new_thread(client, headers)
+        sending = asyncio.create_task(
+            client.post(
+                f"{THREADS}/{thread_id}/messages", json={"content": "add 2 and 3"}, headers=headers
+            )
+        )
+        await gate.wait_entered()  # in progress on the first worker
+        second = await processes(worker=True)  # its start-up sweeps
+        assert await second.state.run_sweeper.sweep() == []
+        gate.open()
+        answer = await sending
+        assert answer.json()["run"]["status"] == "completed"
+        await assert_threads_valid(web)
