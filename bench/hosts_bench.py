@@ -875,7 +875,7 @@ def tables(
         "process, median of the rounds; +PG+Redis: with PostgreSQL's (the whole server's) and "
         "Redis's CPU. Busy: cores busy (of "
         f"{os.cpu_count()}) in the best round, and of them neighbours': processes not of the "
-        "benchmark. PG tx and Redis cmd: per turn (PostgreSQL's count is approximate).",
+        "benchmark. PG tx / Redis cmd: per turn (PostgreSQL's count is approximate).",
     )
     for column in (
         "Configuration",
@@ -887,14 +887,12 @@ def tables(
         "CPU/turn",
         "+PG+Redis",
         "Busy / neighbours",
-        "PG tx",
-        "Redis cmd",
+        "PG tx / Redis cmd",
         "Errors",
     ):
         table.add_column(
             column,
             justify="left" if column in ("Configuration", "Errors") else "right",
-            min_width=19 if column == "Configuration" else None,
         )
     for result in results.values():
         for clients in result.plan.clients:
@@ -914,8 +912,7 @@ def tables(
                 _ms(median_cpu(rounds, total=True)),
                 f"{top.cpu.get('machine_busy_share', 0) * top.cpu.get('cpus', 1):.2f} / "
                 f"{top.cpu.get('others', 0):.2f}",
-                _per_turn(top, "pg_transactions"),
-                _per_turn(top, "redis_commands"),
+                f"{_per_turn(top, 'pg_transactions')} / {_per_turn(top, 'redis_commands')}",
                 errors_of(rounds),
             )
     if table.row_count:

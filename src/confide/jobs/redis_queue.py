@@ -32,6 +32,19 @@ DEQUEUE_RETRY_SECONDS = 1.0
 DEQUEUE_TIMEOUT_SECONDS = 1.0
 
 
+# SAQ's own (saq/queue/redis.py): under a lock, every job of the active list with its record.
+_SWEEP_SCRIPT = """
+local id_jobs = {}
+if redis.call('EXISTS', KEYS[1]) == 0 then
+    redis.call('SETEX', KEYS[1], ARGV[1], 1)
+    for i, v in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+        id_jobs[i] = {v, redis.call('GET', v)}
+    end
+end
+return id_jobs
+"""
+
+
 class _Queue(RedisQueue):
     """SAQ's Redis queue, sweeping as often as the lease needs.
 
@@ -41,8 +54,49 @@ class _Queue(RedisQueue):
 
     sweep_lock_seconds = 10
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fresh: set[str] = set()  # taken but not yet marked active, at the last sweep
+
     async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
-        return await super().sweep(lock=self.sweep_lock_seconds, abort=1.0)
+        """SAQ's sweep (saq/queue/redis.py), with one change: a job in the active list still
+        marked queued is swept only if it was so at the previous sweep too.
+
+        A worker moves a job to the active list (BLMOVE) and marks it active a moment later;
+        SAQ's sweep takes every job in between for stuck, aborts it and queues it again, so a
+        run would be cancelled (or left half-started) by no one. One still queued a whole sweep
+        later was left by a worker that died in that moment."""
+        if not self._cleanup_script:
+            self._cleanup_script = self.redis.register_script(_SWEEP_SCRIPT)
+        id_jobs = await self._cleanup_script(
+            keys=[self._sweep, self._active], args=[self.sweep_lock_seconds], client=self.redis
+        )
+        swept: list[str] = []
+        fresh: set[str] = set()
+        for job_id, job_bytes in id_jobs:
+            job = self.deserialize(job_bytes)
+            name = job_id.decode()
+            if job is None:
+                swept.append(name)
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.lrem(self._active, 0, job_id)
+                    pipe.zrem(self._incomplete, job_id)
+                    await pipe.execute()
+                continue
+            if job.status == Status.QUEUED and name not in self._fresh:
+                fresh.add(name)
+                continue
+            if job.status != Status.ACTIVE or job.stuck:
+                swept.append(name)
+                await self.abort(job, error=self.swept_error_message)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await job.refresh(1.0)
+                if job.retryable:
+                    await self.retry(job, error=self.swept_error_message)
+                else:
+                    await self.finish(job, Status.ABORTED, error=self.swept_error_message)
+        self._fresh = fresh
+        return swept
 
     async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> Any:  # noqa: ASYNC109 - SAQ's signature
         # With Redis away, SAQ's workers would try again at once, forever, at full speed: each

@@ -45,6 +45,10 @@ CHANNEL_KEEP_SECONDS = 60.0
 CHANNEL_KEEP_MAX = 1000
 # Events read from the streams per XREAD call, at most.
 READ_COUNT = 1000
+# How long one XREAD blocks when nothing comes; the followers are told of a quiet stream (and
+# look at the database) only after `QUIET_SECONDS` of it.
+READ_BLOCK_MILLISECONDS = 250
+QUIET_SECONDS = BLOCK_MILLISECONDS / 1000
 # After a failed write to Redis, the wait before the next try (the events are kept meanwhile;
 # those of a run that ended are in the database anyway).
 RETRY_SECONDS = (0.05, 0.2, 1.0)
@@ -250,14 +254,16 @@ class StreamedChannel(RunChannel):
 class _Follower:
     position: int
     batches: asyncio.Queue[list[EventBase]] = field(default_factory=asyncio.Queue)
+    heard: float = field(default_factory=time.monotonic)  # when its stream last said something
 
 
 class StreamReader:
     """Every stream this process's clients follow, read by one blocking `XREAD`.
 
-    The read blocks on a connection of its own; when a follower joins, the read is woken
-    (`CLIENT UNBLOCK`) and issued again with the new stream, so a new follower never waits
-    for the block to time out."""
+    The read blocks on a connection of its own, for `READ_BLOCK_MILLISECONDS` at most; when a
+    follower joins, a blocked read is woken (`CLIENT UNBLOCK`) and issued again with the new
+    stream, so a new follower waits for no time-out (at worst, when the read was in flight,
+    for one block)."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -267,12 +273,11 @@ class StreamReader:
         self._connection: Redis | None = None
         self._client_id: int | None = None
         self._blocked = False  # an XREAD is in flight on the reader's connection
-        self._generation = 0  # bumped whenever the set of streams changes
+        self._told_quiet = time.monotonic()
 
     async def follow(self, name: str, after: int) -> AsyncIterator[list[EventBase]]:
         follower = _Follower(position=after)
         self._followers.setdefault(name, set()).add(follower)
-        self._generation += 1
         self._joined.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="run-streams")
@@ -280,10 +285,9 @@ class StreamReader:
             await self._wake()
         try:
             while True:
-                batch = await follower.batches.get()
-                if batch:
-                    follower.position = batch[-1].id
-                yield batch
+                # (The reader moved `position` past each batch as it queued it: setting it
+                # here again, from an older batch, would read its successors twice.)
+                yield await follower.batches.get()
         finally:
             followers = self._followers.get(name)
             if followers is not None:
@@ -292,26 +296,23 @@ class StreamReader:
                     del self._followers[name]
 
     async def _wake(self) -> None:
-        """Interrupt an XREAD in flight so that it is issued again with the new streams."""
-        generation = self._generation
-        for _ in range(100):
-            if not self._blocked or self._client_id is None or self._read_generation >= generation:
-                return
+        """Interrupt an XREAD in flight so that it is issued again with the new streams.
+
+        One try: when the read was not blocking yet (sent, not arrived) or had just been
+        answered, the new stream waits for the next read, at most `READ_BLOCK_MILLISECONDS`
+        (retrying the unblock instead cost a Redis round trip per try while the loop was busy
+        handling the answer)."""
+        if self._blocked and self._client_id is not None:
             with contextlib.suppress(RedisError, OSError):
-                if await self.redis.client_unblock(self._client_id):
-                    return
-            # The XREAD was sent but not yet blocking in Redis: look again in a moment.
-            await asyncio.sleep(0.001)
+                await self.redis.client_unblock(self._client_id)
 
     async def _connect(self) -> Redis:
         if self._connection is None:
             kwargs = dict(self.redis.connection_pool.connection_kwargs)
-            kwargs["socket_timeout"] = None  # it blocks for BLOCK_MILLISECONDS at a time
+            kwargs["socket_timeout"] = None  # it blocks for READ_BLOCK_MILLISECONDS at a time
             self._connection = Redis(single_connection_client=True, **kwargs)
             self._client_id = int(await self._connection.client_id())
         return self._connection
-
-    _read_generation = 0
 
     async def _run(self) -> None:
         failures = 0
@@ -323,7 +324,6 @@ class StreamReader:
                 name: _entry_id(min(f.position for f in followers))
                 for name, followers in self._followers.items()
             }
-            self._read_generation = self._generation
             try:
                 connection = await self._connect()
                 self._blocked = True
@@ -331,7 +331,7 @@ class StreamReader:
                     answer = await connection.xread(
                         streams,  # type: ignore[arg-type]
                         count=READ_COUNT,
-                        block=BLOCK_MILLISECONDS,
+                        block=READ_BLOCK_MILLISECONDS,
                     )
                 finally:
                     self._blocked = False
@@ -346,18 +346,28 @@ class StreamReader:
                 self._tell_all([])  # each follower checks the database meanwhile
                 await asyncio.sleep(min(0.1 * 2**failures, 2.0))
                 continue
-            if not answer:
-                if self._read_generation == self._generation:  # a quiet while, not a wake-up
-                    self._tell_all([])
-                continue
-            for raw_name, entries in answer:
+            self._tell_quiet()
+            for raw_name, entries in answer or ():
                 name = raw_name.decode() if isinstance(raw_name, bytes) else raw_name
                 events = [_decode(fields) for _, fields in entries]
                 for follower in self._followers.get(name, ()):
                     fresh = [e for e in events if e.id > follower.position]
                     if fresh:
                         follower.position = fresh[-1].id
+                        follower.heard = time.monotonic()
                         follower.batches.put_nowait(fresh)
+
+    def _tell_quiet(self) -> None:
+        """An empty batch to each follower whose stream said nothing for `QUIET_SECONDS`."""
+        now = time.monotonic()
+        if now - self._told_quiet < QUIET_SECONDS:
+            return
+        self._told_quiet = now
+        for followers in self._followers.values():
+            for follower in followers:
+                if now - follower.heard >= QUIET_SECONDS:
+                    follower.heard = now
+                    follower.batches.put_nowait([])
 
     def _tell_all(self, batch: list[EventBase]) -> None:
         for followers in self._followers.values():

@@ -196,7 +196,17 @@ class RunService:
 
     async def _take(self, run_id: uuid.UUID) -> RunJob | None:
         """Claim a queued run and prepare it; None when there is nothing to execute."""
-        claim = await self.store.claim(run_id, self.identity.worker_id)
+        chosen: list[tuple[AgentDefinition, str]] = []
+
+        def budget(run: RunState, display_name: str | None) -> int | None:
+            agent = self.agents.agents.get(run.agent_id)
+            if agent is None:  # withdrawn from the configuration since the run was queued
+                return None
+            prompt = render_system_prompt(agent, display_name=display_name, today=date.today())
+            chosen.append((agent, prompt))
+            return self.history_budget(agent, prompt)
+
+        claim = await self.store.claim(run_id, self.identity.worker_id, budget)
         run = claim.run
         if run is None:
             # Delivered again: its first delivery's process holds it (nothing to do), or held
@@ -204,15 +214,11 @@ class RunService:
             if claim.row is not None and self.abandoned(claim.row):
                 await self.close_lost(run_id, WORKER_LOST, WORKER_LOST_REASON)
             return None
-        agent = self.agents.agents.get(run.agent_id)
-        if agent is None:  # withdrawn from the configuration since the run was queued
+        if not chosen:
             await self.close_lost(run_id, "agent_unavailable", AGENT_UNAVAILABLE_REASON)
             return None
-        system_prompt = render_system_prompt(
-            agent, display_name=await self.store.display_name(run.user_id), today=date.today()
-        )
-        history = await self.store.history(run, self.history_budget(agent, system_prompt))
-        return self._job(run, agent, system_prompt, history, self.bus.open(run_id))
+        ((agent, system_prompt),) = chosen
+        return self._job(run, agent, system_prompt, claim.history, self.bus.open(run_id))
 
     def is_prepared(self, run_id: uuid.UUID) -> bool:
         """Started here, its job not yet begun."""

@@ -70,6 +70,7 @@ class Claim:
 
     run: RunState | None
     row: Any = None
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +170,16 @@ class RunStore:
             history.append(message.openai())
         return Started(run=run, user_message=message, history=history)
 
-    async def claim(self, run_id: uuid.UUID, worker_id: str) -> Claim:
-        """Take a queued run for this process, which then holds it under a lease."""
+    async def claim(
+        self,
+        run_id: uuid.UUID,
+        worker_id: str,
+        budget: Callable[[RunState, str | None], int | None],
+    ) -> Claim:
+        """Take a queued run for this process, which then holds it under a lease, and read
+        what its turn needs, in one transaction: the user's display name, then the newest
+        history that fits `budget(run, display name)` tokens (None: nothing to read, the run
+        cannot go on). Cancelled midway, the claim is rolled back with the rest."""
         now = utcnow()
         async with self.database.begin() as conn:
             row = await repository.claim(
@@ -178,8 +187,7 @@ class RunStore:
             )
             if row is None:
                 return Claim(run=None, row=await repository.get_run(conn, run_id, user_id=None))
-        return Claim(
-            run=RunState(
+            run = RunState(
                 id=row.id,
                 thread_id=row.thread_id,
                 user_id=row.user_id,
@@ -188,18 +196,13 @@ class RunStore:
                 created_at=row.created_at,
                 worker_id=worker_id,
             )
-        )
-
-    async def history(self, run: RunState, budget_tokens: int) -> list[dict[str, Any]]:
-        """The newest messages of the run's thread that fit the budget (the user's last)."""
-        async with self.database.connect() as conn:
-            return await self.messages.recent(
-                conn, thread_id=run.thread_id, budget_tokens=budget_tokens
+            tokens = budget(run, await repository.display_name(conn, run.user_id))
+            history = (
+                []
+                if tokens is None
+                else await self.messages.recent(conn, thread_id=run.thread_id, budget_tokens=tokens)
             )
-
-    async def display_name(self, user_id: uuid.UUID) -> str | None:
-        async with self.database.connect() as conn:
-            return await repository.display_name(conn, user_id)
+        return Claim(run=run, history=history)
 
     async def row(self, run_id: uuid.UUID) -> Any:
         """The run's row (any owner), or None."""
