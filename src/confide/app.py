@@ -131,6 +131,8 @@ def create_app(
         if worker:  # a worker gives its runs their grace period (the queue's) first
             await jobs.aclose()
         await run_manager.shutdown()
+        if runs.local_jobs is not None:
+            await runs.local_jobs.aclose()
         await jobs.aclose()
         await bus.aclose()
         if broadcast is not None:
@@ -207,6 +209,11 @@ def create_app(
         bus=bus,
         jobs=jobs,
         identity=ProcessIdentity.current(),
+        # With the shared queue, runs this process starts are still executed here unless
+        # CONFIDE_JOBS=external (docs/architecture.md, "A run across processes").
+        local_jobs=InProcessQueue([job_definitions[0]])
+        if settings.redis_url and settings.jobs == "inprocess" and not worker
+        else None,
     )
     app.state.jobs = jobs
     broadcast = app.state.auth.broadcast

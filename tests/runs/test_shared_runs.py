@@ -321,10 +321,13 @@ async def test_a_queued_run_no_worker_takes_is_closed_after_the_lease(
 async def test_redis_stopped_answers_503_loses_nothing_and_recovers_when_it_is_back(
     processes: Callable[..., Any], redis_server: RedisServer
 ) -> None:
-    web = await processes(jobs="inprocess")  # queues and executes, through Redis
-    async with client_for(web) as client:
+    queuing = await processes()  # runs go to the workers' queue, on Redis
+    await processes(worker=True)
+    local = await processes(jobs="inprocess")  # executes the runs it starts itself
+    async with client_for(queuing) as client, client_for(local) as here:
         _, headers = await signed_up(client)
         thread_id = await new_thread(client, headers)
+        other_thread = await new_thread(client, headers)
         first = await client.post(
             f"{THREADS}/{thread_id}/messages", json={"content": "hello"}, headers=headers
         )
@@ -332,8 +335,7 @@ async def test_redis_stopped_answers_503_loses_nothing_and_recovers_when_it_is_b
 
         redis_server.stop()
         try:
-            ready = await client.get("/api/ready")
-            assert ready.status_code == 503
+            assert (await client.get("/api/ready")).status_code == 503
             refused = await client.post(
                 f"{THREADS}/{thread_id}/messages", json={"content": "still there?"}, headers=headers
             )
@@ -343,7 +345,14 @@ async def test_redis_stopped_answers_503_loses_nothing_and_recovers_when_it_is_b
             # queued is closed, not left running).
             stored = await messages_of(client, headers, thread_id)
             assert [m["role"] for m in stored] == ["user", "assistant", "user"]
-            await assert_threads_valid(web)
+            # A process that executes its runs itself still answers (only its live events
+            # cannot reach other processes meanwhile).
+            answered = await here.post(
+                f"{THREADS}/{other_thread}/messages", json={"content": "hi"}, headers=headers
+            )
+            assert answered.status_code == 200, answered.text
+            assert answered.json()["run"]["status"] == "completed"
+            await assert_threads_valid(queuing)
         finally:
             redis_server.start()
 
@@ -376,3 +385,33 @@ async def test_a_process_starting_leaves_another_live_process_s_runs_alone(
         answer = await sending
         assert answer.json()["run"]["status"] == "completed"
         await assert_threads_valid(web)
+
+
+async def test_with_inprocess_jobs_a_run_executes_where_it_started_and_any_process_follows_it(
+    processes: Callable[..., Any],
+) -> None:
+    web_a = await processes(jobs="inprocess")
+    web_b = await processes(jobs="inprocess")
+    gate = gated(web_a)
+    async with client_for(web_a) as a, client_for(web_b) as b:
+        _, headers = await signed_up(a)
+        thread_id = await new_thread(a, headers)
+        sending = asyncio.create_task(
+            a.post(
+                f"{THREADS}/{thread_id}/messages", json={"content": "add 2 and 3"}, headers=headers
+            )
+        )
+        await gate.wait_entered()  # executing on A, which started it
+        run_id = (await messages_of(a, headers, thread_id))[0]["run_id"]
+        row = await web_b.state.runs.store.row(uuid.UUID(run_id))
+        assert row.worker_id == web_a.state.runs.identity.worker_id
+
+        following = asyncio.create_task(replay(b, headers, run_id))
+        cancelled = await b.post(f"{RUNS}/{run_id}/cancel", headers=headers)
+        assert cancelled.json()["status"] == "cancelled"
+        seen = await following
+        assert [seen[0]["type"], seen[-1]["type"]] == ["run.started", "run.cancelled"]
+        assert "tool.started" in [e["type"] for e in seen]  # live, from A's stream
+        assert (await sending).json()["run"]["status"] == "cancelled"
+        gate.open()
+        await assert_threads_valid(web_a)
