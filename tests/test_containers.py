@@ -222,9 +222,10 @@ def test_compose_healthchecks() -> None:
 
 def test_compose_keeps_state_in_named_volumes() -> None:
     declared = set(compose()["volumes"])
-    for name, target in (("postgres", "/var/lib/postgresql/data"), ("ollama", "/root/.ollama")):
+    for name, target in (("postgres", "/var/lib/postgresql/data"), ("ollama", "/models")):
         mounts = [str(volume).split(":") for volume in service(name)["volumes"]]
         assert any(source in declared and path == target for source, path in mounts), name
+    assert service("ollama")["environment"]["OLLAMA_MODELS"] == "/models"
 
 
 # --- the Dockerfile ------------------------------------------------------------------------
