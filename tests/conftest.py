@@ -185,3 +185,14 @@ def log_lines() -> Iterator[io.StringIO]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A `redis-server` of the module's own (tests/redis_server.py), never the shared one."""
+    from tests.redis_server import RedisServer  # it imports this module
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()

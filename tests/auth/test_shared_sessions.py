@@ -10,9 +10,8 @@ import io
 import json
 import signal
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,10 +29,9 @@ from confide.auth.cache import (
 )
 from confide.auth.service import AuthService
 from confide.shared.broadcast import Broadcast
-from confide.shared.redis import connect_redis
 from tests.conftest import client_for
 from tests.factories import PASSWORD, assert_problem, bearer, login, register, signed_up
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer
 
 DEADLINE_SECONDS = 30.0
 
@@ -45,26 +43,6 @@ async def eventually(condition: Callable[[], bool], what: str) -> None:
     while not condition():
         assert loop.time() < deadline, f"timed out waiting until {what}"
         await asyncio.sleep(0.01)
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-async def clients(server: RedisServer) -> AsyncIterator[Callable[[], Redis]]:
-    """`clients()`: a new Redis client (one per simulated process), closed after the test."""
-    made: list[Redis] = []
-
-    def make() -> Redis:
-        made.append(connect_redis(server.url))
-        return made[-1]
-
-    yield make
-    for client in made:
-        await client.aclose()
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -22,32 +21,12 @@ from confide.auth.tokens import (
     RedisSpentTickets,
     WebSocketTickets,
 )
-from confide.shared.redis import connect_redis
 from tests.conftest import TEST_SECRET
 from tests.factories import signed_up
 from tests.live_server import serve
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer
 
 USER, SESSION = uuid.uuid4(), uuid.uuid4()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-async def clients(server: RedisServer) -> AsyncIterator[Callable[[], Redis]]:
-    made: list[Redis] = []
-
-    def make() -> Redis:
-        made.append(connect_redis(server.url))
-        return made[-1]
-
-    yield make
-    for client in made:
-        await client.aclose()
 
 
 def process(clients: Callable[[], Redis]) -> WebSocketTickets:

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 
 from confide.db.migrate import upgrade
 from tests.conftest import unavailable
-from tests.db.test_pool_faults import Load, assert_unavailable, stored_thread_ids, worker
+from tests.db.test_pool_faults import assert_success_or_unavailable, stored_thread_ids, under_load
 from tests.factories import signed_up
 from tests.live_server import serve
 
@@ -133,12 +133,7 @@ async def test_postgresql_stopped_and_started_under_load_is_503_then_served_agai
             base_url = f"http://{address}"
             async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
                 _, headers = await signed_up(client)
-            load = Load()
-            workers = [
-                asyncio.create_task(worker(load, base_url, headers, number))
-                for number in range(WORKERS)
-            ]
-            try:
+            async with under_load(base_url, headers, WORKERS) as load:
                 await load.until(ANSWERS_BEFORE)
                 await asyncio.to_thread(private_postgres.stop)
                 async with load.progress:  # the outage, as the clients see it
@@ -151,19 +146,8 @@ async def test_postgresql_stopped_and_started_under_load_is_503_then_served_agai
                     await load.progress.wait_for(
                         lambda: sum(r.is_success for _, r in load.answers[served:]) >= ANSWERS_AFTER
                     )
-            finally:
-                load.stop.set()
-                await asyncio.gather(*workers)
     finally:
         await app.state.database.dispose()
 
-    failures = [
-        (kind, r.status_code, r.text)
-        for kind, r in load.answers
-        if not r.is_success and r.status_code != 503
-    ]
-    assert failures == []  # 2xx or 503, never a 500
-    for _, response in load.answers:
-        if response.status_code == 503:
-            assert_unavailable(response)
+    assert_success_or_unavailable(load)
     assert load.acknowledged <= await stored_thread_ids(url)  # nothing acknowledged lost

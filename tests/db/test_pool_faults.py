@@ -7,6 +7,7 @@ client was told is stored goes missing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 from collections.abc import AsyncIterator, Callable
@@ -103,6 +104,33 @@ async def worker(load: Load, base_url: str, headers: dict[str, str], number: int
             n += 1
 
 
+@contextlib.asynccontextmanager
+async def under_load(base_url: str, headers: dict[str, str], workers: int) -> AsyncIterator[Load]:
+    """`workers` clients sending requests until the block ends; what they saw."""
+    load = Load()
+    tasks = [
+        asyncio.create_task(worker(load, base_url, headers, number)) for number in range(workers)
+    ]
+    try:
+        yield load
+    finally:
+        load.stop.set()
+        await asyncio.gather(*tasks)
+
+
+def assert_success_or_unavailable(load: Load) -> None:
+    """Every answer was 2xx or 503 `unavailable`, never a 500 (nor anything else)."""
+    failures = [
+        (kind, response.status_code, response.text)
+        for kind, response in load.answers
+        if not response.is_success and response.status_code != 503
+    ]
+    assert failures == []
+    for _, response in load.answers:
+        if response.status_code == 503:
+            assert_unavailable(response)
+
+
 async def stored_thread_ids(url: str) -> set[str]:
     engine = create_async_engine(url)
     try:
@@ -121,30 +149,13 @@ async def test_terminated_backends_under_load_are_503_then_the_pool_recovers(
             base_url = f"http://{address}"
             async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
                 _, headers = await signed_up(client)
-            load = Load()
-            workers = [
-                asyncio.create_task(worker(load, base_url, headers, number))
-                for number in range(WORKERS)
-            ]
-            try:
+            async with under_load(base_url, headers, WORKERS) as load:
                 for round_ in range(1, KILLS + 1):
                     await load.until(round_ * RESPONSES_PER_ROUND)
                     # The pool held live connections (the last round was served): all cut.
                     assert await terminate_backends(killer) >= 1
                 await load.until((KILLS + 1) * RESPONSES_PER_ROUND)
-            finally:
-                load.stop.set()
-                await asyncio.gather(*workers)
-
-            failures = [
-                (kind, response.status_code, response.text)
-                for kind, response in load.answers
-                if not response.is_success and response.status_code != 503
-            ]
-            assert failures == []  # 2xx or 503, never a 500 (nor anything else)
-            for _, response in load.answers:
-                if response.status_code == 503:
-                    assert_unavailable(response)
+            assert_success_or_unavailable(load)
             assert load.acknowledged  # the load did write
 
             # Recovered without a restart: everything succeeds now, on the same pool.

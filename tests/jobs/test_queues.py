@@ -4,7 +4,7 @@ active, a failing job is tried again, abort stops a running job, state tells whe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,14 +23,6 @@ from confide.jobs.redis_queue import SaqQueue
 from tests.redis_server import RedisServer
 
 WAIT_SECONDS = 30.0
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis-jobs"))
-    server.start()
-    yield server
-    server.stop()
 
 
 class Recorder:

@@ -117,9 +117,8 @@ class Gate:
         self.opened.set()
 
 
-@pytest.fixture
-def gate(app: FastAPI) -> Iterator[Gate]:
-    """The `app` fixture's runs call a gated `add` (the other built-in tools are unchanged)."""
+def gated(app: FastAPI) -> Gate:
+    """The app's runs call a gated `add` (the other built-in tools are unchanged)."""
     held = Gate()
     tools = ToolRegistry(spec for spec in builtin_tools() if spec.name != "add")
 
@@ -131,6 +130,13 @@ def gate(app: FastAPI) -> Iterator[Gate]:
         return a + b
 
     app.state.runs.tools = tools
+    return held
+
+
+@pytest.fixture
+def gate(app: FastAPI) -> Iterator[Gate]:
+    """The `app` fixture's runs call a gated `add`."""
+    held = gated(app)
     yield held
     held.open()  # a failed test must not leave its run waiting
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from redis.asyncio import Redis
 
 from confide.runs.bus import RedisBus
@@ -15,14 +13,6 @@ from confide.runs.events import EventBase, MessageDelta, RunCompleted
 from tests.redis_server import RedisServer
 
 WAIT_SECONDS = 30.0
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis-bus"))
-    server.start()
-    yield server
-    server.stop()
 
 
 def delta(run_id: uuid.UUID, n: int) -> MessageDelta:

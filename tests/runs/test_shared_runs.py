@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
@@ -19,7 +19,6 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import update
 
-from confide.agents.tools import ToolRegistry, builtin_tools
 from confide.app import create_app
 from confide.config import Settings
 from confide.db.base import utcnow
@@ -30,19 +29,11 @@ from tests.conftest import client_for
 from tests.factories import signed_up
 from tests.invariant import assert_threads_valid, parse_sse
 from tests.redis_server import RedisServer
-from tests.runs.conftest import Gate
+from tests.runs.conftest import gated
 
 THREADS = "/api/threads"
 RUNS = "/api/runs"
 TWO_TOOLS = "add 5 and 3 and what time is it in Tokyo"
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -83,22 +74,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         gc.unfreeze()  # the lifespan froze what was alive; the suite's garbage must go
         await app.state.database.dispose()
-
-
-def gated(app: FastAPI) -> Gate:
-    """The app's runs call an `add` held until the test opens the gate."""
-    held = Gate()
-    tools = ToolRegistry(spec for spec in builtin_tools() if spec.name != "add")
-
-    @tools.tool(name="add")
-    async def gated_add(a: float, b: float) -> float:
-        """Add two numbers."""
-        held.entered.set()
-        await held.opened.wait()
-        return a + b
-
-    app.state.runs.tools = tools
-    return held
 
 
 async def new_thread(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
