@@ -172,14 +172,12 @@ def create_app(
         if redis is not None
         else MemoryBus()
     )
+    # One try to execute, one more that only closes the run if its worker died.
+    run_job = JobDefinition(
+        RUN_JOB, lambda run_id: runs.execute(uuid.UUID(run_id)), tries=2, timeout_seconds=None
+    )
     job_definitions = [
-        # One try to execute, one more that only closes it if its worker died.
-        JobDefinition(
-            RUN_JOB,
-            lambda run_id: runs.execute(uuid.UUID(run_id)),
-            tries=2,
-            timeout_seconds=None,
-        ),
+        run_job,
         JobDefinition(
             "purge_expired_sessions",
             lambda: purge_expired_sessions(database),
@@ -211,7 +209,7 @@ def create_app(
         identity=ProcessIdentity.current(),
         # With the shared queue, runs this process starts are still executed here unless
         # CONFIDE_JOBS=external (docs/architecture.md, "A run across processes").
-        local_jobs=InProcessQueue([job_definitions[0]])
+        local_jobs=InProcessQueue([run_job])
         if settings.redis_url and settings.jobs == "inprocess" and not worker
         else None,
     )

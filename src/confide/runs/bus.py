@@ -24,7 +24,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from confide.runs.channel import RunChannel
-from confide.runs.events import EVENT_ADAPTER, EventBase, is_terminal
+from confide.runs.events import EVENT_ADAPTER, EventBase
 from confide.shared.redis import BLOCK_MILLISECONDS, key
 
 log = logging.getLogger("confide.runs")
@@ -214,8 +214,14 @@ class StreamedChannel(RunChannel):
     writes what was pushed since its last write in one pipelined round trip, so a burst of
     token deltas costs one write. `drain()` waits until everything pushed is written."""
 
-    def __init__(self, run_id: uuid.UUID, bus: RedisBus, **kwargs: object) -> None:
-        super().__init__(run_id, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        run_id: uuid.UUID,
+        bus: RedisBus,
+        *,
+        on_end: Callable[[RunChannel], None] | None = None,
+    ) -> None:
+        super().__init__(run_id, on_end=on_end)
         self._bus = bus
         self._pending: list[EventBase] = []
         self._writer: asyncio.Task[None] | None = None
@@ -387,7 +393,3 @@ class StreamReader:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._reset()
-
-
-def ends(events: Sequence[EventBase]) -> bool:
-    return any(is_terminal(event) for event in events)
