@@ -114,14 +114,12 @@ def create_app(
         broadcast = app.state.auth.broadcast
         if broadcast is not None:  # the session cache trusts nothing until it is connected
             await broadcast.start()
-        if executes_jobs:
-            # Runs a dead process left in progress are closed, their threads left valid (only
-            # those whose process is certainly gone: runs/sweeper.py).
-            await sweeper.sweep()
-            await jobs.start()
-            sweeper.start()
-        else:
-            await jobs.start()  # connects, to queue jobs
+        # Runs a dead process left in progress are closed, their threads left valid (only those
+        # whose process is certainly gone: runs/sweeper.py). Every process sweeps, those that
+        # only serve too: with every worker gone, a run must still end rather than hang.
+        await sweeper.sweep()
+        await jobs.start()  # executes jobs here, or only connects to queue them
+        sweeper.start()
         # Everything loaded so far lives as long as the process: move it out of the collector's
         # sight, so a full collection does not walk the whole framework on a request's time.
         gc.collect()

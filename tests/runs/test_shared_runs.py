@@ -390,3 +390,28 @@ async def test_with_inprocess_jobs_a_run_executes_where_it_started_and_any_proce
         assert (await sending).json()["run"]["status"] == "cancelled"
         gate.open()
         await assert_threads_valid(web_a)
+
+
+async def test_a_process_that_only_serves_closes_a_dead_worker_s_runs_too(
+    processes: Callable[..., Any],
+) -> None:
+    web = await processes()  # CONFIDE_JOBS=external, and no worker at all
+    async with client_for(web) as client:
+        _, headers = await signed_up(client)
+        thread_id = await new_thread(client, headers)
+        sending = asyncio.create_task(
+            client.post(f"{THREADS}/{thread_id}/messages", json={"content": "hi"}, headers=headers)
+        )
+        while not (items := await messages_of(client, headers, thread_id)):
+            await asyncio.sleep(0.01)
+        run_id = uuid.UUID(items[0]["run_id"])
+        async with web.state.database.begin() as conn:  # taken by a worker that then died
+            await conn.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(worker_id="elsewhere:1:dead", lease_until=utcnow() - timedelta(seconds=1))
+            )
+        await processes()  # another web process starts: its first sweep closes it
+        answer = await asyncio.wait_for(sending, 60)
+        assert answer.json()["run"]["error_code"] == "worker_lost"
+        await assert_threads_valid(web)

@@ -1,7 +1,8 @@
 """Runs whose process died are closed by another, once it is certain that process is gone.
 
-Every process that executes runs renews the lease of the runs it holds every third of
-CONFIDE_JOB_LEASE_SECONDS, and looks at every other run in progress:
+Every process renews the lease of the runs it holds every third of CONFIDE_JOB_LEASE_SECONDS,
+and looks at every other run in progress (web processes that only serve too: with every worker
+gone, a run must still end rather than hang):
 
 - held by this process but executed by no task here (its end could not be written while the
   database was away): closed, `internal_error`;
