@@ -33,6 +33,8 @@ class Recorder:
         self.changed = asyncio.Event()
         self.release = asyncio.Event()
         self.failures_left = 0
+        self.ticks = 0
+        self.ticked = asyncio.Event()
 
     async def record(self, **kwargs: str) -> None:
         self.calls.append(kwargs)
@@ -40,6 +42,10 @@ class Recorder:
         if self.failures_left > 0:
             self.failures_left -= 1
             raise RuntimeError("failing on purpose")
+
+    async def tick(self) -> None:
+        self.ticks += 1
+        self.ticked.set()
 
     async def hold(self, **kwargs: str) -> None:
         self.calls.append(kwargs)
@@ -57,6 +63,8 @@ def definitions(recorder: Recorder) -> list[JobDefinition]:
     return [
         JobDefinition("record", recorder.record, tries=3, timeout_seconds=10),
         JobDefinition("hold", recorder.hold, tries=1, timeout_seconds=None),
+        # Every second (croniter's sixth field): a scheduled job the test can see fire.
+        JobDefinition("tick", recorder.tick, tries=1, cron="* * * * * *"),
     ]
 
 
@@ -120,6 +128,15 @@ async def test_abort_stops_a_running_job(queue_and_recorder: tuple[JobQueue, Rec
             await asyncio.sleep(0.05)
     assert await queue.abort("long") == "missing"
     assert len(recorder.calls) == 1  # not tried again
+
+
+async def test_a_scheduled_job_fires_by_itself(
+    queue_and_recorder: tuple[JobQueue, Recorder],
+) -> None:
+    _, recorder = queue_and_recorder
+    await asyncio.wait_for(recorder.ticked.wait(), WAIT_SECONDS)
+    assert recorder.ticks >= 1
+    assert recorder.calls == []  # nothing else ran
 
 
 async def test_the_nightly_purge_deletes_sessions_over_and_is_safe_twice(
