@@ -125,10 +125,12 @@ def create_app(
         gc.collect()
         gc.freeze()
         yield
-        await sweeper.aclose()
         if worker:  # a worker gives its runs their grace period (the queue's) first
             await jobs.aclose()
         await run_manager.shutdown()
+        # Only now: until its runs have ended, this process renews their leases, or another
+        # would take them for a dead process's and close them during the grace period.
+        await sweeper.aclose()
         if runs.local_jobs is not None:
             await runs.local_jobs.aclose()
         await jobs.aclose()
