@@ -17,8 +17,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql.asyncpg import (
+    AsyncAdapt_asyncpg_connection as AdaptedAsyncpg,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from confide.db import engine as engine_module
 from confide.db.engine import Database, SessionDep
 from confide.threads.models import Thread
 from tests.conftest import client_for
@@ -32,8 +36,10 @@ WORKERS = 8
 KILLS = 5
 RESPONSES_PER_ROUND = 60  # between two kills, and after the last one
 # Every backend of the test database but the killer's own: the app's pool, whatever it holds.
+# Each terminated backend is waited for (up to 10 s), so its connection is closed, as after any
+# real outage, when the test goes on.
 TERMINATE = text(
-    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid() "
     "AND backend_type = 'client backend'"
 )
@@ -211,11 +217,47 @@ async def test_an_idle_pool_whose_backends_were_terminated_recovers_unseen(
             _, headers = await signed_up(client)
             assert (await client.get(THREADS, headers=headers)).status_code == 200
             assert await terminate_backends(killer) >= 1
-            # pool_pre_ping: the dead connection is replaced at checkout, no 503 at all.
+            # The closed connection is replaced at checkout (db/engine.py), no 503 at all.
             assert (await client.get(THREADS, headers=headers)).status_code == 200
             assert (await client.get("/api/ready")).status_code == 200
     finally:
         await app.state.database.dispose()
+
+
+async def test_a_connection_idle_for_a_while_is_pinged_at_checkout_and_replaced_if_dead(
+    app_factory: Callable[..., FastAPI], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server gone without a word (a network cut) is caught by a ping, but only on a
+    connection that sat idle for PING_AFTER_IDLE_SECONDS: a busy pool pings nothing."""
+    app = app_factory(db_pool_size=1, db_max_overflow=0)
+    database: Database = app.state.database
+    pings: list[bool] = []
+    real_ping = AdaptedAsyncpg.ping
+
+    def ping(self: AdaptedAsyncpg) -> None:
+        pings.append(True)
+        if len(pings) == 1:  # as the ping of a connection whose server vanished would
+            raise ConnectionResetError("the peer is gone")
+        real_ping(self)
+
+    monkeypatch.setattr(AdaptedAsyncpg, "ping", ping)
+
+    async def backend_pid() -> int:
+        async with database.connect() as conn:
+            return int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+
+    try:
+        first = await backend_pid()
+        assert await backend_pid() == first
+        assert pings == []  # new, then idle for less than the threshold: no round trip
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+        replaced = await backend_pid()  # the ping failed: a new connection, unseen
+        assert pings == [True]
+        assert replaced != first
+        assert await backend_pid() == replaced  # pinged, and it answered
+        assert pings == [True, True]
+    finally:
+        await database.dispose()
 
 
 async def test_no_pooled_connection_in_time_is_503_unavailable(

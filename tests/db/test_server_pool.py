@@ -42,7 +42,7 @@ def test_the_settings_reach_the_engine(tmp_path: Path) -> None:
         "max_overflow": 0,
         "pool_timeout": 0.5,
         "pool_recycle": -1,  # 0: never
-        "pool_pre_ping": True,
+        "pool_pre_ping": False,  # db/engine.py checks connections at checkout itself
         "connect_args": {"timeout": 1.5, "server_settings": {"statement_timeout": "2500"}},
     }
     database = Database.from_settings(chosen)  # no connection is made until one is used
