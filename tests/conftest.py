@@ -14,17 +14,27 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import confide.models  # noqa: F401  (every table, for truncation between tests)
+from confide.access.models import Role, RolePermission
+from confide.access.permissions import (
+    ADMIN_ROLE,
+    ADMIN_ROLE_ID,
+    USER_DEFAULTS,
+    USER_ROLE,
+    USER_ROLE_ID,
+)
 from confide.app import create_app
+from confide.audit.models import AuditHead
 from confide.config import Settings
 from confide.db.base import Base
 from confide.db.migrate import upgrade
@@ -85,11 +95,27 @@ def postgres_migrated() -> str:
 
 
 async def _truncate(url: str) -> None:
+    """Every table emptied, then given back the rows the migrations seed."""
     engine = create_async_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    now = datetime.now(UTC)
     try:
         async with engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+            await conn.execute(
+                insert(Role),
+                [
+                    {"id": USER_ROLE_ID, "name": USER_ROLE, "parent_id": None, "builtin": True,
+                     "description": "", "created_at": now, "updated_at": now},
+                    {"id": ADMIN_ROLE_ID, "name": ADMIN_ROLE, "parent_id": USER_ROLE_ID,
+                     "builtin": True, "description": "", "created_at": now, "updated_at": now},
+                ],
+            )  # fmt: skip
+            await conn.execute(
+                insert(RolePermission),
+                [{"role_id": USER_ROLE_ID, "permission": p} for p in USER_DEFAULTS],
+            )
+            await conn.execute(insert(AuditHead).values(id=1, last_id=0, last_hash="0" * 64))
     finally:
         await engine.dispose()
 

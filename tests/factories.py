@@ -64,3 +64,19 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     assert body["code"] == code, body
     assert {"type", "title", "detail"} <= body.keys()
     return body
+
+
+async def grant_role(app: Any, user_id: str | Any, role: str = "admin") -> None:
+    """Give a user a role straight in the database (sign in afterwards, or wait for the
+    session cache, for a session to know it)."""
+    import uuid as _uuid
+
+    from sqlalchemy import insert, select
+
+    from confide.access.models import Role, UserRole
+
+    async with app.state.database.begin() as conn:
+        role_id = (await conn.execute(select(Role.id).where(Role.name == role))).scalar_one()
+        await conn.execute(
+            insert(UserRole).values(user_id=_uuid.UUID(str(user_id)), role_id=role_id)
+        )

@@ -272,7 +272,10 @@ def test_db_upgrade_creates_a_missing_data_directory(tmp_path: Path) -> None:
 
 def users(path: Path) -> list[tuple[str, bool, str]]:
     with sqlite3.connect(path) as db:
-        rows = db.execute("SELECT email, is_admin, password_hash FROM users").fetchall()
+        rows = db.execute(
+            "SELECT email, EXISTS (SELECT 1 FROM user_roles JOIN roles ON roles.id = role_id "
+            "WHERE user_id = users.id AND roles.name = 'admin'), password_hash FROM users"
+        ).fetchall()
     return [(email, bool(admin), hashed) for email, admin, hashed in rows]
 
 

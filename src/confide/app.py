@@ -160,6 +160,7 @@ def create_app(
     app.state.codec = PlainCodec()
     app.state.tools = builtin_tools()
     app.state.agents = AgentRegistry.from_settings(settings, known_tools=app.state.tools.names())
+    app.state.auth.permissions.add_agents(agent.id for agent in app.state.agents.agents)
     run_store = RunStore(database, app.state.codec, lease_seconds=settings.job_lease_seconds)
     models = ModelCatalog(settings, app.state.agents)
     run_manager = RunManager(store=run_store, tool_log=tool_call_log(settings))

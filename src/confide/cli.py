@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from confide.agents.mockllm import register_cli as register_mock_llm
+from confide.audit.cli import audit_app
 from confide.config import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Confide: self-hosted multi-user AI agent chat.", no_args_is_help=True)
@@ -24,6 +25,7 @@ config_app = typer.Typer(help="Settings.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
+app.add_typer(audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)

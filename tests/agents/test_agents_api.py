@@ -9,13 +9,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
 
 from confide.agents.endpoints import router
 from confide.agents.registry import AgentRegistry
-from confide.auth.models import User
 from tests.conftest import client_for
-from tests.factories import assert_problem, bearer, login, register, signed_up
+from tests.factories import assert_problem, bearer, grant_role, login, register, signed_up
 
 AGENTS = "/api/agents"
 KNOWN_TOOLS = frozenset({"add", "calculator", "current_time"})
@@ -108,9 +106,7 @@ async def client(agents_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def make_admin(app: FastAPI, client: httpx.AsyncClient) -> dict[str, str]:
     """A new user made admin in the database, then signed in (so the session knows it)."""
     user = await register(client)
-    async with app.state.database.sessionmaker() as db:
-        await db.execute(update(User).where(User.email == user["email"]).values(is_admin=True))
-        await db.commit()
+    await grant_role(app, user["id"])
     tokens = await login(client, email=user["email"])
     return bearer(tokens["access_token"])
 

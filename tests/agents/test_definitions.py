@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from confide.access.permissions import USER_DEFAULTS, PermissionRegistry
 from confide.agents.definitions import (
     BUILTIN_SOURCE,
     LLM_AGENT_ID,
@@ -105,14 +106,16 @@ def only_problem(tmp_path: Path, text: str) -> str:
 
 
 def principal(*, is_admin: bool = False, display_name: str | None = None) -> Principal:
+    registry = PermissionRegistry(["secret", "plain", "scripted", "helper"])
     return Principal(
         user_id=uuid.uuid4(),
         session_id=uuid.uuid4(),
         email="someone@example.org",
         display_name=display_name,
-        is_admin=is_admin,
         created_at=datetime.now(UTC),
         deadline=0.0,
+        roles=frozenset({"user", "admin"} if is_admin else {"user"}),
+        permissions=registry.admin if is_admin else frozenset(USER_DEFAULTS),
     )
 
 

@@ -203,7 +203,7 @@ async def test_disabled_account_is_403_with_the_right_password_only(
     user = await register(client)
     async with app.state.database.sessionmaker() as db, db.begin():
         await db.execute(
-            update(User).where(User.id == uuid.UUID(user["id"])).values(is_active=False)
+            update(User).where(User.id == uuid.UUID(user["id"])).values(status="disabled")
         )
     response = await client.post(LOGIN, json={"email": user["email"], "password": PASSWORD})
     assert_problem(response, 403, "account_disabled")

@@ -67,7 +67,6 @@ def principal(user_id: uuid.UUID | None = None) -> Principal:
         session_id=uuid.uuid4(),
         email="someone@example.org",
         display_name=None,
-        is_admin=False,
         created_at=datetime.now(UTC),
         deadline=datetime.now(UTC).timestamp() + 3600,
     )

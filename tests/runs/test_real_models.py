@@ -14,13 +14,11 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
 from starlette.applications import Starlette
 
 from confide.agents.mockllm import DRIP_TEXT
-from confide.auth.models import User
 from tests.conftest import client_for
-from tests.factories import assert_problem, login, register
+from tests.factories import assert_problem, grant_role, login, register
 from tests.mockllm_server import serve_mock_llm_app
 from tests.runs.conftest import serve_live
 from tests.runs.test_openai_provider import SETTLE_SECONDS, Chat, parse_sse
@@ -143,10 +141,7 @@ async def open_talk(
         opened.append(talk)
         user = await register(talk.http)
         if admin:
-            async with app.state.database.begin() as conn:
-                await conn.execute(
-                    update(User).where(User.id == uuid.UUID(user["id"])).values(is_admin=True)
-                )
+            await grant_role(app, user["id"])
         tokens = await login(talk.http, email=user["email"])
         talk.headers = {"Authorization": f"Bearer {tokens['access_token']}"}
         return talk

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from confide.access.dependencies import ThreadReader
 from confide.agents.registry import AgentRegistry
 from confide.agents.schemas import AgentOut
-from confide.auth.dependencies import CurrentPrincipal
 from confide.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -32,7 +32,7 @@ AgentRegistryDep = Annotated[AgentRegistry, Depends(agents_registry)]
 
 @router.get("", response_model=Page[AgentOut])
 async def list_agents(
-    principal: CurrentPrincipal,
+    principal: ThreadReader,
     registry: AgentRegistryDep,
     cursor: CursorParam = None,
     limit: LimitParam = DEFAULT_LIMIT,
@@ -57,9 +57,7 @@ async def list_agents(
     response_model=AgentOut,
     responses={404: {"description": "No such agent, or not one the caller may use"}},
 )
-async def get_agent(
-    agent_id: str, principal: CurrentPrincipal, registry: AgentRegistryDep
-) -> AgentOut:
+async def get_agent(agent_id: str, principal: ThreadReader, registry: AgentRegistryDep) -> AgentOut:
     """One agent the caller may use (`agent_not_found` otherwise)."""
     agent = registry.get_for(principal, agent_id)
     return AgentOut.of(agent, default=agent.id == registry.default_for(principal).id)

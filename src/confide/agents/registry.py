@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Collection, Mapping
 
+from confide.access.permissions import AGENTS_USE_ANY, agent_permission
 from confide.agents.definitions import (
     LLM_API_KEY_ENV,
     AgentDefinition,
@@ -65,12 +66,12 @@ class AgentRegistry:
 
     def visible_to(self, principal: Principal) -> list[AgentDefinition]:
         """The agents this caller may use, in configuration order."""
-        return [agent for agent in self.agents if principal.is_admin or not agent.admin_only]
+        return [agent for agent in self.agents if may_use(principal, agent)]
 
     def get_for(self, principal: Principal, agent_id: str) -> AgentDefinition:
         """One agent the caller may use; a hidden agent is as unknown as a missing one."""
         agent = self.agents.get(agent_id)
-        if agent is None or (agent.admin_only and not principal.is_admin):
+        if agent is None or not may_use(principal, agent):
             raise AgentNotFound
         return agent
 
@@ -84,3 +85,11 @@ class AgentRegistry:
         if name is None:
             return None
         return os.environ.get(name) or self._keys.get(name)
+
+
+def may_use(principal: Principal, agent: AgentDefinition) -> bool:
+    """`agents:use:<id>`, or `agents:use:*` for an agent not restricted (`admin_only`)."""
+    granted = principal.permissions
+    if agent_permission(agent.id) in granted:
+        return True
+    return not agent.admin_only and AGENTS_USE_ANY in granted

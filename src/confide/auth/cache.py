@@ -50,10 +50,20 @@ class Principal:
     session_id: uuid.UUID
     email: str
     display_name: str | None
-    is_admin: bool
     created_at: datetime
     # Epoch seconds when the session ends if nothing happens (idle or absolute limit).
     deadline: float
+    status: str = "active"  # or "pending": signed in, waiting for an admin's approval
+    roles: frozenset[str] = frozenset()
+    # Everything the roles grant (inherited grants included); none while pending.
+    permissions: frozenset[str] = frozenset()
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
 
 
 class SessionCache(Protocol):

@@ -185,6 +185,9 @@ class PrincipalDependency(OAuth2PasswordBearer):
     """`current_principal` as a security dependency: one dependency on the hot path, and the
     OpenAPI schema still offers the password flow to Swagger's Authorize button."""
 
+    # The access marker (access/dependencies.py): any signed-in user, pending ones included.
+    __confide_access__ = "authenticated"
+
     def __init__(self) -> None:
         super().__init__(tokenUrl="/api/auth/login", scheme_name="OAuth2Password", auto_error=False)
 

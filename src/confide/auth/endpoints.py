@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from confide.access import repository as access_repository
+from confide.access.dependencies import ThreadReader, authenticated_route, public_route
 from confide.auth.cache import Principal
 from confide.auth.dependencies import (
     REFRESH_PATH,
@@ -31,6 +33,7 @@ from confide.auth.schemas import (
     TokenResponse,
     UserOut,
     WebSocketTicket,
+    user_out,
 )
 from confide.auth.service import AuthContext, AuthService, InvalidRefreshToken, IssuedSession
 from confide.db.base import utcnow
@@ -81,6 +84,7 @@ _LOGIN_BODY: dict[str, Any] = {
 # authentication does) and the answer is a snapshot's cached JSON. Other routes take
 # `CurrentPrincipal` as a dependency, where a database query dwarfs that cost.
 @router.get("/me", response_model=UserOut, openapi_extra={"security": [{"OAuth2Password": []}]})
+@authenticated_route
 async def me(request: Request) -> Response:
     """The signed-in user."""
     principal = await current_principal(request)
@@ -97,6 +101,9 @@ def _profile_json(principal: Principal) -> bytes:
             display_name=principal.display_name,
             is_admin=principal.is_admin,
             created_at=principal.created_at,
+            status=principal.status,
+            roles=sorted(principal.roles),
+            permissions=sorted(principal.permissions),
         )
         .model_dump_json()
         .encode()
@@ -104,13 +111,15 @@ def _profile_json(principal: Principal) -> bytes:
 
 
 @router.post("/register", status_code=201, response_model=UserOut)
+@public_route
 async def register(body: RegisterRequest, db: SessionDep, ctx: AuthContextDep) -> UserOut:
     """Create an account. The response never holds a secret."""
     user = await AuthService(db, ctx).register(
         email=body.email, password=body.password, display_name=body.display_name
     )
     await db.flush()
-    return UserOut.model_validate(user)
+    roles = (await access_repository.users_role_names(db, [user.id]))[user.id]
+    return user_out(user, roles)
 
 
 @router.post(
@@ -119,6 +128,7 @@ async def register(body: RegisterRequest, db: SessionDep, ctx: AuthContextDep) -
     openapi_extra=_LOGIN_BODY,
     responses={401: {"description": "Wrong email or password (`invalid_credentials`)"}},
 )
+@public_route
 async def login(
     request: Request, db: SessionDep, ctx: AuthContextDep, mode: ModeParam = None
 ) -> Response:
@@ -139,6 +149,7 @@ async def login(
 
 
 @router.post("/refresh", response_model=TokenResponse | CookieSessionResponse)
+@public_route
 async def refresh(
     request: Request, db: SessionDep, ctx: AuthContextDep, body: RefreshRequest | None = None
 ) -> Response:
@@ -172,7 +183,7 @@ async def logout_all(principal: CurrentPrincipal, db: SessionDep, ctx: AuthConte
 
 
 @router.post("/ws-ticket", response_model=WebSocketTicket)
-async def ws_ticket(principal: CurrentPrincipal, ctx: AuthContextDep) -> WebSocketTicket:
+async def ws_ticket(principal: ThreadReader, ctx: AuthContextDep) -> WebSocketTicket:
     """A single-use ticket (valid 30 s) to open `/api/ws?ticket=...` from a bearer client."""
     ticket = ctx.tickets.issue(user_id=principal.user_id, session_id=principal.session_id)
     return WebSocketTicket(ticket=ticket, expires_in=ctx.tickets.ttl_seconds)

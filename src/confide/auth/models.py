@@ -19,8 +19,8 @@ class User(IdMixin, Base):
     email_key: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(512))
     display_name: Mapped[str | None] = mapped_column(String(100))
-    is_admin: Mapped[bool] = mapped_column(default=False)
-    is_active: Mapped[bool] = mapped_column(default=True)
+    # active | disabled | pending (registered under CONFIDE_REGISTRATION=approval, waiting).
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)

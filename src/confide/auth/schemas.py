@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -76,8 +76,28 @@ class UserOut(BaseModel):
     id: uuid.UUID
     email: str
     display_name: str | None
-    is_admin: bool
+    is_admin: bool = Field(description="Holds the built-in `admin` role.")
     created_at: datetime
+    status: Literal["active", "disabled", "pending"] = Field(
+        "active", description="`pending`: waiting for an administrator's approval."
+    )
+    roles: list[str] = Field(default_factory=list)
+    permissions: list[str] = Field(
+        default_factory=list, description="Everything the roles grant; none while pending."
+    )
+
+
+def user_out(user: Any, roles: list[str]) -> UserOut:
+    """An account as the API shows it (its permissions only through a live session)."""
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        is_admin="admin" in roles,
+        created_at=user.created_at,
+        status=user.status,
+        roles=roles,
+    )
 
 
 class SessionOut(BaseModel):

@@ -11,6 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from confide.access import repository as access_repository
+from confide.access.permissions import ADMIN_ROLE, USER_ROLE, PermissionRegistry
+from confide.access.roles import RoleGraph
 from confide.auth import repository
 from confide.auth.cache import Principal, SessionCache
 from confide.auth.emails import email_key
@@ -91,6 +94,7 @@ class AuthContext:
     loading: dict[uuid.UUID, tuple[int, asyncio.Future[Principal]]] = field(default_factory=dict)
     # The process's pub/sub when it shares state through Redis (started with the app).
     broadcast: Broadcast | None = None
+    permissions: PermissionRegistry = field(default_factory=PermissionRegistry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,8 @@ class AuthService:
         display_name: str | None,
         is_admin: bool = False,
         allow_when_closed: bool = False,
+        status: str = "active",
+        roles: list[str] | None = None,
     ) -> User:
         """Create an account; EmailUnavailable when the email is taken in any case."""
         if not self.settings.registration_open and not allow_when_closed:
@@ -130,13 +136,16 @@ class AuthService:
             email_key=key,
             password_hash=await self.ctx.hasher.hash(password),
             display_name=display_name,
-            is_admin=is_admin,
+            status=status,
         )
         try:
             async with self.db.begin_nested():
                 self.db.add(user)
         except IntegrityError:  # registered concurrently
             raise EmailUnavailable from None
+        names = {USER_ROLE, *(roles or ()), *((ADMIN_ROLE,) if is_admin else ())}
+        found = await access_repository.roles_by_name(self.db, names)
+        await access_repository.set_user_roles(self.db, user.id, [r.id for r in found.values()])
         return user
 
     async def authenticate(self, *, email: str, password: str) -> User:
@@ -150,7 +159,7 @@ class AuthService:
             raise InvalidCredentials
         if new_hash is not None:
             user.password_hash = new_hash
-        if not user.is_active:
+        if user.status == "disabled":
             raise AccountDisabled
         return user
 
@@ -234,7 +243,7 @@ class AuthService:
             )
             raise RefreshTokenReused
         user = await repository.get_user(self.db, session.user_id)
-        if user is None or not user.is_active:
+        if user is None or user.status == "disabled":
             raise SessionEnded
         session.last_seen_at = now
         new_token = self._add_refresh_token(session.id, now)
@@ -253,19 +262,25 @@ class AuthService:
         if found is None:
             raise SessionEnded
         session, user = found
-        if session.user_id != user_id or not user.is_active or not self._is_live(session, now):
+        live = session.user_id == user_id and user.status != "disabled"
+        if not live or not self._is_live(session, now):
             raise SessionEnded
         if now - session.last_seen_at >= TOUCH_INTERVAL:
             await repository.touch_session(self.db, session.id, now)
             session.last_seen_at = now
+        role_ids = await access_repository.user_role_ids(self.db, user.id)
+        graph = await RoleGraph.load(self.db, self.ctx.permissions)
+        active = user.status == "active"
         return Principal(
             user_id=user.id,
             session_id=session.id,
             email=user.email,
             display_name=user.display_name,
-            is_admin=user.is_admin,
             created_at=user.created_at,
             deadline=self._deadline(session).timestamp(),
+            status=user.status,
+            roles=frozenset(graph.roles[r].name for r in role_ids if r in graph.roles),
+            permissions=graph.effective(role_ids) if active else frozenset(),
         )
 
     async def end_session(self, principal: Principal, session_id: uuid.UUID) -> None:

@@ -12,6 +12,7 @@ from typing import cast
 from fastapi import APIRouter, Request
 from redis.asyncio import Redis
 
+from confide.access.dependencies import public_route
 from confide.error_handlers import DATABASE, REDIS
 from confide.errors import ServiceUnavailable
 
@@ -28,6 +29,7 @@ class NotReady(ServiceUnavailable):
 
 
 @router.get("/health")
+@public_route
 async def health() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok"}
@@ -35,6 +37,7 @@ async def health() -> dict[str, str]:
 
 # The description as published (web/openapi.json); which part failed is in the detail.
 @router.get("/ready", responses={503: {"description": "The database cannot be reached"}})
+@public_route
 async def ready(request: Request) -> dict[str, str]:
     """The database is reachable, and Redis when one is configured."""
     checks: dict[str, Awaitable[object]] = {DATABASE: request.app.state.database.ping()}

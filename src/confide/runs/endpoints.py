@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from confide.auth.dependencies import CurrentPrincipal
+from confide.access.dependencies import ThreadReader, ThreadWriter
 from confide.errors import PROBLEM_JSON, problem_body
 from confide.http import access_log_fields
 from confide.logs import request_id_var
@@ -56,7 +56,7 @@ async def send_message(
     thread_id: uuid.UUID,
     body: SendMessage,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: ThreadWriter,
     runs: Runs,
 ) -> Response:
     """Send a message: the agent answers, calling tools as it needs. With `Accept:
@@ -86,7 +86,7 @@ async def send_message(
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
-async def get_run(run_id: uuid.UUID, principal: CurrentPrincipal, runs: Runs) -> RunOut:
+async def get_run(run_id: uuid.UUID, principal: ThreadReader, runs: Runs) -> RunOut:
     """A run's status."""
     return await runs.get(principal, run_id)
 
@@ -95,7 +95,7 @@ async def get_run(run_id: uuid.UUID, principal: CurrentPrincipal, runs: Runs) ->
 async def run_events(
     run_id: uuid.UUID,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: ThreadReader,
     runs: Runs,
     after: Annotated[EventId | None, Query()] = None,
     last_event_id: Annotated[str | None, Header()] = None,
@@ -107,7 +107,7 @@ async def run_events(
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut)
-async def cancel_run(run_id: uuid.UUID, principal: CurrentPrincipal, runs: Runs) -> RunOut:
+async def cancel_run(run_id: uuid.UUID, principal: ThreadWriter, runs: Runs) -> RunOut:
     """Stop a run; the text streamed so far is kept (marked `interrupted`) and tool calls it
     left open are answered as cancelled."""
     return await runs.cancel(principal, run_id)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from confide.access.permissions import RUNS_DIAGNOSE
 from confide.agents.definitions import AgentDefinition, render_system_prompt
 from confide.agents.models.factory import ModelCatalog
 from confide.agents.registry import AgentRegistry
@@ -304,7 +305,7 @@ class RunService:
         if row is None:
             raise RunNotFound
         run = RunOut.model_validate(row, from_attributes=True)
-        if not principal.is_admin:
+        if not principal.can(RUNS_DIAGNOSE):
             run.error_detail = None
         return run
 

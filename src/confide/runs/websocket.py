@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from confide.access.dependencies import PendingApproval, PermissionDenied, authenticated_route
+from confide.access.permissions import THREADS_READ, THREADS_WRITE
 from confide.auth.cache import Principal
 from confide.auth.dependencies import (
     CrossSiteRequest,
@@ -52,6 +54,7 @@ async def _authenticate(websocket: WebSocket) -> Principal:
 
 
 @router.websocket("/api/ws")
+@authenticated_route  # by its ticket or cookie; each message needs its permission (_handle)
 async def run_events_socket(websocket: WebSocket) -> None:
     ctx = auth_context(websocket)
     try:
@@ -130,6 +133,9 @@ def _parse(raw: str) -> WsSubscribe | WsSend:
 async def _handle(
     runs: RunService, principal: Principal, message: WsSubscribe | WsSend
 ) -> AsyncIterator[EventBase]:
+    needed = THREADS_READ if isinstance(message, WsSubscribe) else THREADS_WRITE
+    if needed not in principal.permissions:
+        raise PendingApproval if principal.status == "pending" else PermissionDenied
     if isinstance(message, WsSubscribe):
         return await runs.follow(principal, message.run_id, message.after)
     launched = await runs.start(principal, message.thread_id, message.content)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from confide.auth.dependencies import CurrentPrincipal
+from confide.access.dependencies import ThreadReader, ThreadWriter
 from confide.db.engine import SessionDep
 from confide.pagination import (
     DEFAULT_LIMIT,
@@ -44,7 +44,7 @@ Agents = Annotated[AgentCatalog, Depends(agent_catalog)]
 
 @router.post("", status_code=201, response_model=ThreadOut)
 async def create_thread(
-    body: ThreadCreate, principal: CurrentPrincipal, threads: Threads, agents: Agents
+    body: ThreadCreate, principal: ThreadWriter, threads: Threads, agents: Agents
 ) -> ThreadOut:
     """Start a thread with an agent (the default agent when none is named)."""
     thread = await threads.create(
@@ -55,7 +55,7 @@ async def create_thread(
 
 @router.get("", response_model=Page[ThreadOut])
 async def list_threads(
-    principal: CurrentPrincipal,
+    principal: ThreadReader,
     threads: Threads,
     cursor: CursorParam = None,
     limit: LimitParam = DEFAULT_LIMIT,
@@ -80,9 +80,7 @@ async def list_threads(
 
 
 @router.get("/{thread_id}", response_model=ThreadOut)
-async def get_thread(
-    thread_id: uuid.UUID, principal: CurrentPrincipal, threads: Threads
-) -> ThreadOut:
+async def get_thread(thread_id: uuid.UUID, principal: ThreadReader, threads: Threads) -> ThreadOut:
     """A thread's metadata, with the run in progress on it (if any)."""
     (out,) = await threads.threads_out([await threads.get(principal, thread_id)])
     return out
@@ -90,7 +88,7 @@ async def get_thread(
 
 @router.patch("/{thread_id}", response_model=ThreadOut)
 async def rename_thread(
-    thread_id: uuid.UUID, body: ThreadUpdate, principal: CurrentPrincipal, threads: Threads
+    thread_id: uuid.UUID, body: ThreadUpdate, principal: ThreadWriter, threads: Threads
 ) -> ThreadOut:
     """Rename a thread."""
     (out,) = await threads.threads_out([await threads.rename(principal, thread_id, body.title)])
@@ -99,7 +97,7 @@ async def rename_thread(
 
 @router.delete("/{thread_id}", status_code=204, response_class=Response)
 async def delete_thread(
-    thread_id: uuid.UUID, principal: CurrentPrincipal, threads: Threads
+    thread_id: uuid.UUID, principal: ThreadWriter, threads: Threads
 ) -> Response:
     """Delete a thread and all its messages."""
     await threads.delete(principal, thread_id)
@@ -109,7 +107,7 @@ async def delete_thread(
 @router.get("/{thread_id}/messages", response_model=Page[MessageOut])
 async def list_messages(
     thread_id: uuid.UUID,
-    principal: CurrentPrincipal,
+    principal: ThreadReader,
     threads: Threads,
     cursor: CursorParam = None,
     limit: LimitParam = DEFAULT_LIMIT,

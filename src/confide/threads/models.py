@@ -52,3 +52,18 @@ class Message(IdMixin, Base):
     # An assistant message cut short (cancel, time-out, failure): what the user saw, kept.
     interrupted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ThreadShare(IdMixin, Base):
+    """A thread shared, read-only, by its owner with one other user."""
+
+    __tablename__ = "thread_shares"
+    __table_args__ = (
+        UniqueConstraint("thread_id", "user_id", name="uq_thread_shares_thread_user"),
+    )
+
+    thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1057,8 +1057,25 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            /** Is Admin */
+            /**
+             * Is Admin
+             * @description Holds the built-in `admin` role.
+             */
             is_admin: boolean;
+            /**
+             * Permissions
+             * @description Everything the roles grant; none while pending.
+             */
+            permissions?: string[];
+            /** Roles */
+            roles?: string[];
+            /**
+             * Status
+             * @description `pending`: waiting for an administrator's approval.
+             * @default active
+             * @enum {string}
+             */
+            status: "active" | "disabled" | "pending";
         };
         /** WebSocketTicket */
         WebSocketTicket: {
