@@ -38,6 +38,7 @@ RESULTS = HERE / "results"
 HOST = "127.0.0.1"
 HEALTH = "/api/health"
 ME = "/api/auth/me"
+THREADS = "/api/threads"
 # The access token must outlive a whole measured phase; we log in again when it might not.
 TOKEN_TTL_SECONDS = 3600
 
@@ -236,6 +237,69 @@ def schema_revision(database: Path) -> str | None:
         except sqlite3.Error:
             return None
     return None if row is None else str(row[0])
+
+
+@dataclass(frozen=True)
+class ServerUnderTest:
+    """A started `confide serve`, the working tree's or a revision's, and the code and schema it
+    was checked to run (see `start_server_under_test`)."""
+
+    key: str  # e.g. "current" or "baseline": where its figures go in the JSON results
+    label: str  # "working tree", or the revision's short hash
+    revision: Revision | None
+    base: str
+    pid: int
+    database: Path | None  # its SQLite file; None: a database from --env
+    code: dict[str, str]  # where it imports confide from, that code's newest migration
+    schema: str | None  # the migration its database is at once the server is up
+
+    @property
+    def port(self) -> int:
+        return int(self.base.rsplit(":", 1)[1])
+
+    def as_json(self) -> dict[str, Any]:
+        described: dict[str, Any] = {"confide": self.code["confide"], "schema": self.schema}
+        if self.revision is None:
+            described |= {"git_commit": git_commit(), "src_changed": src_changed()}
+        else:
+            described |= {
+                "revision": self.revision.name,
+                "commit": self.revision.commit,
+                "subject": self.revision.subject,
+            }
+        return described
+
+
+def start_server_under_test(
+    servers: contextlib.ExitStack,
+    *,
+    key: str,
+    label: str,
+    revision: Revision | None,
+    data_dir: Path,
+    cpu: int | None,
+    timeout: float,
+    extra_env: dict[str, str],
+) -> ServerUnderTest:
+    """Start a server on a fresh `data_dir` (stopped when `servers` closes) and check it runs the
+    code it should: the revision's when there is one (its exported src/ on PYTHONPATH), and an
+    embedded SQLite database its own code migrated to that code's newest migration."""
+    data_dir.mkdir(parents=True)
+    source = None if revision is None else revision.source
+    code = imported_code(server_env(data_dir, extra_env, source), data_dir)
+    if source is not None and not Path(code["confide"]).resolve().is_relative_to(source.resolve()):
+        raise BenchError(f"the {label} server would import {code['confide']}, not {source}")
+    base, pid = servers.enter_context(
+        confide_server(data_dir, free_port(), cpu, timeout, extra_env, source=source)
+    )
+    database = None if "CONFIDE_DATABASE_URL" in extra_env else data_dir / "confide.db"
+    schema = None if database is None else schema_revision(database)
+    if database is not None and schema != code["schema_head"]:
+        raise BenchError(
+            f"the {label} server's database is at migration {schema}, "
+            f"but its code's newest migration is {code['schema_head']}"
+        )
+    return ServerUnderTest(key, label, revision, base, pid, database, code, schema)
 
 
 # CPU accounting --------------------------------------------------------------------------------
