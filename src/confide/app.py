@@ -14,10 +14,13 @@ from fastapi.openapi import docs as openapi_docs
 from redis.asyncio import Redis
 
 from confide import __version__
+from confide.admin.endpoints import router as admin_router
 from confide.agents.endpoints import router as agents_router
 from confide.agents.models.factory import ModelCatalog
 from confide.agents.registry import AgentRegistry
 from confide.agents.tools import builtin_tools, tool_call_log
+from confide.audit.endpoints import router as audit_router
+from confide.audit.hooks import record_access_denied
 from confide.auth.cache import MemorySessionCache, RedisSessionCache, SessionCache
 from confide.auth.endpoints import router as auth_router
 from confide.auth.passwords import PasswordHasher
@@ -161,6 +164,7 @@ def create_app(
     app.state.tools = builtin_tools()
     app.state.agents = AgentRegistry.from_settings(settings, known_tools=app.state.tools.names())
     app.state.auth.permissions.add_agents(agent.id for agent in app.state.agents.agents)
+    app.state.on_access_denied = record_access_denied  # every 403 is audited
     run_store = RunStore(database, app.state.codec, lease_seconds=settings.job_lease_seconds)
     models = ModelCatalog(settings, app.state.agents)
     run_manager = RunManager(store=run_store, tool_log=tool_call_log(settings))
@@ -233,6 +237,8 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(agents_router)
     app.include_router(threads_router)
+    app.include_router(admin_router)
+    app.include_router(audit_router)
     app.include_router(websocket_router)
     install_web_app(app, settings.web_dir)
 

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from confide.admin.cli import roles_app
 from confide.agents.mockllm import register_cli as register_mock_llm
 from confide.audit.cli import audit_app
 from confide.config import Settings, SettingsError, load_settings
@@ -26,12 +27,17 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
 app.add_typer(audit_app, name="audit")
+app.add_typer(roles_app, name="roles")
 
 out = Console()
 err = Console(stderr=True)
 
 # How long a stopping server waits for open requests before cutting them.
 SHUTDOWN_GRACE_SECONDS = 10
+# There are no built-in credentials: the first administrator comes from the shell.
+NO_ADMIN_HINT = (
+    "No administrator yet: create one with: confide users create --admin --email you@example.org"
+)
 
 
 def _settings(
@@ -104,6 +110,8 @@ def serve(
 
     settings = _settings(host=host, port=port)  # also configures logging
     asyncio.run(_prepare_database(settings))
+    if not asyncio.run(has_active_admin(settings)):
+        out.print(NO_ADMIN_HINT, highlight=False)
     # Workers build their app from the environment; make it say what the options said.
     os.environ["CONFIDE_HOST"], os.environ["CONFIDE_PORT"] = settings.host, str(settings.port)
     out.print(f"Confide serving on http://{settings.host}:{settings.port} ({settings.env.value})")
@@ -122,6 +130,19 @@ def serve(
         # then cancels the runs in progress, each closed validly.
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
+
+
+async def has_active_admin(settings: Settings) -> bool:
+    """Whether an active account holds the `admin` role."""
+    from confide.admin.repository import active_admins
+    from confide.db.engine import Database
+
+    database = Database.from_settings(settings)
+    try:
+        async with database.connect() as conn:
+            return bool(await active_admins(conn))
+    finally:
+        await database.dispose()
 
 
 @app.command()
@@ -210,7 +231,9 @@ def users_create(
 async def _create_user(
     settings: Settings, email: str, password: str, display_name: str | None, admin: bool
 ) -> str:
+    from confide.access.repository import users_role_names
     from confide.app import build_auth_context
+    from confide.audit.service import Origin, record
     from confide.auth.emails import check_email
     from confide.auth.service import AuthService
     from confide.db.engine import Database
@@ -225,6 +248,17 @@ async def _create_user(
                 display_name=display_name,
                 is_admin=admin,
                 allow_when_closed=True,
+            )
+            await db.flush()
+            roles = (await users_role_names(db, [user.id]))[user.id]
+            await record(
+                db,
+                action="auth.registered",
+                actor="cli",
+                target_type="user",
+                target_id=user.id,
+                origin=Origin.of(None),
+                detail={"policy": "cli", "status": user.status, "roles": roles},
             )
         return str(user.id)
     finally:

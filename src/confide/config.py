@@ -10,6 +10,7 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -24,6 +25,10 @@ MIN_SECRET_LENGTH = 32
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+# Who may create an account with `POST /api/auth/register` (docs/security.md, "Registration").
+RegistrationPolicy = Literal["open", "invite", "approval", "closed"]
 
 
 class Settings(BaseSettings):
@@ -71,6 +76,11 @@ class Settings(BaseSettings):
     session_cache_ttl_seconds: float = Field(default=5.0, ge=0, le=60)
 
     # Accounts and passwords.
+    # open: anyone; invite: only with an invite; approval: anyone, but pending until an
+    # administrator approves (an invite skips that); closed: nobody (`confide users create`).
+    registration: RegistrationPolicy = "open"
+    # The older switch: `false` means `registration=closed` when CONFIDE_REGISTRATION is unset.
+    # Kept in step with `registration` after validation.
     registration_open: bool = True
     password_min_length: int = Field(default=12, ge=8, le=128)
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
@@ -125,6 +135,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     forwarded_allow_ips: str = "127.0.0.1"
+    # The address users reach Confide by (https://chat.example.org), for links Confide hands
+    # out (invitations); unset: the address of the request that asked for the link.
+    public_url: str | None = None
     # The built web app; by default the build inside the package (src/confide/web/dist).
     web_dir: Path = Path(__file__).resolve().parent / "web" / "dist"
 
@@ -136,6 +149,18 @@ class Settings(BaseSettings):
         if not str(value).startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _check_public_url(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        parts = urlsplit(str(value).strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL like https://chat.example.org")
+        if parts.query or parts.fragment or "@" in parts.netloc:
+            raise ValueError("must have no query, fragment, user or password")
+        return str(value).strip().rstrip("/")
 
     @field_validator("secret_key", mode="before")
     @classmethod
@@ -188,7 +213,26 @@ class Settings(BaseSettings):
                 "CONFIDE_JWT_PRIVATE_KEY_FILE is set but CONFIDE_JWT_ALGORITHM is not EdDSA "
                 "(one algorithm family at a time)"
             )
+        self._resolve_registration()
         return self
+
+    def _resolve_registration(self) -> None:
+        """CONFIDE_REGISTRATION wins; without it the older CONFIDE_REGISTRATION_OPEN=false
+        means `closed`. Both set and at odds (one closed, the other not) is refused: a
+        server meant to be closed must not open because of a forgotten line."""
+        given = self.model_fields_set
+        if "registration" not in given:
+            if not self.registration_open:
+                self.registration = "closed"
+        elif "registration_open" in given and self.registration_open != (
+            self.registration != "closed"
+        ):
+            raise ValueError(
+                f"CONFIDE_REGISTRATION={self.registration} contradicts "
+                f"CONFIDE_REGISTRATION_OPEN={str(self.registration_open).lower()} "
+                "(the older setting); remove CONFIDE_REGISTRATION_OPEN"
+            )
+        self.registration_open = self.registration != "closed"
 
     # Derived values -------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -26,6 +26,9 @@ from starlette.requests import HTTPConnection
 from confide.audit.models import AuditEvent, AuditHead
 from confide.db.base import utcnow
 from confide.logs import request_id_var
+
+if TYPE_CHECKING:
+    from confide.db.engine import Database
 
 GENESIS_HASH = "0" * 64
 SUCCESS, FAILURE, DENIED = "success", "failure", "denied"
@@ -144,3 +147,35 @@ async def record(
     await db.execute(
         update(AuditHead).where(AuditHead.id == 1).values(last_id=new_id, last_hash=digest)
     )
+
+
+async def record_apart(
+    database: Database,
+    *,
+    action: str,
+    outcome: str = SUCCESS,
+    actor_id: uuid.UUID | None = None,
+    actor: str | None = None,
+    target_type: str | None = None,
+    target_id: str | uuid.UUID | None = None,
+    origin: Origin | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """`record` in a transaction of its own, committed at once: for what a failing request
+    must leave behind although its own transaction rolls back (a refused sign-in, a 403).
+
+    Never call it while a transaction the same task waits on has called `record` (it holds
+    the chain's head until it commits) or, on SQLite, has written at all (it holds the
+    writer's turn): this one would wait for it for ever. End that transaction first."""
+    async with database.begin() as conn:
+        await record(
+            conn,
+            action=action,
+            outcome=outcome,
+            actor_id=actor_id,
+            actor=actor,
+            target_type=target_type,
+            target_id=target_id,
+            origin=origin,
+            detail=detail,
+        )

@@ -39,7 +39,7 @@ INVALIDATE_CHANNEL = key("auth", "invalidate")
 # How long an invalidation waits for every process to acknowledge it.
 ACK_SECONDS = 2.0
 ACK_KEY_TTL_SECONDS = 10
-_SESSIONS, _USER = b"s", b"u"
+_SESSIONS, _USER, _ALL = b"s", b"u", b"a"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +89,13 @@ class SessionCache(Protocol):
     async def invalidate_user(self, user_id: uuid.UUID) -> None:
         """Forget every session of a user (their account changed) everywhere, and fence it."""
 
+    async def invalidate_users(self, user_ids: Iterable[uuid.UUID]) -> None:
+        """`invalidate_user` for many users at once (a role they hold changed): one message."""
+
+    async def invalidate_all(self) -> None:
+        """Forget every session everywhere and fence them all (a change affecting too many
+        users to name them): until the fence lifts every request checks the database."""
+
 
 class MemorySessionCache:
     """In-process cache; each entry lives `ttl` seconds and never past its session's deadline."""
@@ -104,6 +111,7 @@ class MemorySessionCache:
         # Monotonic time until which a session, or every session of a user, is fenced.
         self._fenced_sessions: dict[uuid.UUID, float] = {}
         self._fenced_users: dict[uuid.UUID, float] = {}
+        self._fenced_all_until = 0.0
 
     def get(self, session_id: uuid.UUID) -> Principal | None:
         entry = self._entries.get(session_id)
@@ -116,8 +124,10 @@ class MemorySessionCache:
         return principal
 
     def begin_load(self, session_id: uuid.UUID, user_id: uuid.UUID) -> int | None:
-        if self._fenced_sessions or self._fenced_users:
+        if self._fenced_sessions or self._fenced_users or self._fenced_all_until:
             now = time.monotonic()
+            if now < self._fenced_all_until:
+                return None
             if now < self._fenced_sessions.get(session_id, 0.0):
                 return None
             if now < self._fenced_users.get(user_id, 0.0):
@@ -140,6 +150,12 @@ class MemorySessionCache:
     async def invalidate_user(self, user_id: uuid.UUID) -> None:
         self.drop_user(user_id)
 
+    async def invalidate_users(self, user_ids: Iterable[uuid.UUID]) -> None:
+        self.drop_users(user_ids)
+
+    async def invalidate_all(self) -> None:
+        self.drop_all()
+
     def drop(self, session_ids: Iterable[uuid.UUID]) -> None:
         """Forget and fence sessions in this process."""
         self.generation += 1
@@ -150,10 +166,25 @@ class MemorySessionCache:
 
     def drop_user(self, user_id: uuid.UUID) -> None:
         """Forget and fence every session of a user in this process."""
+        self.drop_users([user_id])
+
+    def drop_users(self, user_ids: Iterable[uuid.UUID]) -> None:
+        """Forget and fence every session of these users in this process."""
+        users = set(user_ids)
+        if not users:
+            return
         self.generation += 1
-        self._fenced_users[user_id] = self._fence_until(self._fenced_users)
-        for session_id in [s for s, (_, p) in self._entries.items() if p.user_id == user_id]:
+        until = self._fence_until(self._fenced_users)
+        for user_id in users:
+            self._fenced_users[user_id] = until
+        for session_id in [s for s, (_, p) in self._entries.items() if p.user_id in users]:
             self._entries.pop(session_id, None)
+
+    def drop_all(self) -> None:
+        """Forget every entry and fence every session in this process."""
+        self.generation += 1
+        self._entries.clear()
+        self._fenced_all_until = time.monotonic() + self.fence_seconds
 
     def clear(self) -> None:
         """Forget every entry (fences stay)."""
@@ -236,8 +267,17 @@ class RedisSessionCache:
             await self._publish(_SESSIONS, session_ids)
 
     async def invalidate_user(self, user_id: uuid.UUID) -> None:
-        self._local.drop_user(user_id)
-        await self._publish(_USER, [user_id])
+        await self.invalidate_users([user_id])
+
+    async def invalidate_users(self, user_ids: Iterable[uuid.UUID]) -> None:
+        users = list(dict.fromkeys(user_ids))
+        if users:
+            self._local.drop_users(users)
+            await self._publish(_USER, users)
+
+    async def invalidate_all(self) -> None:
+        self._local.drop_all()
+        await self._publish(_ALL, [])
 
     async def _publish(self, kind: bytes, ids: Iterable[uuid.UUID]) -> None:
         ack = secrets.token_hex(8)
@@ -285,8 +325,9 @@ class RedisSessionCache:
         if kind == _SESSIONS:
             self._local.drop(ids)
         elif kind == _USER:
-            for user_id in ids:
-                self._local.drop_user(user_id)
+            self._local.drop_users(ids)
+        elif kind == _ALL:
+            self._local.drop_all()
         else:
             return
         self._broadcast.spawn(self._acknowledge(ack))

@@ -10,8 +10,11 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from confide.access import repository as access_repository
 from confide.access.dependencies import ThreadReader, authenticated_route, public_route
+from confide.admin.registration import register_account
+from confide.audit import queries as audit_queries
+from confide.audit.schemas import AccountEventOut, account_event_out
+from confide.audit.service import Origin
 from confide.auth.cache import Principal
 from confide.auth.dependencies import (
     REFRESH_PATH,
@@ -37,7 +40,7 @@ from confide.auth.schemas import (
 )
 from confide.auth.service import AuthContext, AuthService, InvalidRefreshToken, IssuedSession
 from confide.db.base import utcnow
-from confide.db.engine import SessionDep
+from confide.db.engine import Database, SessionDep
 from confide.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -112,13 +115,20 @@ def _profile_json(principal: Principal) -> bytes:
 
 @router.post("/register", status_code=201, response_model=UserOut)
 @public_route
-async def register(body: RegisterRequest, db: SessionDep, ctx: AuthContextDep) -> UserOut:
-    """Create an account. The response never holds a secret."""
-    user = await AuthService(db, ctx).register(
-        email=body.email, password=body.password, display_name=body.display_name
+async def register(
+    request: Request, body: RegisterRequest, db: SessionDep, ctx: AuthContextDep
+) -> UserOut:
+    """Create an account under the registration policy (`invite` needs `invite`; under
+    `approval` the account is `pending` unless invited). The response never holds a secret."""
+    user, roles = await register_account(
+        db,
+        ctx,
+        email=body.email,
+        password=body.password,
+        display_name=body.display_name,
+        invite=body.invite,
+        origin=Origin.of(request),
     )
-    await db.flush()
-    roles = (await access_repository.users_role_names(db, [user.id]))[user.id]
     return user_out(user, roles)
 
 
@@ -138,12 +148,16 @@ async def login(
     if mode == "cookie":
         check_same_origin(request, ctx.settings)
     service = AuthService(db, ctx)
-    user = await service.authenticate(email=body.email, password=body.password)
+    origin = Origin.of(request)
+    user = await service.authenticate(
+        email=body.email, password=body.password, origin=origin, database=_database(request)
+    )
     issued = await service.start_session(
         user=user,
         mode=mode,
         user_agent=request.headers.get("user-agent"),
         ip=client_ip(request),
+        origin=origin,
     )
     return _session_response(ctx, issued, cookie_mode=mode == "cookie")
 
@@ -155,8 +169,10 @@ async def refresh(
 ) -> Response:
     """Trade a refresh token (body, or the browser's cookie) for new tokens; it is spent."""
     service = AuthService(db, ctx)
+    origin = Origin.of(request)
     if body is not None and body.refresh_token:
-        return _session_response(ctx, await service.refresh(body.refresh_token), cookie_mode=False)
+        issued = await service.refresh(body.refresh_token, origin=origin)
+        return _session_response(ctx, issued, cookie_mode=False)
     token = request.cookies.get(cookie_names(ctx.settings.secure_cookies).refresh)
     if not token:
         raise InvalidRefreshToken
@@ -165,20 +181,24 @@ async def refresh(
     if session_id is None:
         raise InvalidRefreshToken
     check_csrf(request, ctx, session_id)
-    return _session_response(ctx, await service.refresh(token), cookie_mode=True)
+    return _session_response(ctx, await service.refresh(token, origin=origin), cookie_mode=True)
 
 
 @router.post("/logout", status_code=204, response_class=Response)
-async def logout(principal: CurrentPrincipal, db: SessionDep, ctx: AuthContextDep) -> Response:
+async def logout(
+    request: Request, principal: CurrentPrincipal, db: SessionDep, ctx: AuthContextDep
+) -> Response:
     """End this session."""
-    await AuthService(db, ctx).end_session(principal, principal.session_id)
+    await AuthService(db, ctx).sign_out(principal, origin=Origin.of(request))
     return _cleared(ctx)
 
 
 @router.post("/logout-all", status_code=204, response_class=Response)
-async def logout_all(principal: CurrentPrincipal, db: SessionDep, ctx: AuthContextDep) -> Response:
+async def logout_all(
+    request: Request, principal: CurrentPrincipal, db: SessionDep, ctx: AuthContextDep
+) -> Response:
     """End every session of the caller, this one included."""
-    await AuthService(db, ctx).end_all_sessions(principal)
+    await AuthService(db, ctx).end_all_sessions(principal, origin=Origin.of(request))
     return _cleared(ctx)
 
 
@@ -191,13 +211,18 @@ async def ws_ticket(principal: ThreadReader, ctx: AuthContextDep) -> WebSocketTi
 
 @router.post("/password", status_code=204, response_class=Response)
 async def change_password(
-    body: PasswordChangeRequest, principal: CurrentPrincipal, db: SessionDep, ctx: AuthContextDep
+    request: Request,
+    body: PasswordChangeRequest,
+    principal: CurrentPrincipal,
+    db: SessionDep,
+    ctx: AuthContextDep,
 ) -> Response:
     """Change the password; every other session of the user ends."""
     await AuthService(db, ctx).change_password(
         principal=principal,
         current_password=body.current_password,
         new_password=body.new_password,
+        origin=Origin.of(request),
     )
     return Response(status_code=204)
 
@@ -231,16 +256,44 @@ async def list_sessions(
 
 @router.delete("/sessions/{session_id}", status_code=204, response_class=Response)
 async def end_session(
-    session_id: uuid.UUID, principal: CurrentPrincipal, db: SessionDep, ctx: AuthContextDep
+    request: Request,
+    session_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    db: SessionDep,
+    ctx: AuthContextDep,
 ) -> Response:
     """Sign out one device. Someone else's session id is 'not found'."""
-    await AuthService(db, ctx).end_session(principal, session_id)
+    await AuthService(db, ctx).end_session(principal, session_id, origin=Origin.of(request))
     if session_id == principal.session_id:
         return _cleared(ctx)
     return Response(status_code=204)
 
 
+@router.get("/events", response_model=Page[AccountEventOut])
+async def account_events(
+    principal: CurrentPrincipal,
+    db: SessionDep,
+    cursor: CursorParam = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+) -> Page[AccountEventOut]:
+    """The caller's own account activity (sign-ins, refused ones against this account
+    included, sign-outs, sessions ended, password changes), newest first."""
+    before = audit_queries.decode_id_cursor(cursor) if cursor else None
+    rows = await audit_queries.account_events(
+        db, user_id=principal.user_id, before_id=before, limit=limit + 1
+    )
+    return Page[AccountEventOut](
+        items=[account_event_out(row) for row in rows[:limit]],
+        next_cursor=encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None,
+    )
+
+
 # Helpers ---------------------------------------------------------------------------------------
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
 
 
 async def _read_login(request: Request) -> LoginRequest:

@@ -21,6 +21,13 @@ class RegisterRequest(WriteModel):
     email: str = Field(max_length=320, examples=["alice@example.org"])
     password: str = Field(max_length=1024)
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    invite: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="The token of an invitation (`/register?invite=<token>`): needed under "
+        "CONFIDE_REGISTRATION=invite; gives the invitation's roles, and skips approval.",
+    )
 
     @field_validator("email")
     @classmethod

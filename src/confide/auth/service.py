@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from confide.access import repository as access_repository
 from confide.access.permissions import ADMIN_ROLE, USER_ROLE, PermissionRegistry
 from confide.access.roles import RoleGraph
+from confide.audit import actions
+from confide.audit.service import FAILURE, Origin, record, record_apart
 from confide.auth import repository
 from confide.auth.cache import Principal, SessionCache
 from confide.auth.emails import email_key
@@ -28,6 +30,7 @@ from confide.auth.tokens import (
 )
 from confide.config import Settings
 from confide.db.base import utcnow
+from confide.db.engine import Database
 from confide.errors import Conflict, Forbidden, NotAuthenticated, NotFound
 from confide.shared.broadcast import Broadcast
 
@@ -148,23 +151,36 @@ class AuthService:
         await access_repository.set_user_roles(self.db, user.id, [r.id for r in found.values()])
         return user
 
-    async def authenticate(self, *, email: str, password: str) -> User:
-        """The user with this email and password. Unknown emails cost the same time."""
+    async def authenticate(
+        self, *, email: str, password: str, origin: Origin, database: Database
+    ) -> User:
+        """The user with this email and password. Unknown emails cost the same time.
+
+        A refusal is audited on `database` in a transaction of its own (the request's rolls
+        back), naming the email as typed and the account it belongs to, if any."""
         user = await repository.get_user_by_email_key(self.db, email_key(email))
         if user is None:
             await self.ctx.hasher.dummy_verify(password)
+            await self._refused(database, email, None, InvalidCredentials.code, origin)
             raise InvalidCredentials
         valid, new_hash = await self.ctx.hasher.verify_and_update(password, user.password_hash)
         if not valid:
+            await self._refused(database, email, user.id, InvalidCredentials.code, origin)
             raise InvalidCredentials
         if new_hash is not None:
             user.password_hash = new_hash
         if user.status == "disabled":
+            await self._refused(database, email, user.id, AccountDisabled.code, origin)
             raise AccountDisabled
         return user
 
     async def change_password(
-        self, *, principal: Principal, current_password: str, new_password: str
+        self,
+        *,
+        principal: Principal,
+        current_password: str,
+        new_password: str,
+        origin: Origin | None = None,
     ) -> None:
         """Set a new password and end every other session of the user."""
         user = await repository.get_user(self.db, principal.user_id)
@@ -182,14 +198,31 @@ class AuthService:
         )
         # Every session of the user, the ended ones included, on every process.
         await self.ctx.cache.invalidate_user(user.id)
+        await record(
+            self.db,
+            action=actions.PASSWORD_CHANGED,
+            actor_id=user.id,
+            actor=user.email,
+            target_type="user",
+            target_id=user.id,
+            origin=origin,
+            detail={"sessions_ended": len(ended)},
+        )
         log.info("password changed", extra={"user_id": str(user.id), "ended": len(ended)})
 
     # Sessions ----------------------------------------------------------------------------------
 
     async def start_session(
-        self, *, user: User, mode: str, user_agent: str | None, ip: str | None
+        self,
+        *,
+        user: User,
+        mode: str,
+        user_agent: str | None,
+        ip: str | None,
+        origin: Origin | None = None,
     ) -> IssuedSession:
-        """Open a session for a signed-in user, ending the oldest past the per-user limit."""
+        """Open a session for a signed-in user, ending the oldest past the per-user limit;
+        audited as a sign-in."""
         now = utcnow()
         session = AuthSession(
             id=uuid.uuid4(),
@@ -214,11 +247,23 @@ class AuthService:
             )
             await self._forget(ended)
         access_token, expires_in = self.ctx.tokens.issue(user_id=user.id, session_id=session.id)
+        # Last: the row holds the chain's head until the request commits.
+        await record(
+            self.db,
+            action=actions.SIGNED_IN,
+            actor_id=user.id,
+            actor=user.email,
+            target_type="session",
+            target_id=session.id,
+            origin=origin,
+            detail={"mode": mode, "sessions_ended": len(surplus)},
+        )
         log.info("session started", extra={"user_id": str(user.id), "sid": str(session.id)})
         return IssuedSession(session, access_token, expires_in, refresh_token)
 
-    async def refresh(self, refresh_token: str) -> IssuedSession:
-        """Rotate a refresh token. A token used twice ends its whole session."""
+    async def refresh(self, refresh_token: str, *, origin: Origin | None = None) -> IssuedSession:
+        """Rotate a refresh token. A token used twice ends its whole session (audited: the
+        request fails, but keeps that change and its row)."""
         now = utcnow()
         found = await repository.get_refresh_token(self.db, hash_refresh_token(refresh_token))
         if found is None:
@@ -237,6 +282,17 @@ class AuthService:
                 session_ids=[session.id],
             )
             await self._forget([session.id])
+            owner = await repository.get_user(self.db, session.user_id)
+            await record(
+                self.db,
+                action=actions.REFRESH_TOKEN_REUSED,
+                outcome=FAILURE,
+                actor_id=session.user_id,
+                actor=owner.email if owner is not None else None,
+                target_type="session",
+                target_id=session.id,
+                origin=origin,
+            )
             log.warning(
                 "refresh token reused; session ended",
                 extra={"user_id": str(session.user_id), "sid": str(session.id)},
@@ -283,24 +339,37 @@ class AuthService:
             permissions=graph.effective(role_ids) if active else frozenset(),
         )
 
-    async def end_session(self, principal: Principal, session_id: uuid.UUID) -> None:
-        """End one of the caller's own sessions; anyone else's is 'not found'."""
-        ended = await repository.end_sessions(
-            self.db,
-            user_id=principal.user_id,
-            now=utcnow(),
-            reason="signed_out",
-            session_ids=[session_id],
+    async def sign_out(self, principal: Principal, *, origin: Origin | None = None) -> None:
+        """End the caller's current session (audited as a sign-out)."""
+        ended = await self._end_own(principal, principal.session_id)
+        await self._audit(
+            principal,
+            actions.SIGNED_OUT,
+            origin,
+            target=("session", principal.session_id),
+            detail={"sessions": len(ended)},
         )
-        if not ended:
-            raise SessionNotFound
-        await self._forget(ended)
 
-    async def end_all_sessions(self, principal: Principal) -> None:
+    async def end_session(
+        self, principal: Principal, session_id: uuid.UUID, *, origin: Origin | None = None
+    ) -> None:
+        """End one of the caller's own sessions; anyone else's is 'not found'."""
+        await self._end_own(principal, session_id)
+        await self._audit(principal, actions.SESSION_ENDED, origin, target=("session", session_id))
+
+    async def end_all_sessions(self, principal: Principal, *, origin: Origin | None = None) -> None:
+        """End every session of the caller (audited as one sign-out naming how many)."""
         ended = await repository.end_sessions(
             self.db, user_id=principal.user_id, now=utcnow(), reason="signed_out_everywhere"
         )
         await self._forget(ended)
+        await self._audit(
+            principal,
+            actions.SIGNED_OUT,
+            origin,
+            target=("user", principal.user_id),
+            detail={"sessions": len(ended)},
+        )
 
     async def list_sessions(
         self, principal: Principal, *, after: tuple[datetime, uuid.UUID] | None, limit: int
@@ -317,6 +386,64 @@ class AuthService:
         return list(rows)
 
     # Helpers -----------------------------------------------------------------------------------
+
+    async def _refused(
+        self,
+        database: Database,
+        email: str,
+        user_id: uuid.UUID | None,
+        reason: str,
+        origin: Origin,
+    ) -> None:
+        """Record a refused sign-in apart from the request's transaction, which changes
+        nothing and is ended first: its connection goes back to the pool before the row takes
+        another, so a burst of refused sign-ins never needs two connections each."""
+        await self.db.rollback()
+        await record_apart(
+            database,
+            action=actions.SIGNED_IN,
+            outcome=FAILURE,
+            actor_id=user_id,
+            actor=email,
+            target_type="user" if user_id is not None else None,
+            target_id=user_id,
+            origin=origin,
+            detail={"reason": reason},
+        )
+
+    async def _end_own(self, principal: Principal, session_id: uuid.UUID) -> list[uuid.UUID]:
+        ended = await repository.end_sessions(
+            self.db,
+            user_id=principal.user_id,
+            now=utcnow(),
+            reason="signed_out",
+            session_ids=[session_id],
+        )
+        if not ended:
+            raise SessionNotFound
+        await self._forget(ended)
+        return ended
+
+    async def _audit(
+        self,
+        principal: Principal,
+        action: str,
+        origin: Origin | None,
+        *,
+        target: tuple[str, uuid.UUID],
+        detail: dict[str, int] | None = None,
+    ) -> None:
+        """An account event of the caller's, in the request's transaction."""
+        await record(
+            self.db,
+            action=action,
+            actor_id=principal.user_id,
+            actor=principal.email,
+            target_type=target[0],
+            target_id=target[1],
+            origin=origin,
+            detail=detail,
+        )
 
     def _add_refresh_token(self, session_id: uuid.UUID, now: datetime) -> str:
         token, token_hash = new_refresh_token()

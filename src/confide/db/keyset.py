@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TypeVar
+from typing import TypeVarTuple
 
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
-T = TypeVar("T")
+Ts = TypeVarTuple("Ts")  # the selected columns, however many
 
 
 def newest_first_page(
-    stmt: Select[T],
+    stmt: Select[*Ts],
     *,
     time: InstrumentedAttribute[datetime],
     key: InstrumentedAttribute[uuid.UUID],
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> Select[T]:
+) -> Select[*Ts]:
     """`stmt` ordered by (time, key) descending, starting after the row `after` names."""
     if after is not None:
         at, last_key = after

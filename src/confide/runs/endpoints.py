@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from confide.access.dependencies import ThreadReader, ThreadWriter
+from confide.audit.service import Origin
 from confide.errors import PROBLEM_JSON, problem_body
 from confide.http import access_log_fields
 from confide.logs import request_id_var
@@ -86,9 +87,11 @@ async def send_message(
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
-async def get_run(run_id: uuid.UUID, principal: ThreadReader, runs: Runs) -> RunOut:
-    """A run's status."""
-    return await runs.get(principal, run_id)
+async def get_run(
+    run_id: uuid.UUID, request: Request, principal: ThreadReader, runs: Runs
+) -> RunOut:
+    """A run's status (of the caller's thread, or of one shared with them)."""
+    return await runs.get(principal, run_id, origin=Origin.of(request))
 
 
 @router.get("/runs/{run_id}/events", responses=EVENT_STREAM)
@@ -103,13 +106,13 @@ async def run_events(
     """Replay a run's events after an id (`Last-Event-ID` or `?after=`), then follow it live
     if it is still running, so a client that lost its connection misses nothing."""
     start = after if after is not None else _event_id(last_event_id)
-    return _sse(request, await runs.follow(principal, run_id, start))
+    return _sse(request, await runs.follow(principal, run_id, start, origin=Origin.of(request)))
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut)
 async def cancel_run(run_id: uuid.UUID, principal: ThreadWriter, runs: Runs) -> RunOut:
-    """Stop a run; the text streamed so far is kept (marked `interrupted`) and tool calls it
-    left open are answered as cancelled."""
+    """Stop a run of the caller's own thread; the text streamed so far is kept (marked
+    `interrupted`) and tool calls it left open are answered as cancelled."""
     return await runs.cancel(principal, run_id)
 
 

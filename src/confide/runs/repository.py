@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from confide.auth.models import User
 from confide.runs.events import TERMINAL
 from confide.runs.models import IS_RUNNING, RUNNING, Run, RunEvent
+from confide.threads.models import ThreadShare
 from confide.threads.repository import Executor
 
 _INSERT_RUN = insert(Run)
@@ -52,6 +53,13 @@ _OWNED_RUN = select(*_RUN_COLUMNS).where(
     Run.id == bindparam("b_run"), Run.user_id == bindparam("b_user")
 )
 _RUN = select(*_RUN_COLUMNS).where(Run.id == bindparam("b_run"))
+# The read paths: a run of the caller's own thread (its `user_id` is the thread's owner) or of
+# one shared with them; with threads:read:any, any run. `shared` says whether it is shared.
+_SHARED_RUN = exists().where(
+    ThreadShare.thread_id == Run.thread_id, ThreadShare.user_id == bindparam("b_user")
+)
+_ANY_RUN = select(*_RUN_COLUMNS, _SHARED_RUN.label("shared")).where(Run.id == bindparam("b_run"))
+_READABLE_RUN = _ANY_RUN.where(or_(Run.user_id == bindparam("b_user"), _SHARED_RUN))
 _EVENTS_AFTER = (
     select(RunEvent.seq, RunEvent.type, RunEvent.data)
     .where(RunEvent.run_id == bindparam("b_run"), RunEvent.seq > bindparam("b_after"))
@@ -130,6 +138,15 @@ async def get_run(db: Executor, run_id: uuid.UUID, *, user_id: uuid.UUID | None)
     if user_id is None:
         return (await db.execute(_RUN, {"b_run": run_id})).one_or_none()
     return (await db.execute(_OWNED_RUN, {"b_run": run_id, "b_user": user_id})).one_or_none()
+
+
+async def get_readable_run(
+    db: Executor, run_id: uuid.UUID, *, user_id: uuid.UUID, any_run: bool
+) -> Any:
+    """A run's row and `shared` (its thread is shared with the user), if the user may read
+    it: a run of their own thread or of one shared with them, or with `any_run` any."""
+    stmt = _ANY_RUN if any_run else _READABLE_RUN
+    return (await db.execute(stmt, {"b_run": run_id, "b_user": user_id})).one_or_none()
 
 
 async def running_runs(db: Executor) -> Sequence[Any]:

@@ -26,6 +26,7 @@ from confide.agents.definitions import AgentDefinition, render_system_prompt
 from confide.agents.models.factory import ModelCatalog
 from confide.agents.registry import AgentRegistry
 from confide.agents.tools import ToolRegistry
+from confide.audit.service import Origin
 from confide.auth.cache import Principal
 from confide.config import Settings
 from confide.db.base import utcnow
@@ -45,7 +46,14 @@ from confide.runs.store import Choice, RunStore
 from confide.shared.broadcast import Broadcast
 from confide.shared.redis import key
 from confide.threads.schemas import MessageOut
-from confide.threads.service import estimate_text_tokens
+from confide.threads.service import ThreadNotFound, estimate_text_tokens
+from confide.threads.visibility import (
+    ThreadReadOnly,
+    access_of,
+    audit_read,
+    reads_any,
+    refuse_write,
+)
 
 DEFAULT_CONTEXT_TOKENS = 32_768
 # Room kept for the answer when the agent sets no max_tokens: an eighth of the context, at
@@ -142,13 +150,19 @@ class RunService:
         # never moved to another process anyway, only closed if its process dies.
         queue = self.local_jobs or self.jobs
         here = not queue.shared
-        started = await self.store.start(
-            owner_id=principal.user_id,
-            thread_id=thread_id,
-            content=content,
-            choose=choose,
-            worker_id=self.identity.worker_id if here else None,
-        )
+        try:
+            started = await self.store.start(
+                owner_id=principal.user_id,
+                thread_id=thread_id,
+                content=content,
+                choose=choose,
+                worker_id=self.identity.worker_id if here else None,
+            )
+        except ThreadNotFound:
+            # Not the caller's: `read_only` if they may read it (asked only now, so a turn
+            # of the owner's costs no query more).
+            async with self.database.connect() as conn:
+                raise await refuse_write(conn, principal, thread_id) from None
         run, user_message, (agent,) = started.run, started.user_message, chosen
         job = None
         if here:
@@ -297,25 +311,66 @@ class RunService:
             fixed = self._fixed_costs[agent.id] = context - answer - tools
         return max(fixed - estimate_text_tokens(system_prompt), 0)
 
-    async def get(self, principal: Principal, run_id: uuid.UUID) -> RunOut:
-        """The caller's run; anyone else's is indistinguishable from a missing one. What a
-        failing endpoint said (`error_detail`) is shown to admins only."""
-        async with self.database.connect() as conn:
-            row = await repository.get_run(conn, run_id, user_id=principal.user_id)
+    async def get(
+        self, principal: Principal, run_id: uuid.UUID, *, origin: Origin | None = None
+    ) -> RunOut:
+        """A run the caller may read: of their own thread, of one shared with them, or (with
+        `threads:read:any`, audited) any; any other is indistinguishable from a missing one.
+        What a failing endpoint said (`error_detail`) is shown to admins only."""
+        if not reads_any(principal):
+            async with self.database.connect() as conn:
+                row = await repository.get_readable_run(
+                    conn, run_id, user_id=principal.user_id, any_run=False
+                )
+        else:
+            async with self.database.begin() as conn:  # the read and its audit row, together
+                row = await repository.get_readable_run(
+                    conn, run_id, user_id=principal.user_id, any_run=True
+                )
+                if row is not None:
+                    access = access_of(principal, owner_id=row.user_id, shared=bool(row.shared))
+                    await audit_read(
+                        conn,
+                        principal,
+                        access,
+                        thread_id=row.thread_id,
+                        origin=origin,
+                        detail={"run_id": str(run_id)},
+                    )
         if row is None:
             raise RunNotFound
+        return self._out(principal, row)
+
+    async def owned(self, principal: Principal, run_id: uuid.UUID) -> RunOut:
+        """A run of the caller's own thread, for a change: 403 `read_only` for one they may
+        only read; anyone else's is indistinguishable from a missing one."""
+        async with self.database.connect() as conn:
+            row = await repository.get_run(conn, run_id, user_id=principal.user_id)
+            if row is None:
+                seen = await repository.get_readable_run(
+                    conn, run_id, user_id=principal.user_id, any_run=reads_any(principal)
+                )
+                raise ThreadReadOnly() if seen is not None else RunNotFound()
+        return self._out(principal, row)
+
+    def _out(self, principal: Principal, row: Any) -> RunOut:
         run = RunOut.model_validate(row, from_attributes=True)
         if not principal.can(RUNS_DIAGNOSE):
             run.error_detail = None
         return run
 
     async def follow(
-        self, principal: Principal, run_id: uuid.UUID, after: int
+        self,
+        principal: Principal,
+        run_id: uuid.UUID,
+        after: int,
+        *,
+        origin: Origin | None = None,
     ) -> AsyncIterator[EventBase]:
         """The run's events after `after`: live while it runs (deltas included), from this
-        process's memory or the shared stream, else replayed. Checked before the first
-        event."""
-        run = await self.get(principal, run_id)
+        process's memory or the shared stream, else replayed. Checked (`get`) before the
+        first event; a stream once open goes on to the run's end."""
+        run = await self.get(principal, run_id, origin=origin)
         channel = self.bus.local(run_id)
         if channel is not None:
             return self._local(channel, run_id, after)
@@ -363,9 +418,10 @@ class RunService:
                 return
 
     async def cancel(self, principal: Principal, run_id: uuid.UUID) -> RunOut:
-        run = await self.get(principal, run_id)
+        """Stop a run of the caller's own thread."""
+        run = await self.owned(principal, run_id)
         if run.status != RUNNING or await self.manager.cancel(run_id):
-            return await self.get(principal, run_id)
+            return await self.owned(principal, run_id)
         if self.broadcast is not None:  # the process executing it cancels it now
             await self.broadcast.publish(CANCEL_CHANNEL, str(run_id).encode())
         for queue in {id(q): q for q in (self.local_jobs, self.jobs) if q}.values():
@@ -394,7 +450,7 @@ class RunService:
             )
             if closed is not None:
                 await self.bus.publish(run_id, closed.events)
-        return await self.get(principal, run_id)
+        return await self.owned(principal, run_id)
 
     async def result(self, principal: Principal, launched: Launched) -> RunResult:
         """Wait for a run's end (it goes on if the caller leaves); the run and its messages."""
@@ -407,7 +463,7 @@ class RunService:
             out = RunOut.model_validate(run, from_attributes=True)
             out.error_detail = None
         else:
-            out = await self.get(principal, launched.run.id)
+            out = await self.owned(principal, launched.run.id)
         return RunResult(run=out, messages=messages)
 
 

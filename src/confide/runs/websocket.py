@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from confide.access.dependencies import PendingApproval, PermissionDenied, authenticated_route
 from confide.access.permissions import THREADS_READ, THREADS_WRITE
+from confide.audit.service import Origin
 from confide.auth.cache import Principal
 from confide.auth.dependencies import (
     CrossSiteRequest,
@@ -96,7 +97,7 @@ async def run_events_socket(websocket: WebSocket) -> None:
                 principal = await live_principal(
                     websocket, ctx, principal.session_id, principal.user_id
                 )
-                follow(await _handle(runs, principal, message))
+                follow(await _handle(runs, principal, message, Origin.of(websocket)))
             except _Refused as refused:
                 await send(refused.error.model_dump_json(exclude_none=True))
             except ConfideError as error:
@@ -131,12 +132,12 @@ def _parse(raw: str) -> WsSubscribe | WsSend:
 
 
 async def _handle(
-    runs: RunService, principal: Principal, message: WsSubscribe | WsSend
+    runs: RunService, principal: Principal, message: WsSubscribe | WsSend, origin: Origin
 ) -> AsyncIterator[EventBase]:
     needed = THREADS_READ if isinstance(message, WsSubscribe) else THREADS_WRITE
     if needed not in principal.permissions:
         raise PendingApproval if principal.status == "pending" else PermissionDenied
     if isinstance(message, WsSubscribe):
-        return await runs.follow(principal, message.run_id, message.after)
+        return await runs.follow(principal, message.run_id, message.after, origin=origin)
     launched = await runs.start(principal, message.thread_id, message.content)
     return runs.events(launched)

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from confide.access.dependencies import ThreadReader, ThreadWriter
+from confide.access.dependencies import ThreadReader, ThreadSharer, ThreadWriter
+from confide.audit.service import Origin
 from confide.db.engine import SessionDep
 from confide.pagination import (
     DEFAULT_LIMIT,
@@ -21,8 +22,18 @@ from confide.pagination import (
     encode_cursor,
 )
 from confide.storage.codec import ContentCodec
-from confide.threads.schemas import MessageOut, ThreadCreate, ThreadOut, ThreadUpdate
-from confide.threads.service import AgentCatalog, ThreadService
+from confide.threads.schemas import (
+    MessageOut,
+    ShareAccepted,
+    ShareCreate,
+    ShareOut,
+    ThreadCreate,
+    ThreadOut,
+    ThreadUpdate,
+)
+from confide.threads.service import AgentCatalog, Readable, ThreadService, owner_of
+from confide.threads.sharing import ShareService
+from confide.threads.visibility import Access
 
 router = APIRouter(prefix="/api/threads", tags=["threads"])
 
@@ -30,7 +41,11 @@ router = APIRouter(prefix="/api/threads", tags=["threads"])
 # Dependencies are `async def` so FastAPI calls them on the loop, not in a worker thread.
 async def thread_service(request: Request, db: SessionDep) -> ThreadService:
     codec: ContentCodec = request.app.state.codec
-    return ThreadService(db, codec=codec)
+    return ThreadService(db, codec=codec, origin=Origin.of(request))
+
+
+async def share_service(request: Request, db: SessionDep) -> ShareService:
+    return ShareService(db, origin=Origin.of(request))
 
 
 async def agent_catalog(request: Request) -> AgentCatalog:
@@ -40,6 +55,7 @@ async def agent_catalog(request: Request) -> AgentCatalog:
 
 Threads = Annotated[ThreadService, Depends(thread_service)]
 Agents = Annotated[AgentCatalog, Depends(agent_catalog)]
+Shares = Annotated[ShareService, Depends(share_service)]
 
 
 @router.post("", status_code=201, response_model=ThreadOut)
@@ -50,7 +66,7 @@ async def create_thread(
     thread = await threads.create(
         principal, agents=agents, agent_id=body.agent_id, title=body.title
     )
-    return threads.thread_out(thread)
+    return threads.thread_out(thread, owner=owner_of(principal))
 
 
 @router.get("", response_model=Page[ThreadOut])
@@ -63,18 +79,22 @@ async def list_threads(
     q: Annotated[
         str | None, Query(min_length=1, max_length=200, description="Search titles and text.")
     ] = None,
+    scope: Annotated[
+        Literal["own", "shared"],
+        Query(description="`own`: the caller's threads; `shared`: those shared with them."),
+    ] = "own",
 ) -> Page[ThreadOut]:
-    """The caller's threads, newest activity first."""
+    """The caller's threads (or those shared with them), newest activity first."""
     after = None
     if cursor:
         activity_raw, id_raw = decode_cursor(cursor, length=2)
         after = (cursor_datetime(activity_raw), cursor_uuid(id_raw))
     rows = await threads.list_threads(
-        principal, agent_id=agent_id, q=q, after=after, limit=limit + 1
+        principal, shared=scope == "shared", agent_id=agent_id, q=q, after=after, limit=limit + 1
     )
     next_cursor = None
     if len(rows) > limit:
-        last = rows[limit - 1]
+        last = rows[limit - 1].thread
         next_cursor = encode_cursor([last.last_activity_at.isoformat(), str(last.id)])
     return Page[ThreadOut](items=await threads.threads_out(rows[:limit]), next_cursor=next_cursor)
 
@@ -82,7 +102,7 @@ async def list_threads(
 @router.get("/{thread_id}", response_model=ThreadOut)
 async def get_thread(thread_id: uuid.UUID, principal: ThreadReader, threads: Threads) -> ThreadOut:
     """A thread's metadata, with the run in progress on it (if any)."""
-    (out,) = await threads.threads_out([await threads.get(principal, thread_id)])
+    (out,) = await threads.threads_out([await threads.readable(principal, thread_id)])
     return out
 
 
@@ -90,8 +110,11 @@ async def get_thread(thread_id: uuid.UUID, principal: ThreadReader, threads: Thr
 async def rename_thread(
     thread_id: uuid.UUID, body: ThreadUpdate, principal: ThreadWriter, threads: Threads
 ) -> ThreadOut:
-    """Rename a thread."""
-    (out,) = await threads.threads_out([await threads.rename(principal, thread_id, body.title)])
+    """Rename a thread (its owner only)."""
+    thread = await threads.rename(principal, thread_id, body.title)
+    (out,) = await threads.threads_out(
+        [Readable(thread=thread, owner=owner_of(principal), access=Access.OWNER)]
+    )
     return out
 
 
@@ -99,7 +122,7 @@ async def rename_thread(
 async def delete_thread(
     thread_id: uuid.UUID, principal: ThreadWriter, threads: Threads
 ) -> Response:
-    """Delete a thread and all its messages."""
+    """Delete a thread and all its messages, runs and shares (its owner only)."""
     await threads.delete(principal, thread_id)
     return Response(status_code=204)
 
@@ -127,3 +150,46 @@ async def list_messages(
     )
     next_cursor = encode_cursor([items[limit - 1].seq]) if len(items) > limit else None
     return Page[MessageOut](items=items[:limit], next_cursor=next_cursor)
+
+
+@router.post("/{thread_id}/shares", status_code=202, response_model=ShareAccepted)
+async def share_thread(
+    thread_id: uuid.UUID, body: ShareCreate, principal: ThreadSharer, shares: Shares
+) -> ShareAccepted:
+    """Share the thread, read-only, with the user of this email (its owner only). The answer
+    is the same whether or not the email names an account."""
+    await shares.share(principal, thread_id, body.email)
+    return ShareAccepted(email=body.email)
+
+
+# Seeing and revoking one's own shares needs no more than reading one's own threads: a role
+# that loses `threads:share` can still take back what it shared.
+@router.get("/{thread_id}/shares", response_model=Page[ShareOut])
+async def list_shares(
+    thread_id: uuid.UUID,
+    principal: ThreadReader,
+    shares: Shares,
+    cursor: CursorParam = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+) -> Page[ShareOut]:
+    """Who the thread is shared with, newest first (its owner only)."""
+    after = None
+    if cursor:
+        created_raw, id_raw = decode_cursor(cursor, length=2)
+        after = (cursor_datetime(created_raw), cursor_uuid(id_raw))
+    items = await shares.shares(principal, thread_id, after=after, limit=limit + 1)
+    next_cursor = None
+    if len(items) > limit:
+        last = items[limit - 1]
+        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
+    return Page[ShareOut](items=items[:limit], next_cursor=next_cursor)
+
+
+@router.delete("/{thread_id}/shares/{share_id}", status_code=204, response_class=Response)
+async def revoke_share(
+    thread_id: uuid.UUID, share_id: uuid.UUID, principal: ThreadReader, shares: Shares
+) -> Response:
+    """Stop sharing the thread with one user, from their very next request (its owner
+    only)."""
+    await shares.revoke(principal, thread_id, share_id)
+    return Response(status_code=204)

@@ -1,18 +1,37 @@
-"""Every query of the threads feature. Reads of user-owned rows always filter by owner."""
+"""Every query of the threads feature. Reads of user-owned rows always filter by owner, or,
+on the read paths only, by owner or share (`readable`); writes always filter by owner."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Integer, Text, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    Integer,
+    Row,
+    Select,
+    Text,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from confide.auth.models import User
 from confide.db.keyset import newest_first_page
 from confide.runs.models import IS_RUNNING, Run
-from confide.threads.models import Message, Thread
+from confide.threads.models import Message, Thread, ThreadShare
 
 # Repositories run on a request's session or, outside a request, on a `Database.begin()`
 # connection: Core statements work on both.
@@ -42,6 +61,33 @@ async def owned_agent_id(db: Executor, *, owner_id: uuid.UUID, thread_id: uuid.U
     return (await db.execute(_OWNED_AGENT, params)).scalar_one_or_none()
 
 
+def shared_with(user_id: Any) -> Exists:
+    """The thread (`Thread.id` of the enclosing query) is shared with this user."""
+    return exists().where(ThreadShare.thread_id == Thread.id, ThreadShare.user_id == user_id)
+
+
+def readable(user_id: Any) -> ColumnElement[bool]:
+    """The threads a user may read without `threads:read:any`: their own and those shared
+    with them. Only the read paths use it; writes filter by owner alone."""
+    return or_(Thread.owner_id == user_id, shared_with(user_id))
+
+
+Ts = TypeVarTuple("Ts")
+
+
+def _filtered(stmt: Select[*Ts], *, agent_id: str | None, q: str | None) -> Select[*Ts]:
+    if agent_id is not None:
+        stmt = stmt.where(Thread.agent_id == agent_id)
+    if q:
+        pattern = _like(q)
+        in_messages = exists().where(
+            Message.thread_id == Thread.id,
+            func.lower(Message.content).like(pattern, escape="\\"),
+        )
+        stmt = stmt.where(or_(func.lower(Thread.title).like(pattern, escape="\\"), in_messages))
+    return stmt
+
+
 async def list_owned(
     db: AsyncSession,
     *,
@@ -52,20 +98,133 @@ async def list_owned(
     limit: int,
 ) -> Sequence[Thread]:
     """The owner's threads, newest activity first, keyset on (last_activity_at, id)."""
-    stmt = select(Thread).where(Thread.owner_id == owner_id)
-    if agent_id is not None:
-        stmt = stmt.where(Thread.agent_id == agent_id)
-    if q:
-        pattern = _like(q)
-        in_messages = exists().where(
-            Message.thread_id == Thread.id,
-            func.lower(Message.content).like(pattern, escape="\\"),
-        )
-        stmt = stmt.where(or_(func.lower(Thread.title).like(pattern, escape="\\"), in_messages))
+    stmt = _filtered(select(Thread).where(Thread.owner_id == owner_id), agent_id=agent_id, q=q)
     stmt = newest_first_page(
         stmt, time=Thread.last_activity_at, key=Thread.id, after=after, limit=limit
     )
     return (await db.execute(stmt)).scalars().all()
+
+
+async def list_shared(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    agent_id: str | None,
+    q: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Row[Thread, uuid.UUID, str, str | None]]:
+    """The threads shared with a user, newest activity first, keyset on (last_activity_at,
+    id): (thread, owner id, owner email, owner display name)."""
+    stmt = (
+        select(Thread, User.id, User.email, User.display_name)
+        .join(ThreadShare, ThreadShare.thread_id == Thread.id)
+        .join(User, User.id == Thread.owner_id)
+        .where(ThreadShare.user_id == user_id)
+    )
+    stmt = newest_first_page(
+        _filtered(stmt, agent_id=agent_id, q=q),
+        time=Thread.last_activity_at,
+        key=Thread.id,
+        after=after,
+        limit=limit,
+    )
+    return (await db.execute(stmt)).all()
+
+
+async def get_readable(
+    db: AsyncSession, *, user_id: uuid.UUID, thread_id: uuid.UUID, any_thread: bool
+) -> Row[Thread, bool, str, str | None] | None:
+    """A thread the user may read (their own, one shared with them, or with `any_thread`
+    any at all): (thread, shared with the user, owner email, owner display name)."""
+    stmt = (
+        select(Thread, shared_with(user_id).label("shared"), User.email, User.display_name)
+        .join(User, User.id == Thread.owner_id)
+        .where(Thread.id == thread_id)
+    )
+    if not any_thread:
+        stmt = stmt.where(readable(user_id))
+    return (await db.execute(stmt)).one_or_none()
+
+
+async def reader_access(
+    db: Executor, *, user_id: uuid.UUID, thread_id: uuid.UUID, any_thread: bool
+) -> tuple[uuid.UUID, bool] | None:
+    """For a thread the user may read: (its owner, whether it is shared with the user);
+    None for one they may not (or none at all)."""
+    stmt = select(Thread.owner_id, shared_with(user_id)).where(Thread.id == thread_id)
+    if not any_thread:
+        stmt = stmt.where(readable(user_id))
+    row = (await db.execute(stmt)).one_or_none()
+    return None if row is None else (row[0], bool(row[1]))
+
+
+# Shares. Only the owner's paths call these, after checking the thread is theirs.
+
+
+async def user_by_email_key(db: AsyncSession, key: str) -> uuid.UUID | None:
+    return (await db.execute(select(User.id).where(User.email_key == key))).scalar_one_or_none()
+
+
+async def add_share(
+    db: AsyncSession, *, thread_id: uuid.UUID, owner_id: uuid.UUID, email_key: str, now: datetime
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """Share the owner's thread with the user of this email key, unless there is none, it is
+    the owner, or the thread is already shared with them: (share id, recipient id) when a
+    share was made. One statement whichever it is, so each case costs the same."""
+    columns = ThreadShare.__table__.c
+    rows = select(
+        literal(uuid.uuid4(), columns.id.type),
+        literal(thread_id, columns.thread_id.type),
+        User.id,
+        literal(now, columns.created_at.type),
+    ).where(
+        User.email_key == email_key,
+        User.id != owner_id,
+        ~exists().where(ThreadShare.thread_id == thread_id, ThreadShare.user_id == User.id),
+    )
+    stmt = (
+        insert(ThreadShare)
+        .from_select(["id", "thread_id", "user_id", "created_at"], rows)
+        .returning(ThreadShare.id, ThreadShare.user_id)
+    )
+    try:
+        async with db.begin_nested():
+            made = (await db.execute(stmt)).one_or_none()
+    except IntegrityError:  # shared with them concurrently
+        return None
+    return made
+
+
+async def list_shares(
+    db: AsyncSession,
+    *,
+    thread_id: uuid.UUID,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Row[ThreadShare, str, str | None]]:
+    """A thread's shares, newest first: (share, recipient email, recipient display name)."""
+    stmt = (
+        select(ThreadShare, User.email, User.display_name)
+        .join(User, User.id == ThreadShare.user_id)
+        .where(ThreadShare.thread_id == thread_id)
+    )
+    stmt = newest_first_page(
+        stmt, time=ThreadShare.created_at, key=ThreadShare.id, after=after, limit=limit
+    )
+    return (await db.execute(stmt)).all()
+
+
+async def remove_share(
+    db: AsyncSession, *, thread_id: uuid.UUID, share_id: uuid.UUID
+) -> uuid.UUID | None:
+    """Delete one share of the thread; the recipient's id, or None when there is none."""
+    stmt = (
+        delete(ThreadShare)
+        .where(ThreadShare.id == share_id, ThreadShare.thread_id == thread_id)
+        .returning(ThreadShare.user_id)
+    )
+    return (await db.execute(stmt)).scalar_one_or_none()
 
 
 # Built once: fifty UUIDs coerced into an IN clause per request cost more than the query.

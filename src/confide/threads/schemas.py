@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from confide.auth.emails import check_email
+
 
 class WriteModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -43,6 +45,14 @@ class ThreadUpdate(WriteModel):
         return cleaned
 
 
+class ThreadOwner(BaseModel):
+    """The user a thread belongs to."""
+
+    id: uuid.UUID
+    email: str
+    display_name: str | None
+
+
 class ThreadOut(BaseModel):
     id: uuid.UUID
     agent_id: str
@@ -55,6 +65,35 @@ class ThreadOut(BaseModel):
         description="The run in progress on this thread, if any: follow it at "
         "`/api/runs/{id}/events` (e.g. after a page reload).",
     )
+    owner: ThreadOwner = Field(description="Who the thread belongs to (the caller, for their own).")
+    shared: bool = Field(
+        description="Shared with the caller by its owner: the caller may read it, never change it."
+    )
+
+
+class ShareCreate(WriteModel):
+    email: str = Field(max_length=320, examples=["bob@example.org"])
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return check_email(value)
+
+
+class ShareAccepted(BaseModel):
+    """The answer to every valid share request, whoever the email belongs to (or not): it
+    never tells whether an account exists."""
+
+    email: str = Field(description="The email, as given (normalised).")
+
+
+class ShareOut(BaseModel):
+    """One user a thread is shared with (shown to the thread's owner only)."""
+
+    id: uuid.UUID
+    email: str
+    display_name: str | None
+    created_at: datetime
 
 
 class ToolCallFunction(BaseModel):

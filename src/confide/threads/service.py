@@ -10,20 +10,25 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from confide.audit.service import Origin
 from confide.auth.cache import Principal
 from confide.db.base import utcnow
-from confide.errors import NotFound
 from confide.storage.codec import ContentCodec, decode_json, encode_json
 from confide.threads import repository
 from confide.threads.models import Message, Thread
-from confide.threads.schemas import MessageOut, ThreadOut, ToolCallOut, openai_message
+from confide.threads.schemas import (
+    MessageOut,
+    ThreadOut,
+    ThreadOwner,
+    ToolCallOut,
+    openai_message,
+)
+from confide.threads.visibility import Access, access_of, audit_read, reads_any, refuse_write
+
+# Raised by the runs feature too, which imports it from here.
+from confide.threads.visibility import ThreadNotFound as ThreadNotFound
 
 TITLE_LENGTH = 80
-
-
-class ThreadNotFound(NotFound):
-    code = "thread_not_found"
-    title = "No such thread"
 
 
 class AgentRef(Protocol):
@@ -52,10 +57,29 @@ class NewMessage:
     interrupted: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Readable:
+    """A thread the caller may read, with its owner, and how the caller may read it."""
+
+    thread: Thread
+    owner: ThreadOwner
+    access: Access
+
+
+def owner_of(principal: Principal) -> ThreadOwner:
+    """The caller, as the `owner` of their own threads."""
+    return ThreadOwner.model_construct(
+        id=principal.user_id, email=principal.email, display_name=principal.display_name
+    )
+
+
 class ThreadService:
-    def __init__(self, db: AsyncSession, *, codec: ContentCodec) -> None:
+    def __init__(
+        self, db: AsyncSession, *, codec: ContentCodec, origin: Origin | None = None
+    ) -> None:
         self.db = db
         self.codec = codec
+        self.origin = origin  # where the request came from, for the reads the trail keeps
 
     async def create(
         self, principal: Principal, *, agents: AgentCatalog, agent_id: str | None, title: str | None
@@ -75,37 +99,82 @@ class ThreadService:
         await self.db.flush()
         return thread
 
-    async def get(self, principal: Principal, thread_id: uuid.UUID) -> Thread:
-        """The caller's thread; anyone else's is indistinguishable from a missing one."""
+    async def owned(self, principal: Principal, thread_id: uuid.UUID) -> Thread:
+        """The caller's own thread, for a change: 403 `read_only` for one they may only
+        read, and anyone else's is indistinguishable from a missing one."""
         thread = await repository.get_owned(
             self.db, owner_id=principal.user_id, thread_id=thread_id
         )
         if thread is None:
-            raise ThreadNotFound
+            raise await refuse_write(self.db, principal, thread_id)
         return thread
+
+    async def readable(self, principal: Principal, thread_id: uuid.UUID) -> Readable:
+        """A thread the caller may read (their own, one shared with them, or any with
+        `threads:read:any`, audited); any other is indistinguishable from a missing one."""
+        found = await repository.get_readable(
+            self.db,
+            user_id=principal.user_id,
+            thread_id=thread_id,
+            any_thread=reads_any(principal),
+        )
+        if found is None:
+            raise ThreadNotFound
+        thread, shared, email, display_name = found
+        access = access_of(principal, owner_id=thread.owner_id, shared=bool(shared))
+        await audit_read(self.db, principal, access, thread_id=thread.id, origin=self.origin)
+        owner = ThreadOwner.model_construct(
+            id=thread.owner_id, email=email, display_name=display_name
+        )
+        return Readable(thread=thread, owner=owner, access=access)
 
     async def list_threads(
         self,
         principal: Principal,
         *,
+        shared: bool = False,
         agent_id: str | None,
         q: str | None,
         after: tuple[datetime, uuid.UUID] | None,
         limit: int,
-    ) -> list[Thread]:
-        rows = await repository.list_owned(
-            self.db, owner_id=principal.user_id, agent_id=agent_id, q=q, after=after, limit=limit
+    ) -> list[Readable]:
+        """The caller's own threads, or (`shared`) those shared with them; never others',
+        `threads:read:any` or not."""
+        if not shared:
+            me = owner_of(principal)
+            rows = await repository.list_owned(
+                self.db,
+                owner_id=principal.user_id,
+                agent_id=agent_id,
+                q=q,
+                after=after,
+                limit=limit,
+            )
+            return [Readable(thread=t, owner=me, access=Access.OWNER) for t in rows]
+        found = await repository.list_shared(
+            self.db, user_id=principal.user_id, agent_id=agent_id, q=q, after=after, limit=limit
         )
-        return list(rows)
+        owners: dict[uuid.UUID, ThreadOwner] = {}
+        listed = []
+        for thread, owner_id, email, display_name in found:
+            owner = owners.get(owner_id)
+            if owner is None:
+                owner = owners[owner_id] = ThreadOwner.model_construct(
+                    id=owner_id, email=email, display_name=display_name
+                )
+            listed.append(Readable(thread=thread, owner=owner, access=Access.SHARED))
+        return listed
 
     async def rename(self, principal: Principal, thread_id: uuid.UUID, title: str) -> Thread:
-        thread = await self.get(principal, thread_id)
+        """Rename the caller's own thread."""
+        thread = await self.owned(principal, thread_id)
         thread.title = self.codec.encode(title)
         await self.db.flush()
         return thread
 
     async def delete(self, principal: Principal, thread_id: uuid.UUID) -> None:
-        thread = await self.get(principal, thread_id)
+        """Delete the caller's thread; its messages, runs and shares go with it."""
+        thread = await self.owned(principal, thread_id)
         await self.db.delete(thread)
         await self.db.flush()
 
@@ -118,10 +187,11 @@ class ThreadService:
         newest_first: bool,
         limit: int,
     ) -> list[MessageOut]:
-        thread = await self.get(principal, thread_id)
+        """A page of the messages of a thread the caller may read (`readable`)."""
+        readable = await self.readable(principal, thread_id)
         rows = await repository.list_messages(
             self.db,
-            thread_id=thread.id,
+            thread_id=readable.thread.id,
             after_seq=after_seq,
             newest_first=newest_first,
             limit=limit,
@@ -138,12 +208,27 @@ class ThreadService:
         await self.db.refresh(thread)
         return stored or []
 
-    async def threads_out(self, threads: Sequence[Thread]) -> list[ThreadOut]:
+    async def threads_out(self, listed: Sequence[Readable]) -> list[ThreadOut]:
         """Threads as the API shows them, each with its run in progress (if any)."""
-        running = await repository.running_runs(self.db, [t.id for t in threads])
-        return [self.thread_out(t, active_run_id=running.get(t.id)) for t in threads]
+        running = await repository.running_runs(self.db, [r.thread.id for r in listed])
+        return [
+            self.thread_out(
+                r.thread,
+                owner=r.owner,
+                shared=r.access is Access.SHARED,
+                active_run_id=running.get(r.thread.id),
+            )
+            for r in listed
+        ]
 
-    def thread_out(self, thread: Thread, *, active_run_id: uuid.UUID | None = None) -> ThreadOut:
+    def thread_out(
+        self,
+        thread: Thread,
+        *,
+        owner: ThreadOwner,
+        shared: bool = False,
+        active_run_id: uuid.UUID | None = None,
+    ) -> ThreadOut:
         # Stored rows are valid by construction: built without validating them again.
         return ThreadOut.model_construct(
             id=thread.id,
@@ -153,6 +238,8 @@ class ThreadService:
             last_activity_at=thread.last_activity_at,
             message_count=thread.message_count,
             active_run_id=active_run_id,
+            owner=owner,
+            shared=shared,
         )
 
     def message_out(self, row: Message) -> MessageOut:
