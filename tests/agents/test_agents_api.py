@@ -244,3 +244,47 @@ async def test_the_built_in_set_is_served_without_an_agents_file(
     ]
     assert items[2]["model"] == {"provider": "openai", "name": "llama3.2"}
     assert SECRET_URL not in response.text
+
+
+async def test_agents_follow_the_caller_s_roles(
+    agents_app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """`agents:use:<id>` opens one agent (an admin_only one included); `agents:use:*` every
+    agent not admin_only; a role without either sees no agent."""
+    admin = await make_admin(agents_app, client)
+    grants = {
+        "ops-desk": ["threads:read", "threads:write", "agents:use:*", "agents:use:ops"],
+        "assistant-only": ["threads:read", "threads:write", "agents:use:assistant"],
+        "no-agents": ["threads:read", "threads:write"],
+    }
+    seen: dict[str, list[str]] = {}
+    for role, permissions in grants.items():
+        made = await client.post(
+            "/api/admin/roles", json={"name": role, "permissions": permissions}, headers=admin
+        )
+        assert made.status_code == 201, made.text
+        user = await register(client)
+        given = await client.put(
+            f"/api/admin/users/{user['id']}/roles", json={"roles": [role]}, headers=admin
+        )
+        assert given.status_code == 200, given.text
+        headers = bearer((await login(client, email=user["email"]))["access_token"])
+        answer = await client.get(AGENTS, headers=headers)
+        assert answer.status_code == 200, answer.text
+        listed = answer.json()["items"]
+        seen[role] = [agent["id"] for agent in listed]
+        for agent_id in ("assistant", "local", "ops"):
+            one = await client.get(f"{AGENTS}/{agent_id}", headers=headers)
+            assert one.status_code == (200 if agent_id in seen[role] else 404), (role, agent_id)
+        # A thread without a named agent gets one the caller may use, or none at all.
+        thread = await client.post("/api/threads", json={}, headers=headers)
+        if seen[role]:
+            assert thread.status_code == 201, thread.text
+            assert thread.json()["agent_id"] in seen[role]
+        else:
+            assert_problem(thread, 404, "agent_not_found")
+    assert seen == {
+        "ops-desk": ["assistant", "local", "ops"],
+        "assistant-only": ["assistant"],
+        "no-agents": [],
+    }

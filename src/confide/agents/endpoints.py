@@ -45,7 +45,9 @@ async def list_agents(
         if type(start) is not int or start < 0:
             raise InvalidCursor
     agents = registry.visible_to(principal)
-    default_id = registry.default_for(principal).id
+    default_id = agents[0].id if agents else None
+    if agents and registry.agents.default in agents:
+        default_id = registry.agents.default.id
     items = [AgentOut.of(agent, default=agent.id == default_id) for agent in agents]
     end = start + limit
     next_cursor = encode_cursor([end]) if end < len(items) else None
@@ -59,5 +61,5 @@ async def list_agents(
 )
 async def get_agent(agent_id: str, principal: ThreadReader, registry: AgentRegistryDep) -> AgentOut:
     """One agent the caller may use (`agent_not_found` otherwise)."""
-    agent = registry.get_for(principal, agent_id)
+    agent = registry.get_for(principal, agent_id)  # a usable agent: so there is a default
     return AgentOut.of(agent, default=agent.id == registry.default_for(principal).id)

@@ -76,8 +76,15 @@ class AgentRegistry:
         return agent
 
     def default_for(self, principal: Principal) -> AgentDefinition:
-        """The agent a caller gets without picking one (loading ensures anyone may use it)."""
-        return self.agents.default
+        """The agent a caller gets without picking one: the default agent, or, for a role
+        that may not use it, the first agent the caller may use (none: AgentNotFound)."""
+        default = self.agents.default
+        if may_use(principal, default):
+            return default
+        usable = self.visible_to(principal)
+        if not usable:
+            raise AgentNotFound("No agent is open to your roles.")
+        return usable[0]
 
     def api_key(self, agent: AgentDefinition) -> str | None:
         """The agent's API key from the variable it names, or None (no key, or unset)."""
