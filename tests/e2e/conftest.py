@@ -1,7 +1,8 @@
 """End-to-end: the built web app in the system Chromium against a real `confide serve`.
 
 One server for the session (a fresh data directory, a free port) with the scripted assistant
-and an `llm` agent on a `confide mock-llm --faults` process. Without Chromium or a built app
+and an `llm` agent on a `confide mock-llm --faults` process; the administration tests use a
+second one whose registration needs approval (`approval_server`). Without Chromium or a built app
 the tests skip with the reason, except under CI=true, where that is a failure. Chromium is
 /usr/bin/chromium (CONFIDE_E2E_CHROMIUM names another); Playwright never downloads a browser.
 """
@@ -13,7 +14,8 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import ExitStack
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,6 +24,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from confide.config import Settings
 from tests.conftest import unavailable
+from tests.factories import PASSWORD
 from tests.mockllm_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,20 +94,59 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"{url} did not answer in {STARTUP_SECONDS:g}s:\n{log.read_text()[-3000:]}")
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running `confide serve`: its base URL and the environment it was started with."""
+
+    url: str
+    env: dict[str, str]
+    home: Path
+
+    def create_user(self, email: str, *, admin: bool = False) -> None:
+        """`confide users create` against this server's database (how the first admin is
+        made: there are no built-in credentials)."""
+        command = [str(CONFIDE), "users", "create", "--email", email, "--password-stdin"]
+        done = subprocess.run(
+            [*command, *(["--admin"] if admin else [])],
+            input=f"{PASSWORD}\n".encode(),
+            env=self.env,
+            cwd=self.home,
+            capture_output=True,
+            check=False,
+            timeout=STARTUP_SECONDS,
+        )
+        assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+
+
 @pytest.fixture(scope="session")
-def server_url(e2e_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`confide serve` on a free port with a fresh data directory; yields its base URL."""
-    home = tmp_path_factory.mktemp("e2e")
+def mock_llm_url(e2e_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`confide mock-llm --faults` on a free port, for every server of the session."""
+    home = tmp_path_factory.mktemp("mock-llm")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIDE_")}
+    port = free_port()
+    command = [str(CONFIDE), "mock-llm", "--host", "127.0.0.1", "--port", str(port), "--faults"]
+    log = home / "mock-llm.log"
+    mock = _start(command, env=env, cwd=home, log=log)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/v1/models", mock, log)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        _stop(mock)
+
+
+@contextmanager
+def _serve(home: Path, llm_url: str, **settings: str) -> Iterator[Server]:
+    """`confide serve` on a free port with a fresh data directory and `settings` (names
+    without the CONFIDE_ prefix)."""
     # Nothing from the developer's environment or .env: the run starts in an empty directory.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIDE_")}
-    llm_port, port = free_port(), free_port()
-    llm = [str(CONFIDE), "mock-llm", "--host", "127.0.0.1", "--port", str(llm_port), "--faults"]
+    port = free_port()
     env |= {
         "CONFIDE_DATA_DIR": str(home / "data"),
         "CONFIDE_HOST": "127.0.0.1",
         "CONFIDE_PORT": str(port),
         "CONFIDE_WEB_DIR": str(web_dir()),
-        "CONFIDE_LLM_BASE_URL": f"http://127.0.0.1:{llm_port}/v1",
+        "CONFIDE_LLM_BASE_URL": llm_url,
         "CONFIDE_LLM_MODEL": "confide-scripted",
         "CONFIDE_LOG_LEVEL": "WARNING",
         # Cheap hashing: the tests sign in often; the cost is tested elsewhere.
@@ -113,16 +155,38 @@ def server_url(e2e_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "CONFIDE_ARGON2_PARALLELISM": "1",
         "CONFIDE_MAX_SESSIONS_PER_USER": "10",
     }
-    with ExitStack() as stack:
-        mock_log, serve_log = home / "mock-llm.log", home / "serve.log"
-        mock = _start(llm, env=env, cwd=home, log=mock_log)
-        stack.callback(_stop, mock)
-        _wait_for(f"http://127.0.0.1:{llm_port}/v1/models", mock, mock_log)
-        serve = _start([str(CONFIDE), "serve"], env=env, cwd=home, log=serve_log)
-        stack.callback(_stop, serve)
+    env |= {f"CONFIDE_{name.upper()}": value for name, value in settings.items()}
+    log = home / "serve.log"
+    serve = _start([str(CONFIDE), "serve"], env=env, cwd=home, log=log)
+    try:
         url = f"http://127.0.0.1:{port}"
-        _wait_for(f"{url}/api/health", serve, serve_log)
-        yield url
+        _wait_for(f"{url}/api/health", serve, log)
+        yield Server(url=url, env=env, home=home)
+    finally:
+        _stop(serve)
+
+
+@pytest.fixture(scope="session")
+def server(mock_llm_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The session's server: open registration, the scripted assistant and the `llm` agent."""
+    with _serve(tmp_path_factory.mktemp("e2e"), mock_llm_url) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def server_url(server: Server) -> str:
+    return server.url
+
+
+@pytest.fixture(scope="session")
+def approval_server(
+    mock_llm_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A second server whose new accounts wait for an administrator's approval
+    (CONFIDE_REGISTRATION=approval), for the administration tests."""
+    home = tmp_path_factory.mktemp("e2e-approval")
+    with _serve(home, mock_llm_url, registration="approval") as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -142,7 +206,8 @@ async def new_context(browser: Browser, server_url: str) -> AsyncIterator[NewCon
     expect.set_options(timeout=WAIT_MS)
 
     async def make(**options: object) -> BrowserContext:
-        context = await browser.new_context(base_url=server_url, **options)  # type: ignore[arg-type]
+        options.setdefault("base_url", server_url)  # another server's, when given
+        context = await browser.new_context(**options)  # type: ignore[arg-type]
         context.set_default_timeout(WAIT_MS)
         contexts.append(context)
         return context

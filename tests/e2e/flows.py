@@ -4,10 +4,14 @@ notes/ui-contract.md)."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import httpx
 from playwright.async_api import BrowserContext, Locator, Page, expect
 
 from confide.agents.mockllm import DRIP_TEXT
+from tests.e2e.conftest import WAIT_MS
 from tests.factories import PASSWORD, unique_email
 
 CHAT_URL = re.compile(r"/chat/([^/?#]+)$")
@@ -111,3 +115,42 @@ async def expect_add_answered_once(page: Page) -> None:
     await expect(answer).to_have_count(1)
     await expect(tool_cards(page)).to_have_count(1)
     await expect(messages(page, "user")).to_have_count(1)
+
+
+@asynccontextmanager
+async def api_as(base_url: str, email: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An API client signed in as `email` with a bearer token (for a test's setup and its
+    checks; what the test is about goes through the browser)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=WAIT_MS / 1000) as client:
+        response = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        yield client
+
+
+async def user_id(base_url: str, email: str) -> str:
+    async with api_as(base_url, email) as client:
+        me = await client.get("/api/auth/me")
+        assert me.status_code == 200, me.text
+        return str(me.json()["id"])
+
+
+async def csrf_headers(context: BrowserContext) -> dict[str, str]:
+    """The header a cookie session's unsafe request carries (what the app's scripts send), so
+    a refusal the test checks is the server's rule, not a missing CSRF token."""
+    for cookie in await context.cookies():
+        if cookie.get("name") in ("confide_csrf", "__Host-confide_csrf"):
+            return {"X-CSRF-Token": cookie["value"]}  # type: ignore[typeddict-item]
+    raise AssertionError("no CSRF cookie: not signed in with cookies")
+
+
+def admin_nav(page: Page) -> Locator:
+    """The admin section's tabs (each shown only with its permissions)."""
+    return page.get_by_role("navigation", name="Administration")
+
+
+async def open_admin(page: Page, tab: str) -> None:
+    """From anywhere in the app: the top bar's Admin link, then one of the admin tabs."""
+    await page.get_by_role("link", name="Admin", exact=True).click()
+    await admin_nav(page).get_by_role("link", name=tab, exact=True).click()
+    await expect(page.get_by_role("heading", level=1, name=tab)).to_be_visible()

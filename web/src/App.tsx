@@ -1,6 +1,8 @@
-import { lazy, Suspense } from "react";
+import { lazy, Suspense, type ComponentType } from "react";
 import { Navigate, Route, Routes } from "react-router";
+import { ADMIN_PAGES } from "./auth/access";
 import { RequireAuth } from "./auth/RequireAuth";
+import { AdminHome, AdminLayout, RequirePermission } from "./routes/admin/AdminLayout";
 import { AppLayout } from "./routes/AppLayout";
 import { LoginPage, RegisterPage } from "./routes/AuthForms";
 import { NewChatPage } from "./routes/NewChatPage";
@@ -9,11 +11,35 @@ import { SettingsPage } from "./routes/SettingsPage";
 // The conversation view carries the markdown and highlighting code: loaded when first needed.
 const ThreadPage = lazy(() => import("./routes/ThreadPage").then((m) => ({ default: m.ThreadPage })));
 
+// The admin pages: most people never open them, so they are a chunk of their own.
+type AdminPages = typeof import("./routes/admin/pages");
+function adminPage(name: keyof AdminPages) {
+  return lazy(() =>
+    import("./routes/admin/pages").then((m) => ({ default: m[name] as ComponentType })),
+  );
+}
+const UsersPage = adminPage("UsersPage");
+const UserDetailPage = adminPage("UserDetailPage");
+const RolesPage = adminPage("RolesPage");
+const RoleEditorPage = adminPage("RoleEditorPage");
+const InvitesPage = adminPage("InvitesPage");
+const AuditPage = adminPage("AuditPage");
+
 function Loading() {
   return (
     <p role="status" className="muted page">
       Loading…
     </p>
+  );
+}
+
+/** The admin page at /admin/<path>..., behind the permissions its navigation entry needs. */
+function guarded(path: string, Page: ComponentType) {
+  const permissions = ADMIN_PAGES.find((page) => page.path === path)?.permissions ?? [];
+  return (
+    <RequirePermission permissions={permissions}>
+      <Page />
+    </RequirePermission>
   );
 }
 
@@ -39,6 +65,16 @@ export function App() {
           }
         />
         <Route path="settings" element={<SettingsPage />} />
+        <Route path="admin" element={<AdminLayout />}>
+          <Route index element={<AdminHome />} />
+          <Route path="users" element={guarded("users", UsersPage)} />
+          <Route path="users/:userId" element={guarded("users", UserDetailPage)} />
+          <Route path="roles" element={guarded("roles", RolesPage)} />
+          <Route path="roles/new" element={guarded("roles", RoleEditorPage)} />
+          <Route path="roles/:name" element={guarded("roles", RoleEditorPage)} />
+          <Route path="invites" element={guarded("invites", InvitesPage)} />
+          <Route path="audit" element={guarded("audit", AuditPage)} />
+        </Route>
         <Route path="*" element={<Navigate to="/" replace />} />
       </Route>
     </Routes>

@@ -1,13 +1,22 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router";
 import { ApiError } from "./api/errors";
 import { session } from "./api/session";
+import { keys } from "./api/threads";
 import { forgetUser } from "./auth/signedOut";
 import { App } from "./App";
 import "./styles/app.css";
 
-const queryClient = new QueryClient({
+// A 403 may mean the user's roles changed since "me" was read (a permission revoked takes
+// effect on the next request): read "me" again, so the navigation shows what is left.
+function onError(error: unknown): void {
+  if (error instanceof ApiError && error.status === 403) void queryClient.invalidateQueries({ queryKey: keys.me });
+}
+
+const queryClient: QueryClient = new QueryClient({
+  queryCache: new QueryCache({ onError }),
+  mutationCache: new MutationCache({ onError }),
   defaultOptions: {
     queries: {
       staleTime: 15_000,

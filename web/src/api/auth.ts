@@ -1,5 +1,5 @@
 // Account calls. Browser mode only: tokens stay in HttpOnly cookies, never in this code.
-import { api, unwrap, type SessionInfo, type User } from "./client";
+import { api, unwrap, type Schemas, type SessionInfo, type User } from "./client";
 import { ApiError } from "./errors";
 import { session } from "./session";
 
@@ -26,10 +26,21 @@ export async function login(email: string, password: string): Promise<void> {
   });
 }
 
-export async function register(email: string, password: string, displayName: string): Promise<void> {
+/** Create the account (with an invite's token, when the link had one), then sign in. */
+export async function register(
+  email: string,
+  password: string,
+  displayName: string,
+  invite: string | null = null,
+): Promise<void> {
   await unwrap(
     api.POST("/api/auth/register", {
-      body: { email, password, ...(displayName.trim() ? { display_name: displayName.trim() } : {}) },
+      body: {
+        email,
+        password,
+        ...(displayName.trim() ? { display_name: displayName.trim() } : {}),
+        ...(invite ? { invite } : {}),
+      },
     }),
   );
   await login(email, password);
@@ -75,4 +86,17 @@ export function safeNext(next: string | null): string {
   if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
   if (next.startsWith("/login") || next.startsWith("/register")) return "/";
   return next;
+}
+
+export type AccountEvent = Schemas["AccountEventOut"];
+
+export const ACCOUNT_EVENTS_PAGE = 20;
+
+/** This user's own account events (sign-ins, failures, password changes...), newest first. */
+export function listAccountEvents(cursor: string | null) {
+  return unwrap(
+    api.GET("/api/auth/events", {
+      params: { query: { limit: ACCOUNT_EVENTS_PAGE, ...(cursor ? { cursor } : {}) } },
+    }),
+  );
 }

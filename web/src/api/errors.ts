@@ -34,7 +34,24 @@ const MESSAGES: Record<string, string> = {
   model_timeout: "The model took too long to answer.",
   network_error: "The server cannot be reached. Check your connection.",
   payload_too_large: "That message is too long.",
+  pending_approval: "Your account is waiting for an administrator's approval.",
+  invite_required: "Registration on this server needs an invitation. Ask an administrator for a link.",
+  invite_invalid: "This invitation link is not valid. Ask for a new one.",
+  invite_expired: "This invitation has expired. Ask for a new one.",
+  invite_used: "This invitation was already used. Ask for a new one.",
+  invite_email_mismatch: "This invitation is for another email address.",
+  last_admin: "This would leave no active administrator: make someone else an admin first.",
+  own_roles: "You cannot change your own roles: ask another administrator.",
+  role_cycle: "A role cannot inherit from itself or from a role that inherits from it.",
+  role_too_deep: "Roles can inherit at most 8 levels deep.",
+  role_exists: "A role with this name exists already.",
+  role_in_use: "Other roles inherit from this role: give them another parent first.",
+  builtin_role: "Built-in roles cannot be changed this way.",
+  read_only: "This conversation was shared with you to read; it cannot be changed.",
 };
+
+/** Codes whose server detail says more than a fixed message could (which permissions). */
+const DETAILED = new Set(["permission_not_held", "role_exceeds_caller", "user_outranks_caller", "forbidden"]);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
@@ -46,7 +63,7 @@ export function problemError(status: number, body: unknown): ApiError {
   const code = typeof problem?.code === "string" ? problem.code : `http_${status}`;
   const detail = typeof problem?.detail === "string" ? problem.detail : "";
   const title = typeof problem?.title === "string" ? problem.title : "";
-  let message = MESSAGES[code] ?? (detail || title || `The server answered ${status}.`);
+  let message = (DETAILED.has(code) && detail) || MESSAGES[code] || detail || title || `The server answered ${status}.`;
   if (code === "weak_password" || code === "validation_error") {
     message = validationMessage(problem) ?? message;
   }

@@ -4,6 +4,228 @@
  */
 
 export interface paths {
+    "/api/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Audit Events
+         * @description The audit trail, newest first, filtered by actor, action, target, outcome and time.
+         */
+        get: operations["list_audit_events_api_admin_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Invites
+         * @description Invitations, newest first, without their tokens (only hashes are kept).
+         */
+        get: operations["list_invites_api_admin_invites_get"];
+        put?: never;
+        /**
+         * Create Invite
+         * @description A single-use link to register; the token is shown in this answer only.
+         */
+        post: operations["create_invite_api_admin_invites_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/invites/{invite_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Invite
+         * @description Revoke an unused invitation.
+         */
+        delete: operations["revoke_invite_api_admin_invites__invite_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Permissions
+         * @description Every permission a role may grant, with a line of text (one `agents:use:<id>` per
+         *     configured agent).
+         */
+        get: operations["list_permissions_api_admin_permissions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Roles
+         * @description Every role, by name, with its own and its effective permissions.
+         */
+        get: operations["list_roles_api_admin_roles_get"];
+        put?: never;
+        /**
+         * Create Role
+         * @description A custom role, granting at most what the caller holds.
+         */
+        post: operations["create_role_api_admin_roles_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/roles/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Role
+         * @description One role.
+         */
+        get: operations["get_role_api_admin_roles__name__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Role
+         * @description Delete a custom role that no role inherits from.
+         */
+        delete: operations["delete_role_api_admin_roles__name__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Role
+         * @description Rename a role, or set its parent, grants or description; its holders (and those of
+         *     the roles inheriting from it) get the change on their next request.
+         */
+        patch: operations["update_role_api_admin_roles__name__patch"];
+        trace?: never;
+    };
+    "/api/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Users
+         * @description Accounts, filtered and sorted, one page at a time.
+         */
+        get: operations["list_users_api_admin_users_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get User
+         * @description One account.
+         */
+        get: operations["get_user_api_admin_users__user_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update User
+         * @description Approve, disable or re-enable an account; disabling ends all its sessions at once.
+         */
+        patch: operations["update_user_api_admin_users__user_id__patch"];
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set User Roles
+         * @description Give an account exactly these roles; effective on its next request.
+         */
+        put: operations["set_user_roles_api_admin_users__user_id__roles_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End User Sessions
+         * @description Sign an account out everywhere.
+         */
+        delete: operations["end_user_sessions_api_admin_users__user_id__sessions_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/agents": {
         parameters: {
             query?: never;
@@ -36,6 +258,27 @@ export interface paths {
          * @description One agent the caller may use (`agent_not_found` otherwise).
          */
         get: operations["get_agent_api_agents__agent_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Account Events
+         * @description The caller's own account activity (sign-ins, refused ones against this account
+         *     included, sign-outs, sessions ended, password changes), newest first.
+         */
+        get: operations["account_events_api_auth_events_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -175,7 +418,8 @@ export interface paths {
         put?: never;
         /**
          * Register
-         * @description Create an account. The response never holds a secret.
+         * @description Create an account under the registration policy (`invite` needs `invite`; under
+         *     `approval` the account is `pending` unless invited). The response never holds a secret.
          */
         post: operations["register_api_auth_register_post"];
         delete?: never;
@@ -293,7 +537,7 @@ export interface paths {
         };
         /**
          * Get Run
-         * @description A run's status.
+         * @description A run's status (of the caller's thread, or of one shared with them).
          */
         get: operations["get_run_api_runs__run_id__get"];
         put?: never;
@@ -315,8 +559,8 @@ export interface paths {
         put?: never;
         /**
          * Cancel Run
-         * @description Stop a run; the text streamed so far is kept (marked `interrupted`) and tool calls it
-         *     left open are answered as cancelled.
+         * @description Stop a run of the caller's own thread; the text streamed so far is kept (marked
+         *     `interrupted`) and tool calls it left open are answered as cancelled.
          */
         post: operations["cancel_run_api_runs__run_id__cancel_post"];
         delete?: never;
@@ -355,7 +599,7 @@ export interface paths {
         };
         /**
          * List Threads
-         * @description The caller's threads, newest activity first.
+         * @description The caller's threads (or those shared with them), newest activity first.
          */
         get: operations["list_threads_api_threads_get"];
         put?: never;
@@ -386,14 +630,14 @@ export interface paths {
         post?: never;
         /**
          * Delete Thread
-         * @description Delete a thread and all its messages.
+         * @description Delete a thread and all its messages, runs and shares (its owner only).
          */
         delete: operations["delete_thread_api_threads__thread_id__delete"];
         options?: never;
         head?: never;
         /**
          * Rename Thread
-         * @description Rename a thread.
+         * @description Rename a thread (its owner only).
          */
         patch: operations["rename_thread_api_threads__thread_id__patch"];
         trace?: never;
@@ -423,10 +667,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/threads/{thread_id}/shares": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Shares
+         * @description Who the thread is shared with, newest first (its owner only).
+         */
+        get: operations["list_shares_api_threads__thread_id__shares_get"];
+        put?: never;
+        /**
+         * Share Thread
+         * @description Share the thread, read-only, with the user of this email (its owner only). The answer
+         *     is the same whether or not the email names an account.
+         */
+        post: operations["share_thread_api_threads__thread_id__shares_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/threads/{thread_id}/shares/{share_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Share
+         * @description Stop sharing the thread with one user, from their very next request (its owner
+         *     only).
+         */
+        delete: operations["revoke_share_api_threads__thread_id__shares__share_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccountEventOut
+         * @description One event of the caller's own account.
+         */
+        AccountEventOut: {
+            /**
+             * Action
+             * @example auth.signed_in
+             * @example auth.password_changed
+             */
+            action: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Detail
+             * @description `{"reason": ...}` for a refused sign-in, session counts for sign-outs.
+             */
+            detail: {
+                [key: string]: unknown;
+            };
+            /**
+             * Device
+             * @description A label from the user agent (`Firefox on Linux`).
+             */
+            device: string;
+            /** Id */
+            id: number;
+            /** Ip */
+            ip: string | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "success" | "failure" | "denied";
+        };
+        /** AdminUserOut */
+        AdminUserOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Display Name */
+            display_name: string | null;
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Last Sign In At
+             * @description When its newest session began.
+             */
+            last_sign_in_at: string | null;
+            /**
+             * Roles
+             * @description The roles the account holds, by name, sorted.
+             */
+            roles: string[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "disabled" | "pending";
+        };
         /** AgentModelOut */
         AgentModelOut: {
             /**
@@ -471,6 +831,62 @@ export interface components {
             tools: string[];
         };
         /**
+         * AuditEventOut
+         * @description One recorded action, as an auditor reads it.
+         */
+        AuditEventOut: {
+            /**
+             * Action
+             * @example auth.signed_in
+             */
+            action: string;
+            /**
+             * Actor
+             * @description The actor's email as recorded (as typed, if refused).
+             */
+            actor: string | null;
+            /**
+             * Actor Id
+             * @description The account that acted, when known.
+             */
+            actor_id: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Detail
+             * @description What else the action names; never a secret.
+             */
+            detail: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * @description The event's place in the hash chain.
+             */
+            id: number;
+            /** Ip */
+            ip: string | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "success" | "failure" | "denied";
+            /** Request Id */
+            request_id: string | null;
+            /** Target Id */
+            target_id: string | null;
+            /** Target Type */
+            target_type: string | null;
+            /**
+             * User Agent
+             * @description Control characters escaped.
+             */
+            user_agent: string | null;
+        };
+        /**
          * CookieSessionResponse
          * @description Browser mode: the tokens travel only in HttpOnly cookies, never in the body.
          */
@@ -499,6 +915,109 @@ export interface components {
             msg: string;
             /** Type */
             type: string;
+        };
+        /** InviteCreate */
+        InviteCreate: {
+            /**
+             * Email
+             * @description Only this address may register with it.
+             */
+            email?: string | null;
+            /**
+             * Expires At
+             * @description At most 30 days ahead.
+             */
+            expires_at?: string | null;
+            /**
+             * Expires In Seconds
+             * @description Default 7 days, at most 30 days; or give `expires_at`.
+             */
+            expires_in_seconds?: number | null;
+            /**
+             * Roles
+             * @description Roles given on registering, besides `user`.
+             */
+            roles?: string[];
+        };
+        /** InviteCreated */
+        InviteCreated: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Email */
+            email: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Link
+             * @description `{CONFIDE_PUBLIC_URL}/register?invite=<token>`.
+             */
+            link: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Roles */
+            roles: string[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "used" | "expired" | "revoked";
+            /**
+             * Token
+             * @description Shown once; only its hash is stored.
+             */
+            token: string;
+            /** Used At */
+            used_at: string | null;
+            /** Used By */
+            used_by: string | null;
+        };
+        /** InviteOut */
+        InviteOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Email */
+            email: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Roles */
+            roles: string[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "used" | "expired" | "revoked";
+            /** Used At */
+            used_at: string | null;
+            /** Used By */
+            used_by: string | null;
         };
         /**
          * MessageCompleted
@@ -587,10 +1106,38 @@ export interface components {
             /** Tool Calls */
             tool_calls?: components["schemas"]["ToolCallOut"][] | null;
         };
+        /** Page[AccountEventOut] */
+        Page_AccountEventOut_: {
+            /** Items */
+            items: components["schemas"]["AccountEventOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[AdminUserOut] */
+        Page_AdminUserOut_: {
+            /** Items */
+            items: components["schemas"]["AdminUserOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Page[AgentOut] */
         Page_AgentOut_: {
             /** Items */
             items: components["schemas"]["AgentOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[AuditEventOut] */
+        Page_AuditEventOut_: {
+            /** Items */
+            items: components["schemas"]["AuditEventOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[InviteOut] */
+        Page_InviteOut_: {
+            /** Items */
+            items: components["schemas"]["InviteOut"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -601,10 +1148,31 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** Page[PermissionOut] */
+        Page_PermissionOut_: {
+            /** Items */
+            items: components["schemas"]["PermissionOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[RoleOut] */
+        Page_RoleOut_: {
+            /** Items */
+            items: components["schemas"]["RoleOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Page[SessionOut] */
         Page_SessionOut_: {
             /** Items */
             items: components["schemas"]["SessionOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[ShareOut] */
+        Page_ShareOut_: {
+            /** Items */
+            items: components["schemas"]["ShareOut"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -621,6 +1189,13 @@ export interface components {
             current_password: string;
             /** New Password */
             new_password: string;
+        };
+        /** PermissionOut */
+        PermissionOut: {
+            /** Description */
+            description: string;
+            /** Name */
+            name: string;
         };
         /**
          * Problem
@@ -674,8 +1249,72 @@ export interface components {
              * @example alice@example.org
              */
             email: string;
+            /**
+             * Invite
+             * @description The token of an invitation (`/register?invite=<token>`): needed under CONFIDE_REGISTRATION=invite; gives the invitation's roles, and skips approval.
+             */
+            invite?: string | null;
             /** Password */
             password: string;
+        };
+        /** RoleCreate */
+        RoleCreate: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Name */
+            name: string;
+            /** Parent */
+            parent?: string | null;
+            /** Permissions */
+            permissions?: string[];
+        };
+        /** RoleOut */
+        RoleOut: {
+            /** Builtin */
+            builtin: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string;
+            /**
+             * Effective Permissions
+             * @description Everything holding the role grants: its own and its ancestors' grants.
+             */
+            effective_permissions: string[];
+            /** Name */
+            name: string;
+            /** Parent */
+            parent: string | null;
+            /**
+             * Permissions
+             * @description Granted by this role itself.
+             */
+            permissions: string[];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * RolePatch
+         * @description Only the fields sent change; `"parent": null` removes the parent.
+         */
+        RolePatch: {
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Parent */
+            parent?: string | null;
+            /** Permissions */
+            permissions?: string[] | null;
         };
         /** RunCancelled */
         RunCancelled: {
@@ -892,6 +1531,46 @@ export interface components {
             /** Mode */
             mode: string;
         };
+        /**
+         * ShareAccepted
+         * @description The answer to every valid share request, whoever the email belongs to (or not): it
+         *     never tells whether an account exists.
+         */
+        ShareAccepted: {
+            /**
+             * Email
+             * @description The email, as given (normalised).
+             */
+            email: string;
+        };
+        /** ShareCreate */
+        ShareCreate: {
+            /**
+             * Email
+             * @example bob@example.org
+             */
+            email: string;
+        };
+        /**
+         * ShareOut
+         * @description One user a thread is shared with (shown to the thread's owner only).
+         */
+        ShareOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Display Name */
+            display_name: string | null;
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
         /** ThreadCreate */
         ThreadCreate: {
             /** Agent Id */
@@ -925,8 +1604,30 @@ export interface components {
             last_activity_at: string;
             /** Message Count */
             message_count: number;
+            /** @description Who the thread belongs to (the caller, for their own). */
+            owner: components["schemas"]["ThreadOwner"];
+            /**
+             * Shared
+             * @description Shared with the caller by its owner: the caller may read it, never change it.
+             */
+            shared: boolean;
             /** Title */
             title: string | null;
+        };
+        /**
+         * ThreadOwner
+         * @description The user a thread belongs to.
+         */
+        ThreadOwner: {
+            /** Display Name */
+            display_name: string | null;
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
         };
         /** ThreadUpdate */
         ThreadUpdate: {
@@ -1077,6 +1778,23 @@ export interface components {
              */
             status: "active" | "disabled" | "pending";
         };
+        /** UserPatch */
+        UserPatch: {
+            /**
+             * Status
+             * @description `disabled` ends every session of the account at once; `active` approves a pending account.
+             * @enum {string}
+             */
+            status: "active" | "disabled" | "pending";
+        };
+        /** UserRolesPut */
+        UserRolesPut: {
+            /**
+             * Roles
+             * @description The full set of roles the account is to hold.
+             */
+            roles: string[];
+        };
         /** WebSocketTicket */
         WebSocketTicket: {
             /** Expires In */
@@ -1161,6 +1879,515 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_audit_events_api_admin_audit_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+                /** @description A user id or an email. */
+                actor?: string | null;
+                /** @description An action (`auth.signed_in`), or a prefix ending in `*` (`auth.*`). */
+                action?: string | null;
+                /** @description `<type>:<id>` (`user:<id>`) or an id. */
+                target?: string | null;
+                outcome?: ("success" | "failure" | "denied") | null;
+                /** @description From this time on (ISO 8601; UTC if no zone). */
+                since?: string | null;
+                /** @description Before this time (ISO 8601; UTC if no zone). */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AuditEventOut_"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_invites_api_admin_invites_get: {
+        parameters: {
+            query?: {
+                status?: ("pending" | "used" | "expired" | "revoked") | null;
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_InviteOut_"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_invite_api_admin_invites_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InviteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteCreated"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_invite_api_admin_invites__invite_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invite_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_permissions_api_admin_permissions_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PermissionOut_"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_roles_api_admin_roles_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RoleOut_"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_role_api_admin_roles_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleOut"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_role_api_admin_roles__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleOut"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_role_api_admin_roles__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_role_api_admin_roles__name__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RolePatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleOut"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_users_api_admin_users_get: {
+        parameters: {
+            query?: {
+                /** @description Part of the email or display name. */
+                q?: string | null;
+                /** @description Accounts holding this role. */
+                role?: string | null;
+                status?: ("active" | "disabled" | "pending") | null;
+                /** @description `-created_at` (newest first), `created_at`, `email`, `-email`. */
+                sort?: "-created_at" | "created_at" | "email" | "-email";
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AdminUserOut_"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_user_api_admin_users__user_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserOut"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_user_api_admin_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserOut"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_user_roles_api_admin_users__user_id__roles_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserRolesPut"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserOut"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    end_user_sessions_api_admin_users__user_id__sessions_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_agents_api_agents_get: {
         parameters: {
             query?: {
@@ -1222,6 +2449,40 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    account_events_api_auth_events_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AccountEventOut_"];
                 };
             };
             /** @description The request is not valid (`validation_error`) */
@@ -1692,6 +2953,8 @@ export interface operations {
                 agent_id?: string | null;
                 /** @description Search titles and text. */
                 q?: string | null;
+                /** @description `own`: the caller's threads; `shared`: those shared with them. */
+                scope?: "own" | "shared";
             };
             header?: never;
             path?: never;
@@ -1939,6 +3202,107 @@ export interface operations {
             };
             /** @description The model timed out (`model_timeout`) */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_shares_api_threads__thread_id__shares_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ShareOut_"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    share_thread_api_threads__thread_id__shares_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareAccepted"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_share_api_threads__thread_id__shares__share_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+                share_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

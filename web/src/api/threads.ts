@@ -9,6 +9,7 @@ export const keys = {
   thread: (id: string) => ["threads", "detail", id] as const,
   messages: (id: string) => ["threads", "messages", id] as const,
   sessions: ["sessions"] as const,
+  accountEvents: ["account-events"] as const,
 };
 
 export const THREAD_PAGE_SIZE = 30;

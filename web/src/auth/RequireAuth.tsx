@@ -3,9 +3,11 @@ import { Navigate, useLocation } from "react-router";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { errorMessage } from "../api/errors";
 import { signedOutOnPurpose } from "./signedOut";
+import { PendingPage } from "../routes/PendingPage";
 import { useMe } from "./useMe";
 
-/** Children only for a signed-in user; anyone else goes to /login?next=<this page>. */
+/** Children only for a signed-in, approved user; anyone else goes to /login?next=<this page>,
+ * and a pending account sees only the "waiting for approval" page, whatever the address. */
 export function RequireAuth({ children }: { children: ReactNode }) {
   const me = useMe();
   const location = useLocation();
@@ -29,5 +31,6 @@ export function RequireAuth({ children }: { children: ReactNode }) {
     const next = `${location.pathname}${location.search}${location.hash}`;
     return <Navigate to={`/login?next=${encodeURIComponent(next)}`} replace />;
   }
+  if (me.data.status === "pending") return <PendingPage />;
   return <>{children}</>;
 }

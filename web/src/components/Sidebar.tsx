@@ -3,16 +3,9 @@ import { useEffect, useRef, useState } from "react";
 import { NavLink, useNavigate } from "react-router";
 import { errorMessage } from "../api/errors";
 import { keys, listThreads } from "../api/threads";
+import { listSharedThreads, personName, shareKeys } from "../api/shares";
+import { useDebounced } from "../hooks";
 import { ErrorAlert } from "./ErrorAlert";
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [debounced, setDebounced] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setDebounced(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return debounced;
-}
 
 export function threadTitle(title: string | null | undefined): string {
   return title?.trim() || "Untitled chat";
@@ -95,6 +88,51 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
           )}
         </ul>
       </nav>
+      <SharedWithMe q={q} onNavigate={onNavigate} />
     </div>
+  );
+}
+
+/** Threads other users shared with this one (read-only): shown once there is one. */
+function SharedWithMe({ q, onNavigate }: { q: string; onNavigate: () => void }) {
+  const shared = useInfiniteQuery({
+    queryKey: shareKeys.sharedList(q),
+    queryFn: ({ pageParam }) => listSharedThreads(q, pageParam),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next_cursor,
+  });
+  const items = shared.data?.pages.flatMap((page) => page.items) ?? [];
+  if (!shared.isError && items.length === 0) return null;
+  return (
+    <nav aria-labelledby="shared-heading" className="thread-nav shared-nav">
+      <h2 id="shared-heading" className="sidebar-heading">
+        Shared with me
+      </h2>
+      {shared.isError && (
+        <ErrorAlert message={errorMessage(shared.error)} onRetry={() => void shared.refetch()} />
+      )}
+      <ul className="thread-list">
+        {items.map((thread) => (
+          <li key={thread.id}>
+            <NavLink to={`/chat/${thread.id}`} className="thread-link" onClick={onNavigate}>
+              {threadTitle(thread.title)}
+              <span className="thread-owner">{personName(thread.owner)}</span>
+            </NavLink>
+          </li>
+        ))}
+        {shared.hasNextPage && (
+          <li className="more">
+            <button
+              type="button"
+              className="button subtle wide"
+              disabled={shared.isFetchingNextPage}
+              onClick={() => void shared.fetchNextPage()}
+            >
+              {shared.isFetchingNextPage ? "Loading…" : "Load more shared threads"}
+            </button>
+          </li>
+        )}
+      </ul>
+    </nav>
   );
 }

@@ -1,16 +1,16 @@
-import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { Link, Outlet, useLocation, useNavigate } from "react-router";
-import { logout } from "../api/auth";
-import { forgetUser } from "../auth/signedOut";
+import { Link, Outlet, useLocation } from "react-router";
+import { adminPages } from "../auth/access";
+import { useMe } from "../auth/useMe";
+import { useSignOut } from "../auth/useSignOut";
 import { Sidebar } from "../components/Sidebar";
 
 /** Signed-in pages: a top bar, the thread sidebar (behind "Threads" on small screens), main. */
 export function AppLayout() {
   const [open, setOpen] = useState(false);
   const location = useLocation();
-  const navigate = useNavigate();
-  const queryClient = useQueryClient();
+  const me = useMe();
+  const admin = adminPages(me.data)[0];
 
   useEffect(() => setOpen(false), [location.pathname]);
   useEffect(() => {
@@ -20,15 +20,7 @@ export function AppLayout() {
     return () => window.removeEventListener("keydown", onKey);
   }, [open]);
 
-  const signOut = async () => {
-    try {
-      await logout();
-    } catch {
-      // Signed out locally either way; the cookies are cleared or already useless.
-    }
-    forgetUser(queryClient, { explicit: true });
-    void navigate("/login", { replace: true });
-  };
+  const signOut = useSignOut();
 
   return (
     <div className={`app ${open ? "sidebar-open" : ""}`}>
@@ -46,6 +38,15 @@ export function AppLayout() {
           Confide
         </Link>
         <div className="topbar-actions">
+          {admin && (
+            <Link
+              to={`/admin/${admin.path}`}
+              className="button subtle"
+              aria-current={location.pathname.startsWith("/admin") ? "page" : undefined}
+            >
+              Admin
+            </Link>
+          )}
           <Link to="/settings" className="button subtle">
             Account
           </Link>

@@ -81,6 +81,9 @@ export function LoginPage() {
 }
 
 export function RegisterPage() {
+  const [params] = useSearchParams();
+  // An invite link: /register?invite=<token>. The token goes to the server and nowhere else.
+  const invite = params.get("invite");
   const me = useMe();
   const signedIn = useSignedIn();
   const [email, setEmail] = useState("");
@@ -88,7 +91,7 @@ export function RegisterPage() {
   const [password, setPassword] = useState("");
   const submit = useMutation({
     mutationFn: async () => {
-      await register(email, password, displayName);
+      await register(email, password, displayName, invite);
       await signedIn("/");
     },
   });
@@ -102,6 +105,11 @@ export function RegisterPage() {
 
   return (
     <AuthShell title="Create your account">
+      {invite && (
+        <p className="notice-box" data-testid="invite-notice">
+          You were invited: the account you create here gets the roles the invite names.
+        </p>
+      )}
       <form onSubmit={onSubmit} className="stack">
         {submit.isError && <ErrorAlert message={errorMessage(submit.error)} />}
         <Field label="Email" type="email" value={email} onChange={setEmail} autoComplete="email" />

@@ -1,21 +1,17 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
-import { changePassword, endSession, listSessions, logoutEverywhere } from "../api/auth";
+import { changePassword, endSession, listAccountEvents, listSessions, logoutEverywhere } from "../api/auth";
 import type { SessionInfo } from "../api/client";
 import { ApiError, errorMessage } from "../api/errors";
 import { keys } from "../api/threads";
+import { describeEvent, isWarning } from "../auth/activity";
 import { forgetUser } from "../auth/signedOut";
 import { useMe } from "../auth/useMe";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
-
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-
-function when(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : dateFormat.format(date);
-}
+import { LoadMore } from "../components/LoadMore";
+import { when } from "../format";
 
 export function SettingsPage() {
   const me = useMe();
@@ -33,6 +29,7 @@ export function SettingsPage() {
       )}
       <PasswordForm />
       <Sessions />
+      <AccountActivity />
     </div>
   );
 }
@@ -49,6 +46,7 @@ function PasswordForm() {
       setNext("");
       setDone(true);
       void queryClient.invalidateQueries({ queryKey: keys.sessions });
+      void queryClient.invalidateQueries({ queryKey: keys.accountEvents });
     },
   });
   const onSubmit = (event: FormEvent) => {
@@ -109,7 +107,10 @@ function Sessions() {
     mutationFn: (row: SessionInfo) => endSession(row.id),
     onSuccess: (_, row) => {
       if (row.current) signedOut();
-      else void queryClient.invalidateQueries({ queryKey: keys.sessions });
+      else {
+        void queryClient.invalidateQueries({ queryKey: keys.sessions });
+        void queryClient.invalidateQueries({ queryKey: keys.accountEvents });
+      }
     },
   });
   const everywhere = useMutation({ mutationFn: logoutEverywhere, onSettled: signedOut });
@@ -154,6 +155,51 @@ function Sessions() {
       >
         Sign out everywhere
       </button>
+    </section>
+  );
+}
+
+function AccountActivity() {
+  const events = useInfiniteQuery({
+    queryKey: keys.accountEvents,
+    queryFn: ({ pageParam }) => listAccountEvents(pageParam),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next_cursor,
+    refetchOnMount: "always",
+  });
+  const items = events.data?.pages.flatMap((page) => page.items) ?? [];
+  return (
+    <section className="card" aria-labelledby="activity-heading">
+      <h2 id="activity-heading">Account activity</h2>
+      <p className="muted">Sign-ins, failed sign-ins, password changes and ended sessions, newest first.</p>
+      {events.isError && <ErrorAlert message={errorMessage(events.error)} onRetry={() => void events.refetch()} />}
+      {events.isPending && <p className="muted">Loading…</p>}
+      {events.isSuccess && items.length === 0 && <p className="muted">Nothing recorded yet.</p>}
+      <ul role="list" aria-label="Account activity" className="session-list">
+        {items.map((event) => (
+          <li
+            key={event.id}
+            className={`session-row${isWarning(event) ? " warning-row" : ""}`}
+            data-testid="account-event"
+            data-action={event.action}
+            data-outcome={event.outcome}
+          >
+            <div className="session-info">
+              <p className="session-label">{describeEvent(event)}</p>
+              <p className="muted small">
+                {when(event.at)} · {event.device}
+                {event.ip ? ` · ${event.ip}` : ""}
+              </p>
+            </div>
+          </li>
+        ))}
+      </ul>
+      <LoadMore
+        hasMore={events.hasNextPage}
+        loading={events.isFetchingNextPage}
+        onLoad={() => void events.fetchNextPage()}
+        label="Load more activity"
+      />
     </section>
   );
 }

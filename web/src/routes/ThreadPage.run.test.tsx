@@ -80,6 +80,7 @@ class FakeServer {
     return {
       id: THREAD, agent_id: "llm", title: first ? TITLE : null, created_at: "", last_activity_at: "",
       message_count: this.messages.length, active_run_id: this.running ? RUN : null,
+      owner: { id: "u1", email: "alice@example.org", display_name: "Alice" }, shared: false,
     };
   }
 

@@ -9,7 +9,11 @@ import { Composer } from "../components/chat/Composer";
 import { MessageList } from "../components/chat/MessageList";
 import { Dialog } from "../components/Dialog";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { ShareDialog } from "../components/ShareDialog";
 import { threadTitle } from "../components/Sidebar";
+import { personName } from "../api/shares";
+import { can, THREADS_SHARE } from "../auth/access";
+import { useMe } from "../auth/useMe";
 
 export function ThreadPage() {
   const { threadId = "" } = useParams();
@@ -29,7 +33,12 @@ function Conversation({ threadId }: { threadId: string }) {
   const items = useMemo(() => displayItems(state), [state]);
   const [renaming, setRenaming] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [sharing, setSharing] = useState(false);
   const firstSent = useRef(false);
+  const me = useMe();
+  const info = thread.data;
+  // Someone else's thread, shared with this user: read-only, whatever the buttons would send.
+  const readOnly = info?.shared === true;
 
   // The new-chat screen handed its first message over: send it once.
   useEffect(() => {
@@ -84,26 +93,43 @@ function Conversation({ threadId }: { threadId: string }) {
         ) : (
           <>
             <h1 className="thread-title">{thread.isPending ? "Loading…" : title}</h1>
-            <div className="header-actions">
-              <button
-                type="button"
-                className="button subtle"
-                disabled={!thread.data}
-                onClick={() => setRenaming(true)}
-              >
-                Rename thread
-              </button>
-              <button
-                type="button"
-                className="button subtle danger-text"
-                onClick={() => setConfirmDelete(true)}
-              >
-                Delete thread
-              </button>
-            </div>
+            {!readOnly && (
+              <div className="header-actions">
+                {can(me.data, THREADS_SHARE) && (
+                  <button
+                    type="button"
+                    className="button subtle"
+                    disabled={!thread.data}
+                    onClick={() => setSharing(true)}
+                  >
+                    Share
+                  </button>
+                )}
+                <button
+                  type="button"
+                  className="button subtle"
+                  disabled={!thread.data}
+                  onClick={() => setRenaming(true)}
+                >
+                  Rename thread
+                </button>
+                <button
+                  type="button"
+                  className="button subtle danger-text"
+                  onClick={() => setConfirmDelete(true)}
+                >
+                  Delete thread
+                </button>
+              </div>
+            )}
           </>
         )}
       </div>
+      {readOnly && (
+        <p className="shared-note" data-testid="shared-note">
+          Shared with you by <strong>{personName(info?.owner)}</strong> · read-only
+        </p>
+      )}
       {thread.isError && !(thread.error instanceof ApiError && thread.error.status === 404) && (
         <ErrorAlert message={errorMessage(thread.error)} onRetry={() => void thread.refetch()} />
       )}
@@ -119,7 +145,8 @@ function Conversation({ threadId }: { threadId: string }) {
           onDismiss={dismissError}
         />
       )}
-      <Composer onSend={send} onStop={stop} running={state.running} autoFocus />
+      {thread.data && !readOnly && <Composer onSend={send} onStop={stop} running={state.running} autoFocus />}
+      {sharing && <ShareDialog threadId={threadId} title={title} onClose={() => setSharing(false)} />}
       {confirmDelete && (
         <Dialog
           title="Delete this conversation?"
