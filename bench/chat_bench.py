@@ -47,12 +47,10 @@ from common import (
     Account,
     BenchError,
     Revision,
-    confide_server,
+    ServerUnderTest,
     cpus,
     export_revision,
-    free_port,
     git_commit,
-    imported_code,
     interrupt,
     machine,
     masked,
@@ -63,10 +61,9 @@ from common import (
     pin,
     process_cpu_seconds,
     round3,
-    schema_revision,
-    server_env,
     shown,
     src_changed,
+    start_server_under_test,
     thread_cpu_seconds,
     uvloop_factory,
 )
@@ -570,34 +567,8 @@ class Users:
     big: str
 
 
-@dataclass
-class Server:
-    """A `confide serve` under test: the working tree's, or a --baseline revision's."""
-
-    key: str  # "current" or "baseline": where its figures go in the JSON results
-    label: str  # "working tree", or the revision's short hash
-    revision: Revision | None
-    base: str
-    pid: int
-    database: Path | None  # its SQLite file; None: a database from --env
-    code: dict[str, str]  # where it imports confide from, that code's newest migration
-    schema: str | None  # the migration its database is at once the server is up
-
-    @property
-    def port(self) -> int:
-        return int(self.base.rsplit(":", 1)[1])
-
-    def as_json(self) -> dict[str, Any]:
-        described: dict[str, Any] = {"confide": self.code["confide"], "schema": self.schema}
-        if self.revision is None:
-            described |= {"git_commit": git_commit(), "src_changed": src_changed()}
-        else:
-            described |= {
-                "revision": self.revision.name,
-                "commit": self.revision.commit,
-                "subject": self.revision.subject,
-            }
-        return described
+# A server under test: the working tree's, or a --baseline revision's (bench/common.py).
+Server = ServerUnderTest
 
 
 def start_server(
@@ -610,24 +581,16 @@ def start_server(
     cpu: int | None,
     args: argparse.Namespace,
 ) -> Server:
-    """Start a server (stopped when `servers` closes) and check it runs the code it should: the
-    revision's when there is one, a database migrated to that code's newest migration."""
-    data_dir.mkdir(parents=True)
-    source = None if revision is None else revision.source
-    code = imported_code(server_env(data_dir, args.env, source), data_dir)
-    if source is not None and not Path(code["confide"]).resolve().is_relative_to(source.resolve()):
-        raise BenchError(f"the {label} server would import {code['confide']}, not {source}")
-    base, pid = servers.enter_context(
-        confide_server(data_dir, free_port(), cpu, args.startup_timeout, args.env, source=source)
+    return start_server_under_test(
+        servers,
+        key=key,
+        label=label,
+        revision=revision,
+        data_dir=data_dir,
+        cpu=cpu,
+        timeout=args.startup_timeout,
+        extra_env=args.env,
     )
-    database = None if "CONFIDE_DATABASE_URL" in args.env else data_dir / "confide.db"
-    schema = None if database is None else schema_revision(database)
-    if database is not None and schema != code["schema_head"]:
-        raise BenchError(
-            f"the {label} server's database is at migration {schema}, "
-            f"but its code's newest migration is {code['schema_head']}"
-        )
-    return Server(key, label, revision, base, pid, database, code, schema)
 
 
 class ServerRun:
