@@ -187,11 +187,19 @@ class ThreadService:
         newest_first: bool,
         limit: int,
     ) -> list[MessageOut]:
-        """A page of the messages of a thread the caller may read (`readable`)."""
-        readable = await self.readable(principal, thread_id)
+        """A page of the messages of a thread the caller may read (as `readable` decides,
+        checked without loading the thread or its owner: a page shows neither)."""
+        seen = await repository.reader_access(
+            self.db, user_id=principal.user_id, thread_id=thread_id, any_thread=reads_any(principal)
+        )
+        if seen is None:
+            raise ThreadNotFound
+        owner_id, shared = seen
+        access = access_of(principal, owner_id=owner_id, shared=shared)
+        await audit_read(self.db, principal, access, thread_id=thread_id, origin=self.origin)
         rows = await repository.list_messages(
             self.db,
-            thread_id=readable.thread.id,
+            thread_id=thread_id,
             after_seq=after_seq,
             newest_first=newest_first,
             limit=limit,
