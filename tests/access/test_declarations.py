@@ -53,8 +53,8 @@ def test_every_route_declares_exactly_one_access_rule(app: FastAPI) -> None:
     assert found, "no routes found"
     undeclared = sorted(key for key, rules in found.items() if not rules)
     assert undeclared == [], f"routes without an access declaration: {undeclared}"
-    # A permission route also carries the authenticated marker (require() depends on the
-    # principal); anything else with two rules is ambiguous.
+    # A permission route may also carry the authenticated marker (a dependency of its own
+    # that reads the principal); anything else with two rules is ambiguous.
     ambiguous = {
         key: rules
         for key, rules in found.items()

@@ -30,7 +30,7 @@ from confide.access.permissions import (
     USERS_READ,
 )
 from confide.auth.cache import Principal
-from confide.auth.dependencies import CurrentPrincipal
+from confide.auth.dependencies import PrincipalDependency, current_principal
 from confide.errors import Forbidden
 
 ACCESS_ATTRIBUTE = "__confide_access__"  # on each marker: "public", or the permission
@@ -50,22 +50,34 @@ class PendingApproval(Forbidden):
 DenyHook = Callable[[Request, Principal, str], Awaitable[None]]
 
 
-def require(permission: str) -> Callable[..., Awaitable[Principal]]:
-    """A dependency: the caller, who must be active and hold `permission`."""
+class Requirement(PrincipalDependency):
+    """`require(permission)`: the caller, who must be active and hold the permission.
 
-    async def check(request: Request, principal: CurrentPrincipal) -> Principal:
-        if permission in principal.permissions:
+    One security dependency that authenticates and checks at once, rather than a check
+    depending on `CurrentPrincipal`: a level of FastAPI's dependency solving fewer on every
+    guarded request (part of keeping `GET /api/threads` within 5 % of its cost before
+    permissions, README "Figures")."""
+
+    def __init__(self, permission: str) -> None:
+        super().__init__()
+        self.permission = permission
+        setattr(self, ACCESS_ATTRIBUTE, permission)
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        principal = await current_principal(request)
+        if self.permission in principal.permissions:
             return principal
         if principal.status == "pending":
             raise PendingApproval
         hook: DenyHook | None = getattr(request.app.state, "on_access_denied", None)
         if hook is not None:
-            await hook(request, principal, permission)
-        raise PermissionDenied(f"This needs the permission {permission!r}.")
+            await hook(request, principal, self.permission)
+        raise PermissionDenied(f"This needs the permission {self.permission!r}.")
 
-    setattr(check, ACCESS_ATTRIBUTE, permission)
-    check.__name__ = f"require_{permission.replace(':', '_').replace('*', 'any')}"
-    return check
+
+def require(permission: str) -> Requirement:
+    """A dependency: the caller, who must be active and hold `permission`."""
+    return Requirement(permission)
 
 
 F = TypeVar("F", bound=Callable[..., Any])

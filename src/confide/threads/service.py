@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,9 +57,10 @@ class NewMessage:
     interrupted: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Readable:
-    """A thread the caller may read, with its owner, and how the caller may read it."""
+class Readable(NamedTuple):
+    """A thread the caller may read, with its owner, and how the caller may read it.
+
+    A tuple rather than a frozen dataclass: a listing makes one per thread."""
 
     thread: Thread
     owner: ThreadOwner
@@ -150,7 +151,7 @@ class ThreadService:
                 after=after,
                 limit=limit,
             )
-            return [Readable(thread=t, owner=me, access=Access.OWNER) for t in rows]
+            return [Readable(t, me, Access.OWNER) for t in rows]
         found = await repository.list_shared(
             self.db, user_id=principal.user_id, agent_id=agent_id, q=q, after=after, limit=limit
         )
@@ -162,7 +163,7 @@ class ThreadService:
                 owner = owners[owner_id] = ThreadOwner.model_construct(
                     id=owner_id, email=email, display_name=display_name
                 )
-            listed.append(Readable(thread=thread, owner=owner, access=Access.SHARED))
+            listed.append(Readable(thread, owner, Access.SHARED))
         return listed
 
     async def rename(self, principal: Principal, thread_id: uuid.UUID, title: str) -> Thread:
@@ -237,17 +238,19 @@ class ThreadService:
         shared: bool = False,
         active_run_id: uuid.UUID | None = None,
     ) -> ThreadOut:
-        # Stored rows are valid by construction: built without validating them again.
-        return ThreadOut.model_construct(
-            id=thread.id,
-            agent_id=thread.agent_id,
-            title=None if thread.title is None else self.codec.decode(thread.title),
-            created_at=thread.created_at,
-            last_activity_at=thread.last_activity_at,
-            message_count=thread.message_count,
-            active_run_id=active_run_id,
-            owner=owner,
-            shared=shared,
+        title = thread.title
+        return trusted_thread_out(
+            {
+                "id": thread.id,
+                "agent_id": thread.agent_id,
+                "title": None if title is None else self.codec.decode(title),
+                "created_at": thread.created_at,
+                "last_activity_at": thread.last_activity_at,
+                "message_count": thread.message_count,
+                "active_run_id": active_run_id,
+                "owner": owner,
+                "shared": shared,
+            }
         )
 
     def message_out(self, row: Message) -> MessageOut:
@@ -265,6 +268,24 @@ class ThreadService:
             interrupted=row.interrupted,
             created_at=row.created_at,
         )
+
+
+_THREAD_OUT_FIELDS = frozenset(ThreadOut.model_fields)
+_set_attribute = object.__setattr__
+
+
+def trusted_thread_out(values: dict[str, Any]) -> ThreadOut:
+    """A `ThreadOut` from stored values, which are valid by construction: not validated
+    again. It does what `model_construct` does for a model with every field given and no
+    aliases, without its per-field alias and default handling: 1.3 us a thread instead of
+    7.4, about 300 us of CPU off each GET /api/threads page of 50 (README "Figures").
+    tests/threads/test_thread_out.py holds it equal to a validated `ThreadOut`."""
+    out = ThreadOut.__new__(ThreadOut)
+    _set_attribute(out, "__dict__", values)
+    _set_attribute(out, "__pydantic_fields_set__", set(_THREAD_OUT_FIELDS))
+    _set_attribute(out, "__pydantic_extra__", None)
+    _set_attribute(out, "__pydantic_private__", None)
+    return out
 
 
 class MessageLog:
