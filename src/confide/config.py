@@ -141,6 +141,14 @@ class Settings(BaseSettings):
     # The built web app; by default the build inside the package (src/confide/web/dist).
     web_dir: Path = Path(__file__).resolve().parent / "web" / "dist"
 
+    # --- notifications (issue 11, deliverable 1) ---
+
+    # --- email verification and password recovery (issue 11, deliverable 2) ---
+
+    # --- rate limits (issue 11, deliverable 7) ---
+
+    # --- brute force and IP rules (issue 11, deliverable 6) ---
+
     @field_validator("redis_url", mode="before")
     @classmethod
     def _check_redis_url(cls, value: Any) -> Any:
