@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck web-build web-check pytest bench bench-chat install clean
+.PHONY: run test lint typecheck web-build web-check pytest bench bench-chat bench-scaling bench-signin install clean
 
 # The web app (web/) builds into the package, where the server serves it from.
 WEB_DIST := src/confide/web/dist
@@ -65,6 +65,14 @@ bench: install
 ## Chat turns, first SSE event, thread listing (figures go in the README).
 bench-chat: install
 	$(BIN)/python bench/chat_bench.py
+
+## Turns/s with 1, 2 and 4 serve processes, the rounds alternating between them.
+bench-scaling: install
+	$(BIN)/python bench/hosts_scaling.py
+
+## Sign-in latency with and without MFA, at the default Argon2 cost.
+bench-signin: install
+	$(BIN)/python bench/signin_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -82,6 +82,29 @@ def cpus(no_pin: bool) -> tuple[int | None, int | None]:
     return ordered[0], ordered[1]
 
 
+# A load generator is one client IP driving many accounts at full speed: the budgets and
+# lockouts meant for people (CONFIDE_RATE_LIMIT_*, CONFIDE_LOCKOUT_*, CONFIDE_IP_BLOCK_*) would
+# measure the limiter's refusals. They are raised out of reach, not turned off, so every
+# request still pays for the checks. (A version of Confide without them ignores them.)
+LOAD_LIMITS = {
+    **{
+        f"CONFIDE_RATE_LIMIT_{name}": "100000000/minute"
+        for name in (
+            "RUNS_PER_USER",
+            "RUNS_PER_SESSION",
+            "RUNS_PER_CHANNEL",
+            "API_PER_USER",
+            "LOGIN_PER_IP",
+            "REGISTER_PER_IP",
+            "RESET_PER_IP",
+            "CODES_PER_IP",
+        )
+    },
+    "CONFIDE_LOCKOUT_THRESHOLD": "1000",
+    "CONFIDE_IP_BLOCK_THRESHOLD": "1000000",
+}
+
+
 def server_env(data_dir: Path, extra_env: dict[str, str], source: Path | None) -> dict[str, str]:
     """The server's environment. CONFIDE_* variables of the caller's environment are left out,
     so every run measures the same set-up; `extra_env` (from --env) is the way to change it.
@@ -92,6 +115,7 @@ def server_env(data_dir: Path, extra_env: dict[str, str], source: Path | None) -
         CONFIDE_DATA_DIR=str(data_dir),
         CONFIDE_LOG_LEVEL="WARNING",
         CONFIDE_ACCESS_TOKEN_TTL_SECONDS=str(TOKEN_TTL_SECONDS),
+        **LOAD_LIMITS,
     )
     env.update(extra_env)
     if source is not None:

@@ -26,7 +26,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from common import HOST, BenchError, free_port, own_cpu_seconds, tail
+from common import HOST, LOAD_LIMITS, BenchError, free_port, own_cpu_seconds, tail
 
 # Shared by every process, as the hosts of one deployment share theirs (64 characters).
 SECRET = "hosts-bench-secret-0123456789abcdef0123456789abcdef0123456789ab"
@@ -232,6 +232,7 @@ def base_env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
         # At INFO every request writes a JSON access line; formatting it would dominate.
         CONFIDE_LOG_LEVEL="WARNING",
         CONFIDE_ACCESS_TOKEN_TTL_SECONDS=str(TOKEN_TTL_SECONDS),
+        **LOAD_LIMITS,
         COLUMNS="120",
         NO_COLOR="1",
     )

@@ -8,6 +8,7 @@ its absence fails the run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import os
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from fastapi import FastAPI
+from redis.exceptions import RedisError
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -46,6 +48,18 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("CONFIDE_TEST_POSTGRES_URL", "")
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 TEST_HOSTS = ["testserver", "127.0.0.1", "localhost", "::1"]
+
+RATE_LIMIT_SETTINGS = (
+    "rate_limit_runs_per_user",
+    "rate_limit_runs_per_session",
+    "rate_limit_runs_per_channel",
+    "rate_limit_api_per_user",
+    "rate_limit_login_per_ip",
+    "rate_limit_register_per_ip",
+    "rate_limit_reset_per_ip",
+    "rate_limit_codes_per_ip",
+)
+TEST_RATE_LIMITS = dict.fromkeys(RATE_LIMIT_SETTINGS, "100000/minute")
 
 # Cheap Argon2 parameters: the tests check rules, not the cost of a guess.
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 256, "argon2_parallelism": 1}
@@ -143,10 +157,16 @@ def settings_factory(database_url: str, tmp_path: Path) -> Callable[..., Setting
             "database_url": database_url,
             "secret_key": TEST_SECRET,
             "session_cache_ttl_seconds": 5.0,
+            # Most tests share threads between freshly registered users; tests/account checks
+            # what an unverified account may do under the default ("chat").
+            "unverified_users": "full",
             # httpx's and Starlette's test clients send `Host: testserver`; live servers in
             # the tests are reached as 127.0.0.1 or localhost.
             "allowed_hosts": TEST_HOSTS,
             **FAST_HASH,
+            # Tests make many requests fast from one address and one user: budgets no test
+            # reaches by accident (tests/ratelimit sets its own).
+            **TEST_RATE_LIMITS,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -154,15 +174,64 @@ def settings_factory(database_url: str, tmp_path: Path) -> Callable[..., Setting
     return make
 
 
+async def settle_jobs(application: FastAPI) -> None:
+    """Let the jobs a test's requests queued finish (they are tasks of the test's loop on the
+    app's database: a registration's verification mail, a lockout notice), so none outlives
+    the database it writes to."""
+    notify = getattr(application.state, "notify", None)
+    tasks: dict[str, asyncio.Task[None]] = getattr(application.state.jobs, "tasks", {})
+    for _ in range(100):
+        if notify is not None:
+            await notify.drain()
+        if not tasks:
+            return
+        await asyncio.gather(*list(tasks.values()), return_exceptions=True)
+
+
 @pytest.fixture
-def app_factory(settings_factory: Callable[..., Settings]) -> Callable[..., FastAPI]:
-    return lambda **overrides: create_app(settings_factory(**overrides))
+async def _made_apps() -> AsyncIterator[list[FastAPI]]:
+    """Every app a test made: once the test is over, their jobs are let finish and their
+    databases disposed of (again: a job may have connected after the test disposed of it)."""
+    made: list[FastAPI] = []
+    yield made
+    for application in made:
+        await settle_jobs(application)
+        # The shared queue's connection opens at the first job (a registration queues its
+        # verification mail): close it as the app's lifespan would (its redis-server may be
+        # gone already: a test's own Redis stops before this runs).
+        with contextlib.suppress(OSError, RedisError):
+            await application.state.jobs.aclose()
+        await application.state.database.dispose()
+
+
+@pytest.fixture
+def app_factory(
+    settings_factory: Callable[..., Settings], _made_apps: list[FastAPI]
+) -> Callable[..., FastAPI]:
+    def make(**overrides: Any) -> FastAPI:
+        application = create_app(settings_factory(**overrides))
+        _made_apps.append(application)
+        # Tests end their apps with `database.dispose()`; the app's jobs (a registration's
+        # mail) must finish first, as the lifespan makes them in production, or a job's
+        # connection is checked out of a pool that no longer exists and never closed.
+        database = application.state.database
+        dispose = database.dispose
+
+        async def settled_dispose() -> None:
+            await settle_jobs(application)
+            await dispose()
+
+        database.dispose = settled_dispose  # type: ignore[method-assign]
+        return application
+
+    return make
 
 
 @pytest.fixture
 async def app(app_factory: Callable[..., FastAPI]) -> AsyncIterator[FastAPI]:
     application = app_factory()
     yield application
+    await settle_jobs(application)
     await application.state.database.dispose()
 
 

@@ -14,6 +14,8 @@ from fastapi.openapi import docs as openapi_docs
 from redis.asyncio import Redis
 
 from confide import __version__
+from confide.account.endpoints import router as account_router
+from confide.account.service import SEND_RESET_JOB, AccountLinks
 from confide.admin.endpoints import router as admin_router
 from confide.agents.endpoints import router as agents_router
 from confide.agents.models.factory import ModelCatalog
@@ -45,7 +47,20 @@ from confide.jobs import JobDefinition, JobQueue
 from confide.jobs.inprocess import InProcessQueue
 from confide.jobs.redis_queue import SaqQueue
 from confide.logs import configure_logging
+from confide.mfa.codes import MfaContext
+from confide.mfa.endpoints import router as mfa_router
+from confide.notify.service import (
+    DELIVER_JOB,
+    DELIVER_TIMEOUT_SECONDS,
+    SWEEP_CRON,
+    SWEEP_JOB,
+    Notifications,
+)
 from confide.openapi import install_problem_schema
+from confide.passkeys.endpoints import router as passkeys_router
+from confide.ratelimit.dependencies import count_api_request
+from confide.ratelimit.middleware import RateLimitMiddleware
+from confide.ratelimit.service import build_rate_limits
 from confide.runs.bus import EventBus, MemoryBus, RedisBus
 from confide.runs.endpoints import router as runs_router
 from confide.runs.lease import ProcessIdentity
@@ -58,6 +73,9 @@ from confide.shared.broadcast import Broadcast
 from confide.shared.redis import connect_redis
 from confide.storage.codec import PlainCodec
 from confide.threads.endpoints import router as threads_router
+from confide.throttle.endpoints import router as ip_rules_router
+from confide.throttle.factory import build_throttle
+from confide.throttle.middleware import IpRulesMiddleware
 from confide.web import install_web_app
 
 DOCS_PATH = "/docs"
@@ -160,11 +178,23 @@ def create_app(
     # Shared state across processes (None: everything lives in this process).
     redis = app.state.redis = connect_redis(settings.redis_url) if settings.redis_url else None
     app.state.auth = build_auth_context(settings, redis)
+    app.state.mfa = MfaContext.build(settings.resolved_secret_key(), app.state.auth.cache)
     app.state.codec = PlainCodec()
     app.state.tools = builtin_tools()
     app.state.agents = AgentRegistry.from_settings(settings, known_tools=app.state.tools.names())
     app.state.auth.permissions.add_agents(agent.id for agent in app.state.agents.agents)
     app.state.on_access_denied = record_access_denied  # every 403 is audited
+    # Sign-in lockout and IP rules (throttle/): counters in Redis when there is one.
+    app.state.throttle, app.state.ip_rules = build_throttle(
+        settings,
+        database,
+        redis=redis,
+        broadcast=app.state.auth.broadcast,
+        notifier=lambda: getattr(app.state, "notify", None),
+    )
+    # Budgets (ratelimit/): counted in Redis when there is one, so every process shares them.
+    app.state.rate_limits = build_rate_limits(settings, redis)
+    app.state.on_principal = count_api_request  # every signed-in request counts
     run_store = RunStore(database, app.state.codec, lease_seconds=settings.job_lease_seconds)
     models = ModelCatalog(settings, app.state.agents)
     run_manager = RunManager(store=run_store, tool_log=tool_call_log(settings))
@@ -181,13 +211,27 @@ def create_app(
     run_job = JobDefinition(
         RUN_JOB, lambda run_id: runs.execute(uuid.UUID(run_id)), tries=2, timeout_seconds=None
     )
+    notify = app.state.notify = Notifications.from_settings(settings, database=database)
     job_definitions = [
         run_job,
+        JobDefinition(
+            SEND_RESET_JOB,
+            lambda email, base_url: AccountLinks(
+                database, app.state.auth, app.state.notify
+            ).send_reset_job(email, base_url),
+        ),
         JobDefinition(
             "purge_expired_sessions",
             lambda: purge_expired_sessions(database),
             cron=PURGE_CRON,
         ),
+        JobDefinition(
+            DELIVER_JOB,
+            lambda message_id: notify.deliver(uuid.UUID(message_id)),
+            tries=1,  # a failed try is retried by the message's own back-off (notify/service.py)
+            timeout_seconds=DELIVER_TIMEOUT_SECONDS,
+        ),
+        JobDefinition(SWEEP_JOB, lambda: notify.sweep(), tries=1, cron=SWEEP_CRON),
     ]
     jobs: JobQueue = (
         SaqQueue(
@@ -219,6 +263,7 @@ def create_app(
         else None,
     )
     app.state.jobs = jobs
+    notify.jobs = jobs
     broadcast = app.state.auth.broadcast
     if broadcast is not None:
         # A cancel reaches the process executing the run at once (SAQ's abort, also sent,
@@ -235,13 +280,21 @@ def create_app(
     app.include_router(runs_router)  # first: routes are tried in order, a turn is the hot path
     app.include_router(health_router)
     app.include_router(auth_router)
+    app.include_router(mfa_router)
+    app.include_router(passkeys_router)
+    app.include_router(account_router)
     app.include_router(agents_router)
     app.include_router(threads_router)
     app.include_router(admin_router)
+    app.include_router(ip_rules_router)
     app.include_router(audit_router)
     app.include_router(websocket_router)
     install_web_app(app, settings.web_dir)
 
+    # Inside CORS and the hygiene middleware: a 429 it answers gets their headers too.
+    app.add_middleware(RateLimitMiddleware, limits=app.state.rate_limits)
+    # A blocked address is refused before anything else of the app runs (403 ip_blocked).
+    app.add_middleware(IpRulesMiddleware, rules=app.state.ip_rules)
     if settings.cors_origins:
         app.add_middleware(
             ProblemCORSMiddleware,
@@ -249,7 +302,13 @@ def create_app(
             allow_credentials="*" not in settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
-            expose_headers=["X-Request-ID"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
             max_age=600,
         )
     app.add_middleware(

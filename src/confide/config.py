@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from confide.hosts import LOCAL_HOSTS, parse_host_pattern
+from confide.ratelimit.budgets import check_role_overrides, parse_budget
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105
 MIN_SECRET_LENGTH = 32
@@ -142,12 +143,120 @@ class Settings(BaseSettings):
     web_dir: Path = Path(__file__).resolve().parent / "web" / "dist"
 
     # --- notifications (issue 11, deliverable 1) ---
+    # Where email and SMS go: `outbox` writes each message to <data dir>/outbox/ (read them
+    # with `confide outbox`), `smtp` sends email through CONFIDE_SMTP_*, `sms` sends SMS
+    # through Telesign (CONFIDE_TELESIGN_*). docs/deployment.md, "Notifications".
+    email_channel: Literal["outbox", "smtp"] = "outbox"
+    sms_channel: Literal["outbox", "sms"] = "outbox"
+    mail_from: str = "Confide <confide@localhost>"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # starttls: upgrade the connection (port 587); tls: TLS from the start (port 465); none:
+    # plain text (refused in production unless the server is on this machine).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    telesign_base_url: str = "https://rest-api.telesign.com"
+    telesign_customer_id: str | None = None
+    telesign_api_key: SecretStr | None = None
+    # Tries per message (30 s back-off, doubling, at most an hour) before it is given up (an
+    # SMS then goes to its fallback email).
+    notify_max_attempts: int = Field(default=8, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _check_notifications(self) -> Settings:
+        if self.email_channel == "smtp" and not self.smtp_host:
+            raise ValueError("CONFIDE_EMAIL_CHANNEL=smtp needs CONFIDE_SMTP_HOST")
+        if bool(self.smtp_username) != (self.smtp_password is not None):
+            raise ValueError(
+                "CONFIDE_SMTP_USERNAME and CONFIDE_SMTP_PASSWORD go together (both or neither)"
+            )
+        if self.sms_channel == "sms" and not (
+            self.telesign_customer_id and self.telesign_api_key is not None
+        ):
+            raise ValueError(
+                "CONFIDE_SMS_CHANNEL=sms needs CONFIDE_TELESIGN_CUSTOMER_ID and "
+                "CONFIDE_TELESIGN_API_KEY"
+            )
+        if (
+            self.is_production
+            and self.email_channel == "smtp"
+            and self.smtp_security == "none"
+            and (self.smtp_host or "").strip("[]").lower() not in LOCAL_HOSTS
+        ):
+            raise ValueError(
+                "CONFIDE_SMTP_SECURITY=none: plain-text SMTP to another machine is refused in "
+                "production (use starttls or tls)"
+            )
+        return self
 
     # --- email verification and password recovery (issue 11, deliverable 2) ---
+    # What an account may do before its email is verified: `chat` everything but sharing,
+    # `full` everything its roles grant, `none` nothing but verifying.
+    unverified_users: Literal["full", "chat", "none"] = "chat"
+    # How long a verification link and a password-reset link stay valid.
+    verify_email_ttl_seconds: int = Field(default=86_400, ge=300, le=30 * 86_400)
+    password_reset_ttl_seconds: int = Field(default=1_800, ge=300, le=86_400)
+    # A set-password link for an account an admin made without a password.
+    set_password_ttl_seconds: int = Field(default=7 * 86_400, ge=3_600, le=30 * 86_400)
 
     # --- rate limits (issue 11, deliverable 7) ---
+    # Budgets in the `limits` notation ("30/minute", "1000/day", "5 per 10 seconds"), counted
+    # in a sliding window: starting chat runs per user, per session and per channel (the
+    # user's runs over HTTP and over the WebSocket apart), and API requests per user.
+    rate_limit_runs_per_user: str = "30/minute"
+    rate_limit_runs_per_session: str = "10/minute"
+    rate_limit_runs_per_channel: str = "20/minute"
+    rate_limit_api_per_user: str = "600/minute"
+    # Per role, overrides of the four above, as JSON: {"admin": {"runs_per_user": "120/minute"}}
+    # (keys runs_per_user, runs_per_session, runs_per_channel, api_per_user). A user with
+    # several roles gets the most generous of each budget.
+    rate_limit_roles: Annotated[dict[str, dict[str, str]], NoDecode] = Field(default_factory=dict)
+    # Per client IP (IPv6 by /64), requests to the sign-in, registration, password
+    # forgot/reset and MFA code-send routes.
+    rate_limit_login_per_ip: str = "20/minute"
+    rate_limit_register_per_ip: str = "10/hour"
+    rate_limit_reset_per_ip: str = "10/hour"
+    rate_limit_codes_per_ip: str = "10/hour"
+
+    # --- MFA (issue 11, deliverable 3) ---
+    # How long after a sign-in, MFA step or `POST /api/auth/reauth` a session may make
+    # sensitive changes (turn MFA off, new backup codes, ...) without proving it is the user
+    # again (401 `reauth_required`).
+    reauth_window_seconds: int = Field(default=600, ge=30, le=86400)
 
     # --- brute force and IP rules (issue 11, deliverable 6) ---
+    # Per account (the normalised email): after this many failed sign-ins in a row every
+    # sign-in waits, 30 s after the threshold, doubling with each further failure, capped.
+    lockout_threshold: int = Field(default=5, ge=1, le=1000)
+    lockout_base_seconds: int = Field(default=30, ge=1, le=86400)
+    lockout_max_seconds: int = Field(default=900, ge=1, le=7 * 86400)
+    # Per client IP (IPv6 by /64): this many failed sign-ins, whichever accounts, within the
+    # window block sign-in from it for CONFIDE_IP_BLOCK_SECONDS (allow-listed IPs never are).
+    ip_block_threshold: int = Field(default=50, ge=1, le=1_000_000)
+    ip_block_window_seconds: int = Field(default=900, ge=1, le=86400)
+    ip_block_seconds: int = Field(default=900, ge=1, le=7 * 86400)
+
+    @field_validator(
+        "rate_limit_runs_per_user",
+        "rate_limit_runs_per_session",
+        "rate_limit_runs_per_channel",
+        "rate_limit_api_per_user",
+        "rate_limit_login_per_ip",
+        "rate_limit_register_per_ip",
+        "rate_limit_reset_per_ip",
+        "rate_limit_codes_per_ip",
+    )
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        parse_budget(value)  # a ValueError that says what is wrong
+        return value.strip()
+
+    @field_validator("rate_limit_roles", mode="before")
+    @classmethod
+    def _check_rate_limit_roles(cls, value: Any) -> dict[str, dict[str, str]]:
+        return check_role_overrides(value)
 
     @field_validator("redis_url", mode="before")
     @classmethod

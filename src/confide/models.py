@@ -1,18 +1,32 @@
 """Imports every feature's tables, so the metadata (and Alembic) sees them all."""
 
 from confide.access.models import Invite, InviteRole, Role, RolePermission, UserRole
+from confide.account.models import AccountToken
 from confide.audit.models import AuditEvent, AuditHead
 from confide.auth.models import AuthSession, RefreshToken, User
+from confide.mfa.models import MfaBackupCode, MfaChallenge, MfaTotp
+from confide.notify.models import NotificationAttempt, OutboxMessage
+from confide.passkeys.models import Passkey, PasskeyChallenge
 from confide.runs.models import Run, RunEvent
 from confide.threads.models import Message, Thread, ThreadShare
+from confide.throttle.models import IpRule, ThrottleCounter
 
 __all__ = [
+    "AccountToken",
     "AuditEvent",
     "AuditHead",
     "AuthSession",
     "Invite",
     "InviteRole",
+    "IpRule",
     "Message",
+    "MfaBackupCode",
+    "MfaChallenge",
+    "MfaTotp",
+    "NotificationAttempt",
+    "OutboxMessage",
+    "Passkey",
+    "PasskeyChallenge",
     "RefreshToken",
     "Role",
     "RolePermission",
@@ -20,6 +34,7 @@ __all__ = [
     "RunEvent",
     "Thread",
     "ThreadShare",
+    "ThrottleCounter",
     "User",
     "UserRole",
 ]

@@ -18,7 +18,8 @@ from tests.factories import PASSWORD, assert_problem, login, register, unique_em
 
 REGISTER = "/api/auth/register"
 USER_FIELDS = {
-    "id", "email", "display_name", "is_admin", "created_at", "status", "roles", "permissions"
+    "id", "email", "display_name", "is_admin", "created_at", "status", "roles", "permissions",
+    "email_verified",
 }  # fmt: skip
 LATIN_ALICE = "alice@example.org"
 CYRILLIC_ALICE = "\u0430lice@example.org"  # U+0430 CYRILLIC SMALL LETTER A looks like 'a'

@@ -23,7 +23,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from confide.config import Settings
-from tests.conftest import unavailable
+from tests.conftest import TEST_RATE_LIMITS, unavailable
 from tests.factories import PASSWORD
 from tests.mockllm_server import free_port
 
@@ -154,6 +154,17 @@ def _serve(home: Path, llm_url: str, **settings: str) -> Iterator[Server]:
         "CONFIDE_ARGON2_MEMORY_KIB": "1024",
         "CONFIDE_ARGON2_PARALLELISM": "1",
         "CONFIDE_MAX_SESSIONS_PER_USER": "10",
+        # The session's one server sees every test's sign-ups and messages from one address.
+        **{f"CONFIDE_{name.upper()}": limit for name, limit in TEST_RATE_LIMITS.items()},
+        # The sharing tests share between freshly registered accounts (test_account.py checks
+        # the verification flow under the default).
+        "CONFIDE_UNVERIFIED_USERS": "full",
+        # Tests sign in and change things at once; a slow CI machine must not push a change
+        # past the step-up window (the prompt itself is tested in Vitest and test_mfa.py).
+        "CONFIDE_REAUTH_WINDOW_SECONDS": "3600",
+        # One address (127.0.0.1) signs into many accounts, some with wrong passwords on
+        # purpose: the per-IP block is tested in tests/throttle, not tripped here.
+        "CONFIDE_IP_BLOCK_THRESHOLD": "100000",
     }
     env |= {f"CONFIDE_{name.upper()}": value for name, value in settings.items()}
     log = home / "serve.log"

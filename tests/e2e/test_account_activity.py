@@ -3,19 +3,31 @@ refused sign-ins, password changes and ended sessions, newest first, page by pag
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from playwright.async_api import expect
 
-from tests.e2e.conftest import NewContext
+from tests.e2e.conftest import NewContext, Server, _serve
 from tests.e2e.flows import create_account, sign_in
 from tests.factories import PASSWORD
 
 PAGE = 20  # the page's page size (ACCOUNT_EVENTS_PAGE in web/src/api/auth.ts)
 
 
+@pytest.fixture(scope="module")
+def patient_server(mock_llm_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """More refused sign-ins into one account than a lockout allows (5 by default, tested in
+    tests/throttle and test_ip_rules.py): this test is about listing them."""
+    home = tmp_path_factory.mktemp("e2e-activity")
+    with _serve(home, mock_llm_url, lockout_threshold="1000") as running:
+        yield running
+
+
 async def test_account_activity_lists_the_accounts_events_newest_first(
-    new_context: NewContext,
+    new_context: NewContext, patient_server: Server
 ) -> None:
-    context = await new_context()
+    context = await new_context(base_url=patient_server.url)
     email = await create_account(context)
     # More refused sign-ins than one page holds, then a real one and a password change.
     for _ in range(PAGE):

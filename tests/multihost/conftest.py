@@ -36,7 +36,7 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import POSTGRES_URL, run_async, unavailable
+from tests.conftest import POSTGRES_URL, TEST_RATE_LIMITS, run_async, unavailable
 from tests.factories import PASSWORD
 from tests.redis_server import RedisServer
 
@@ -170,6 +170,8 @@ class Cluster:
             CONFIDE_ARGON2_PARALLELISM="1",
             # Long enough that no test can pass because an entry simply expired.
             CONFIDE_SESSION_CACHE_TTL_SECONDS="60",
+            # Tests sign up and chat fast from one address (tests/ratelimit sets its own).
+            **{f"CONFIDE_{name.upper()}": limit for name, limit in TEST_RATE_LIMITS.items()},
             COLUMNS="120",
             NO_COLOR="1",
         )

@@ -4,6 +4,7 @@ import { ADMIN_PAGES } from "./auth/access";
 import { RequireAuth } from "./auth/RequireAuth";
 import { AdminHome, AdminLayout, RequirePermission } from "./routes/admin/AdminLayout";
 import { AppLayout } from "./routes/AppLayout";
+import { ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage } from "./routes/AccountLinks";
 import { LoginPage, RegisterPage } from "./routes/AuthForms";
 import { NewChatPage } from "./routes/NewChatPage";
 import { SettingsPage } from "./routes/SettingsPage";
@@ -24,6 +25,7 @@ const RolesPage = adminPage("RolesPage");
 const RoleEditorPage = adminPage("RoleEditorPage");
 const InvitesPage = adminPage("InvitesPage");
 const AuditPage = adminPage("AuditPage");
+const IpRulesPage = adminPage("IpRulesPage");
 
 function Loading() {
   return (
@@ -48,6 +50,9 @@ export function App() {
     <Routes>
       <Route path="/login" element={<LoginPage />} />
       <Route path="/register" element={<RegisterPage />} />
+      <Route path="/forgot-password" element={<ForgotPasswordPage />} />
+      <Route path="/reset-password" element={<ResetPasswordPage />} />
+      <Route path="/verify-email" element={<VerifyEmailPage />} />
       <Route
         element={
           <RequireAuth>
@@ -74,6 +79,7 @@ export function App() {
           <Route path="roles/:name" element={guarded("roles", RoleEditorPage)} />
           <Route path="invites" element={guarded("invites", InvitesPage)} />
           <Route path="audit" element={guarded("audit", AuditPage)} />
+          <Route path="ip-rules" element={guarded("ip-rules", IpRulesPage)} />
         </Route>
         <Route path="*" element={<Navigate to="/" replace />} />
       </Route>

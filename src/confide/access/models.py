@@ -23,6 +23,8 @@ class Role(IdMixin, Base):
     )
     description: Mapped[str] = mapped_column(Text, default="")
     builtin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Its holders (and those of roles inheriting from it) must turn MFA on before anything else.
+    mfa_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -23,6 +23,7 @@ ROLES_MANAGE = "roles:manage"
 INVITES_MANAGE = "invites:manage"
 AUDIT_READ = "audit:read"
 RUNS_DIAGNOSE = "runs:diagnose"
+IP_RULES_MANAGE = "admin:ip_rules"
 
 PERMISSIONS: dict[str, str] = {
     THREADS_READ: "Read your own threads, their messages and their runs.",
@@ -37,6 +38,7 @@ PERMISSIONS: dict[str, str] = {
     INVITES_MANAGE: "Create, list and revoke invitations.",
     AUDIT_READ: "Read the audit trail.",
     RUNS_DIAGNOSE: "See what a failing model endpoint answered (a run's error_detail).",
+    IP_RULES_MANAGE: "List, add and delete the allow and block rules of client IP addresses.",
 }
 
 # The built-in roles. `admin` holds every permission but `threads:read:any`, every agent's

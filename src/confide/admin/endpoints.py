@@ -9,6 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from confide.access.dependencies import InviteManager, RoleManager, UserManager, UserReader
+from confide.account.endpoints import MailerDep, base_url
+from confide.account.schemas import VerificationSent
+from confide.account.service import AccountService
 from confide.admin.invites import InviteService
 from confide.admin.schemas import (
     AdminUserOut,
@@ -29,6 +32,7 @@ from confide.admin.service import AdminService
 from confide.audit.service import Origin
 from confide.auth.dependencies import AuthContextDep
 from confide.db.engine import SessionDep
+from confide.mfa.dependencies import step_up_for_changes
 from confide.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -41,7 +45,8 @@ from confide.pagination import (
     encode_cursor,
 )
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+# One dependency for the whole router, so no admin change can be added without it.
+router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(step_up_for_changes)])
 
 
 async def admin_service(request: Request, db: SessionDep, ctx: AuthContextDep) -> AdminService:
@@ -124,6 +129,24 @@ async def end_user_sessions(user_id: uuid.UUID, principal: UserManager, admin: A
     """Sign an account out everywhere."""
     await admin.end_sessions(principal, user_id)
     return Response(status_code=204)
+
+
+@router.post("/users/{user_id}/password-link", status_code=202, response_model=VerificationSent)
+async def send_password_link(
+    request: Request,
+    user_id: uuid.UUID,
+    principal: UserManager,
+    admin: Admin,
+    db: SessionDep,
+    ctx: AuthContextDep,
+    notify: MailerDep,
+) -> VerificationSent:
+    """Mail an account a link to choose a new password (valid 7 days), for an account made
+    without one or whose owner is locked out; the link is never shown to the admin."""
+    email = await admin.send_password_link(
+        principal, user_id, AccountService(db, ctx, notify), base_url=base_url(request)
+    )
+    return VerificationSent(email=email)
 
 
 # Roles and permissions -------------------------------------------------------------------------
@@ -218,11 +241,15 @@ async def list_invites(
 
 @router.post("/invites", status_code=201, response_model=InviteCreated)
 async def create_invite(
-    request: Request, body: InviteCreate, principal: InviteManager, invites: Invites
+    request: Request,
+    body: InviteCreate,
+    principal: InviteManager,
+    invites: Invites,
+    notify: MailerDep,
 ) -> InviteCreated:
-    """A single-use link to register; the token is shown in this answer only."""
-    base_url = request.app.state.settings.public_url or str(request.base_url)
-    return await invites.create(principal, body, base_url=base_url)
+    """A single-use link to register; the token is shown in this answer only (and, with
+    `send`, mailed to `email`)."""
+    return await invites.create(principal, body, base_url=base_url(request), mailer=notify)
 
 
 @router.delete("/invites/{invite_id}", status_code=204, response_class=Response)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from confide.access.models import Invite
 from confide.access.permissions import USER_ROLE
 from confide.access.roles import RoleGraph
+from confide.account.service import Mailer
 from confide.admin import repository
 from confide.admin.errors import (
     InviteAlreadyUsed,
@@ -77,7 +78,12 @@ class InviteService:
         self.origin = origin
 
     async def create(
-        self, principal: Principal, body: InviteCreate, *, base_url: str
+        self,
+        principal: Principal,
+        body: InviteCreate,
+        *,
+        base_url: str,
+        mailer: Mailer | None = None,
     ) -> InviteCreated:
         """A single-use link to register, giving `body.roles` (each within what the caller
         holds). The token is in the answer once and nowhere else."""
@@ -132,6 +138,19 @@ class InviteService:
         )
         out = invite_out(invite, names, now)
         link = f"{base_url.rstrip('/')}{REGISTER_PATH}?invite={token}"
+        if body.send and body.email is not None and mailer is not None:
+            days = max((expires_at - now).days, 1)
+            await mailer.email(
+                self.db,
+                to=body.email,
+                subject="You are invited to Confide",
+                text=(
+                    f"{principal.display_name or principal.email} invited you to Confide.\n\n"
+                    f"Create your account and choose its password here:\n\n{link}\n\n"
+                    f"The link works once, for {days} days.\n"
+                ),
+                purpose="invite",
+            )
         return InviteCreated(**out.model_dump(), token=token, link=link)
 
     async def list_invites(

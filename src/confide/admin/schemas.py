@@ -66,6 +66,10 @@ class RoleOut(BaseModel):
     parent: str | None
     description: str
     builtin: bool
+    mfa_required: bool = Field(
+        description="Holders (and holders of roles inheriting from it) must turn MFA on "
+        "before they can do anything else."
+    )
     permissions: list[str] = Field(description="Granted by this role itself.")
     effective_permissions: list[str] = Field(
         description="Everything holding the role grants: its own and its ancestors' grants."
@@ -83,6 +87,7 @@ class RoleCreate(WriteModel):
     parent: str | None = Field(default=None, max_length=64)
     permissions: list[str] = Field(default_factory=list, max_length=MAX_PERMISSIONS)
     description: str = Field(default="", max_length=500)
+    mfa_required: bool = False
 
     _permissions = field_validator("permissions")(_permission_set)
 
@@ -94,12 +99,15 @@ class RolePatch(WriteModel):
     parent: str | None = Field(default=None, max_length=64)
     permissions: list[str] | None = Field(default=None, max_length=MAX_PERMISSIONS)
     description: str | None = Field(default=None, max_length=500)
+    mfa_required: bool | None = Field(
+        default=None, description="The only change the built-in `admin` role accepts."
+    )
 
     _permissions = field_validator("permissions")(_permission_set)
 
     @model_validator(mode="after")
     def _no_null_but_parent(self) -> RolePatch:
-        for name in ("name", "permissions", "description"):
+        for name in ("name", "permissions", "description", "mfa_required"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -129,6 +137,10 @@ class InviteCreate(WriteModel):
         max_length=MAX_ROLES,
         description="Roles given on registering, besides `user`.",
     )
+    send: bool = Field(
+        default=False,
+        description="Mail the link to `email`, where the invitee chooses their password.",
+    )
 
     @field_validator("email")
     @classmethod
@@ -151,6 +163,8 @@ class InviteCreate(WriteModel):
     def _one_expiry(self) -> InviteCreate:
         if self.expires_in_seconds is not None and self.expires_at is not None:
             raise ValueError("give expires_in_seconds or expires_at, not both")
+        if self.send and self.email is None:
+            raise ValueError("`send` mails the link to `email`: give the address")
         return self
 
 

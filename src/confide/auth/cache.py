@@ -55,8 +55,12 @@ class Principal:
     deadline: float
     status: str = "active"  # or "pending": signed in, waiting for an admin's approval
     roles: frozenset[str] = frozenset()
-    # Everything the roles grant (inherited grants included); none while pending.
+    # Everything the roles grant (inherited grants included); none while pending, and only
+    # what CONFIDE_UNVERIFIED_USERS allows while the email is not verified.
     permissions: frozenset[str] = frozenset()
+    # A role held requires MFA and the user has none yet: only enrolment is open (mfa/gate.py).
+    mfa_enrolment_required: bool = False
+    email_verified: bool = True
 
     @property
     def is_admin(self) -> bool:

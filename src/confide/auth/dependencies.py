@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -18,10 +19,14 @@ from confide.auth.service import AuthContext, AuthService, SessionEnded
 from confide.auth.tokens import InvalidToken
 from confide.config import Settings
 from confide.errors import Forbidden, NotAuthenticated
+from confide.mfa.gate import check_enrolment_gate
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "x-csrf-token"
 REFRESH_PATH = "/api/auth/refresh"
+
+# Called with each request's caller once it is known (app.state.on_principal).
+PrincipalHook = Callable[[Request, Principal], Awaitable[None]]
 
 
 class CsrfFailed(Forbidden):
@@ -126,6 +131,10 @@ async def current_principal(request: Request) -> Principal:
         check_same_origin(request, ctx.settings)
         check_csrf(request, ctx, principal.session_id)
     request.state.principal = principal
+    # Set by create_app: the caller's API budget (ratelimit/), once the caller is known.
+    on_principal: PrincipalHook | None = getattr(request.app.state, "on_principal", None)
+    if on_principal is not None:
+        await on_principal(request, principal)
     return principal
 
 
@@ -138,6 +147,7 @@ async def live_principal(
         principal = await _load_principal(connection, ctx, session_id, user_id)
     if principal.user_id != user_id:
         raise SessionEnded
+    check_enrolment_gate(connection, principal)
     return principal
 
 

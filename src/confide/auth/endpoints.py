@@ -9,8 +9,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from confide.access.dependencies import ThreadReader, authenticated_route, public_route
+from confide.account.endpoints import base_url, mailer
+from confide.account.service import AccountService
 from confide.admin.registration import register_account
 from confide.audit import queries as audit_queries
 from confide.audit.schemas import AccountEventOut, account_event_out
@@ -26,6 +29,7 @@ from confide.auth.dependencies import (
     cookie_names,
     current_principal,
 )
+from confide.auth.models import User
 from confide.auth.schemas import (
     CookieSessionResponse,
     LoginRequest,
@@ -38,9 +42,18 @@ from confide.auth.schemas import (
     WebSocketTicket,
     user_out,
 )
-from confide.auth.service import AuthContext, AuthService, InvalidRefreshToken, IssuedSession
+from confide.auth.service import (
+    AuthContext,
+    AuthService,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    IssuedSession,
+)
 from confide.db.base import utcnow
 from confide.db.engine import Database, SessionDep
+from confide.mfa.dependencies import mfa_context, require_recent_auth
+from confide.mfa.schemas import MfaChallengeResponse
+from confide.mfa.service import MfaService
 from confide.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -51,6 +64,7 @@ from confide.pagination import (
     decode_cursor,
     encode_cursor,
 )
+from confide.throttle.service import Throttle
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -107,6 +121,7 @@ def _profile_json(principal: Principal) -> bytes:
             status=principal.status,
             roles=sorted(principal.roles),
             permissions=sorted(principal.permissions),
+            email_verified=principal.email_verified,
         )
         .model_dump_json()
         .encode()
@@ -129,35 +144,76 @@ async def register(
         invite=body.invite,
         origin=Origin.of(request),
     )
+    # The verification link goes out with the account (queued in this transaction).
+    await AccountService(db, ctx, mailer(request)).send_verification(
+        user, base_url=base_url(request), origin=Origin.of(request)
+    )
     return user_out(user, roles)
 
 
 @router.post(
     "/login",
-    response_model=TokenResponse | CookieSessionResponse,
+    response_model=TokenResponse | CookieSessionResponse | MfaChallengeResponse,
     openapi_extra=_LOGIN_BODY,
-    responses={401: {"description": "Wrong email or password (`invalid_credentials`)"}},
+    responses={
+        401: {"description": "Wrong email or password (`invalid_credentials`)"},
+        429: {
+            "description": "Too many failed sign-ins: for this account (`account_locked`) or "
+            "from this address (`ip_blocked`); `Retry-After` and `retry_after` say how long"
+        },
+    },
 )
 @public_route
 async def login(
     request: Request, db: SessionDep, ctx: AuthContextDep, mode: ModeParam = None
 ) -> Response:
-    """Sign in with the OAuth2 password form or JSON; `mode=cookie` for browsers."""
+    """Sign in with the OAuth2 password form or JSON; `mode=cookie` for browsers. With MFA
+    on, the answer is a challenge (`mfa_required`) for `POST /api/auth/mfa/verify` instead."""
     body = await _read_login(request)
     mode = body.mode or mode or "bearer"
     if mode == "cookie":
         check_same_origin(request, ctx.settings)
     service = AuthService(db, ctx)
     origin = Origin.of(request)
-    user = await service.authenticate(
-        email=body.email, password=body.password, origin=origin, database=_database(request)
-    )
-    issued = await service.start_session(
+    # Brute-force protection (throttle/): a locked account or blocked address is refused
+    # before the password is looked at; a failure is counted, a success forgets them.
+    throttle: Throttle = request.app.state.throttle
+    attempt = await throttle.check(db, email=body.email, ip=client_ip(request))
+    try:
+        user = await service.authenticate(
+            email=body.email, password=body.password, origin=origin, database=_database(request)
+        )
+    except InvalidCredentials:
+        await throttle.failed(attempt, email=body.email, origin=origin)
+        raise
+    await throttle.succeeded(db, attempt)
+    challenge = await MfaService(db, mfa_context(request)).begin_sign_in(user, mode=mode)
+    if challenge is not None:
+        answer = MfaChallengeResponse(
+            mfa_token=challenge.token, methods=challenge.methods, expires_in=challenge.expires_in
+        )
+        return Response(answer.model_dump_json(), media_type="application/json")
+    return await complete_sign_in(request, db, ctx, user=user, mode=mode, method="password")
+
+
+async def complete_sign_in(
+    request: Request,
+    db: AsyncSession,
+    ctx: AuthContext,
+    *,
+    user: User,
+    mode: str,
+    method: str,
+) -> Response:
+    """What every finished sign-in answers (the password alone, or its MFA step): a new
+    session, its tokens in the body (bearer) or in cookies with a CSRF token (cookie mode)."""
+    issued = await AuthService(db, ctx).start_session(
         user=user,
         mode=mode,
         user_agent=request.headers.get("user-agent"),
         ip=client_ip(request),
-        origin=origin,
+        origin=Origin.of(request),
+        method=method,
     )
     return _session_response(ctx, issued, cookie_mode=mode == "cookie")
 
@@ -262,7 +318,11 @@ async def end_session(
     db: SessionDep,
     ctx: AuthContextDep,
 ) -> Response:
-    """Sign out one device. Someone else's session id is 'not found'."""
+    """Sign out one device. Someone else's session id is 'not found'. Ending another of your
+    sessions is a sensitive change (step-up: 401 `reauth_required` past the window); ending
+    this one is signing out."""
+    if session_id != principal.session_id:
+        await require_recent_auth(request, db)
     await AuthService(db, ctx).end_session(principal, session_id, origin=Origin.of(request))
     if session_id == principal.session_id:
         return _cleared(ctx)

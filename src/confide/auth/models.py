@@ -24,6 +24,8 @@ class User(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the current email was proven to be the user's (a link followed); None: not yet.
+    email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AuthSession(IdMixin, Base):
@@ -41,6 +43,8 @@ class AuthSession(IdMixin, Base):
     expires_at: Mapped[datetime]  # absolute end, however active the session is
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
     end_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    # When it last proved who it is (sign-in, MFA, POST /api/auth/reauth): step-up reads it.
+    authenticated_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class RefreshToken(IdMixin, Base):

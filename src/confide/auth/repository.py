@@ -125,3 +125,14 @@ async def mark_rotated(db: AsyncSession, token_id: uuid.UUID, now: datetime) -> 
     )
     assert isinstance(result, CursorResult)
     return result.rowcount == 1
+
+
+async def session_authenticated_at(db: AsyncSession, session_id: uuid.UUID) -> datetime | None:
+    """When the session last proved who it is (sign-in, MFA, re-authentication)."""
+    return await db.scalar(select(AuthSession.authenticated_at).where(AuthSession.id == session_id))
+
+
+async def mark_authenticated(db: AsyncSession, session_id: uuid.UUID, now: datetime) -> None:
+    await db.execute(
+        update(AuthSession).where(AuthSession.id == session_id).values(authenticated_at=now)
+    )

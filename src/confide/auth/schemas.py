@@ -92,6 +92,9 @@ class UserOut(BaseModel):
     permissions: list[str] = Field(
         default_factory=list, description="Everything the roles grant; none while pending."
     )
+    email_verified: bool = Field(
+        True, description="Whether the email was proven by a verification link."
+    )
 
 
 def user_out(user: Any, roles: list[str]) -> UserOut:
@@ -104,6 +107,7 @@ def user_out(user: Any, roles: list[str]) -> UserOut:
         created_at=user.created_at,
         status=user.status,
         roles=roles,
+        email_verified=user.email_verified_at is not None,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -12,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from confide.access import repository as access_repository
-from confide.access.permissions import ADMIN_ROLE, USER_ROLE, PermissionRegistry
+from confide.access.permissions import ADMIN_ROLE, THREADS_SHARE, USER_ROLE, PermissionRegistry
 from confide.access.roles import RoleGraph
 from confide.audit import actions
 from confide.audit.service import FAILURE, Origin, record, record_apart
@@ -32,6 +33,7 @@ from confide.config import Settings
 from confide.db.base import utcnow
 from confide.db.engine import Database
 from confide.errors import Conflict, Forbidden, NotAuthenticated, NotFound
+from confide.mfa import repository as mfa_repository
 from confide.shared.broadcast import Broadcast
 
 log = logging.getLogger("confide.auth")
@@ -126,6 +128,7 @@ class AuthService:
         allow_when_closed: bool = False,
         status: str = "active",
         roles: list[str] | None = None,
+        verified: bool = False,
     ) -> User:
         """Create an account; EmailUnavailable when the email is taken in any case."""
         if not self.settings.registration_open and not allow_when_closed:
@@ -140,6 +143,8 @@ class AuthService:
             password_hash=await self.ctx.hasher.hash(password),
             display_name=display_name,
             status=status,
+            # Verified by whoever made it (an admin, the shell) or, later, by a link.
+            email_verified_at=utcnow() if verified else None,
         )
         try:
             async with self.db.begin_nested():
@@ -189,15 +194,9 @@ class AuthService:
         valid, _ = await self.ctx.hasher.verify_and_update(current_password, user.password_hash)
         if not valid:
             raise InvalidCredentials("The current password is not correct.")
-        check_password(new_password, email=user.email, min_length=self.settings.password_min_length)
-        now = utcnow()
-        user.password_hash = await self.ctx.hasher.hash(new_password)
-        user.password_changed_at = now
-        ended = await repository.end_sessions(
-            self.db, user_id=user.id, now=now, reason="password_changed", keep=principal.session_id
+        ended = await self.replace_password(
+            user, new_password, reason="password_changed", keep=principal.session_id
         )
-        # Every session of the user, the ended ones included, on every process.
-        await self.ctx.cache.invalidate_user(user.id)
         await record(
             self.db,
             action=actions.PASSWORD_CHANGED,
@@ -210,6 +209,22 @@ class AuthService:
         )
         log.info("password changed", extra={"user_id": str(user.id), "ended": len(ended)})
 
+    async def replace_password(
+        self, user: User, new_password: str, *, reason: str, keep: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
+        """Check a new password against the policy, set it, and end every session of the user
+        but `keep` (a change keeps the caller's own; a reset keeps none). The ended ids."""
+        check_password(new_password, email=user.email, min_length=self.settings.password_min_length)
+        now = utcnow()
+        user.password_hash = await self.ctx.hasher.hash(new_password)
+        user.password_changed_at = now
+        ended = await repository.end_sessions(
+            self.db, user_id=user.id, now=now, reason=reason, keep=keep
+        )
+        # Every session of the user, the ended ones included, on every process.
+        await self.ctx.cache.invalidate_user(user.id)
+        return ended
+
     # Sessions ----------------------------------------------------------------------------------
 
     async def start_session(
@@ -220,9 +235,10 @@ class AuthService:
         user_agent: str | None,
         ip: str | None,
         origin: Origin | None = None,
+        method: str = "password",
     ) -> IssuedSession:
         """Open a session for a signed-in user, ending the oldest past the per-user limit;
-        audited as a sign-in."""
+        audited as a sign-in, with the `method` of its last step (password, totp, ...)."""
         now = utcnow()
         session = AuthSession(
             id=uuid.uuid4(),
@@ -233,6 +249,7 @@ class AuthService:
             created_at=now,
             last_seen_at=now,
             expires_at=now + timedelta(seconds=self.settings.session_max_age_seconds),
+            authenticated_at=now,
         )
         self.db.add(session)
         refresh_token = self._add_refresh_token(session.id, now)
@@ -256,7 +273,12 @@ class AuthService:
             target_type="session",
             target_id=session.id,
             origin=origin,
-            detail={"mode": mode, "sessions_ended": len(surplus)},
+            # A password alone is the default and stays unnamed (older rows have no method).
+            detail={
+                "mode": mode,
+                "sessions_ended": len(surplus),
+                **({"method": method} if method != "password" else {}),
+            },
         )
         log.info("session started", extra={"user_id": str(user.id), "sid": str(session.id)})
         return IssuedSession(session, access_token, expires_in, refresh_token)
@@ -327,6 +349,10 @@ class AuthService:
         role_ids = await access_repository.user_role_ids(self.db, user.id)
         graph = await RoleGraph.load(self.db, self.ctx.permissions)
         active = user.status == "active"
+        verified = user.email_verified_at is not None
+        permissions = graph.effective(role_ids) if active else frozenset()
+        if not verified:
+            permissions = unverified_permissions(permissions, self.settings.unverified_users)
         return Principal(
             user_id=user.id,
             session_id=session.id,
@@ -336,7 +362,9 @@ class AuthService:
             deadline=self._deadline(session).timestamp(),
             status=user.status,
             roles=frozenset(graph.roles[r].name for r in role_ids if r in graph.roles),
-            permissions=graph.effective(role_ids) if active else frozenset(),
+            permissions=permissions,
+            email_verified=verified,
+            mfa_enrolment_required=await self._mfa_enrolment_required(user.id, role_ids, graph),
         )
 
     async def sign_out(self, principal: Principal, *, origin: Origin | None = None) -> None:
@@ -386,6 +414,14 @@ class AuthService:
         return list(rows)
 
     # Helpers -----------------------------------------------------------------------------------
+
+    async def _mfa_enrolment_required(
+        self, user_id: uuid.UUID, role_ids: Iterable[uuid.UUID], graph: RoleGraph
+    ) -> bool:
+        """A role the user holds (itself, or one it inherits from) requires MFA, and the user
+        has not turned it on. The query runs only for holders of such a role."""
+        required = any(role.mfa_required for r in role_ids for role in graph.chain(r))
+        return required and not await mfa_repository.totp_enabled(self.db, user_id)
 
     async def _refused(
         self,
@@ -467,6 +503,17 @@ class AuthService:
 
     def _is_live(self, session: AuthSession, now: datetime) -> bool:
         return session.ended_at is None and now < self._deadline(session)
+
+
+def unverified_permissions(granted: frozenset[str], policy: str) -> frozenset[str]:
+    """What an account whose email is not verified yet may do (CONFIDE_UNVERIFIED_USERS):
+    `full` all its roles grant, `chat` all but sharing (a thread shared with such an account
+    is not shown to it either: threads/visibility.py), `none` nothing until verified."""
+    if policy == "full":
+        return granted
+    if policy == "none":
+        return frozenset()
+    return granted - {THREADS_SHARE}
 
 
 def session_label(user_agent: str | None) -> str:

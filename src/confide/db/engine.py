@@ -160,9 +160,13 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """An ORM session outside a request, for services written for one (they never
-        commit): committed when the block ends, rolled back if it raises."""
-        async with self.sessionmaker() as session, session.begin():
-            yield session
+        commit): committed when the block ends, rolled back if it raises. What they asked to
+        do once committed (`on_commit`) is done then, as for a request."""
+        async with self.sessionmaker() as session:
+            async with session.begin():
+                yield session
+            for callback in session.info.pop("on_commit", ()):
+                callback()
 
     async def ping(self) -> None:
         """Raise when the database cannot answer a trivial query."""
@@ -264,7 +268,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
-    """Run `callback` once the request's transaction is committed (e.g. to drop a cache entry)."""
+    """Run `callback` once the session's transaction is committed (e.g. to drop a cache entry):
+    a request's (get_session) or a job's (Database.session)."""
     session.info.setdefault("on_commit", []).append(callback)
 
 

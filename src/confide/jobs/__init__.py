@@ -77,5 +77,7 @@ def definitions_by_name(jobs: list[JobDefinition]) -> dict[str, JobDefinition]:
 
 
 def describe(kwargs: dict[str, Any]) -> dict[str, str]:
-    """A job's arguments for a log line (ids only: jobs never carry content)."""
-    return {k: str(v) for k, v in kwargs.items()}
+    """A job's arguments for a log line: ids only. A job that must carry something else (the
+    address a password-reset link goes to) has it replaced by `<hidden>`, so no log line holds
+    an address or a link."""
+    return {k: str(v) if k.endswith("id") else "<hidden>" for k, v in kwargs.items()}

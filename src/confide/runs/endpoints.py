@@ -18,6 +18,7 @@ from confide.audit.service import Origin
 from confide.errors import PROBLEM_JSON, problem_body
 from confide.http import access_log_fields
 from confide.logs import request_id_var
+from confide.ratelimit.dependencies import RunBudget
 from confide.runs.events import EventBase, is_terminal
 from confide.runs.schemas import EventId, RunOut, RunResult, SendMessage
 from confide.runs.service import RunService
@@ -49,6 +50,7 @@ Runs = Annotated[RunService, Depends(run_service)]
     responses={
         **EVENT_STREAM,
         409: {"description": "A run is in progress on this thread (`run_in_progress`)"},
+        429: {"description": "Past a run budget (`rate_limited`; `Retry-After`)"},
         502: {"description": "The model failed (`model_error`, `model_unreachable`, ...)"},
         504: {"description": "The model timed out (`model_timeout`)"},
     },
@@ -59,6 +61,7 @@ async def send_message(
     request: Request,
     principal: ThreadWriter,
     runs: Runs,
+    _budget: RunBudget,
 ) -> Response:
     """Send a message: the agent answers, calling tools as it needs. With `Accept:
     text/event-stream` the answer streams as SSE events; otherwise it is returned whole."""

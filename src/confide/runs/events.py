@@ -125,3 +125,5 @@ class WsError(BaseModel):
     code: str
     detail: str
     errors: list[dict[str, object]] | None = None
+    # Seconds to wait before sending again (`rate_limited`), as HTTP's Retry-After.
+    retry_after: int | None = None

@@ -30,6 +30,7 @@ from confide.auth.dependencies import (
 )
 from confide.error_handlers import validation_problem
 from confide.errors import ConfideError, NotAuthenticated
+from confide.ratelimit.dependencies import count_websocket_run
 from confide.runs.events import EventBase, WsError, is_terminal
 from confide.runs.schemas import WS_CLIENT_ADAPTER, WsSend, WsSubscribe
 from confide.runs.service import RunService
@@ -97,13 +98,14 @@ async def run_events_socket(websocket: WebSocket) -> None:
                 principal = await live_principal(
                     websocket, ctx, principal.session_id, principal.user_id
                 )
-                follow(await _handle(runs, principal, message, Origin.of(websocket)))
+                follow(await _handle(websocket, runs, principal, message, Origin.of(websocket)))
             except _Refused as refused:
                 await send(refused.error.model_dump_json(exclude_none=True))
             except ConfideError as error:
-                await send(
-                    WsError(code=error.code, detail=error.detail).model_dump_json(exclude_none=True)
+                frame = WsError(
+                    code=error.code, detail=error.detail, retry_after=error.extra.get("retry_after")
                 )
+                await send(frame.model_dump_json(exclude_none=True))
                 if isinstance(error, NotAuthenticated):
                     await websocket.close(code=CLOSE_UNAUTHENTICATED)
                     return
@@ -132,12 +134,17 @@ def _parse(raw: str) -> WsSubscribe | WsSend:
 
 
 async def _handle(
-    runs: RunService, principal: Principal, message: WsSubscribe | WsSend, origin: Origin
+    websocket: WebSocket,
+    runs: RunService,
+    principal: Principal,
+    message: WsSubscribe | WsSend,
+    origin: Origin,
 ) -> AsyncIterator[EventBase]:
     needed = THREADS_READ if isinstance(message, WsSubscribe) else THREADS_WRITE
     if needed not in principal.permissions:
         raise PendingApproval if principal.status == "pending" else PermissionDenied
     if isinstance(message, WsSubscribe):
         return await runs.follow(principal, message.run_id, message.after, origin=origin)
+    await count_websocket_run(websocket, principal)
     launched = await runs.start(principal, message.thread_id, message.content)
     return runs.events(launched)

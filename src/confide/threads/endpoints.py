@@ -154,11 +154,17 @@ async def list_messages(
 
 @router.post("/{thread_id}/shares", status_code=202, response_model=ShareAccepted)
 async def share_thread(
-    thread_id: uuid.UUID, body: ShareCreate, principal: ThreadSharer, shares: Shares
+    request: Request,
+    thread_id: uuid.UUID,
+    body: ShareCreate,
+    principal: ThreadSharer,
+    shares: Shares,
 ) -> ShareAccepted:
     """Share the thread, read-only, with the user of this email (its owner only). The answer
-    is the same whether or not the email names an account."""
-    await shares.share(principal, thread_id, body.email)
+    is the same whether or not the email names an account (or one not verified yet, which
+    receives no shares unless CONFIDE_UNVERIFIED_USERS=full)."""
+    verified_only = request.app.state.settings.unverified_users != "full"
+    await shares.share(principal, thread_id, body.email, verified_only=verified_only)
     return ShareAccepted(email=body.email)
 
 

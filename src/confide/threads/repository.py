@@ -176,8 +176,19 @@ async def user_by_email_key(db: AsyncSession, key: str) -> uuid.UUID | None:
     return (await db.execute(select(User.id).where(User.email_key == key))).scalar_one_or_none()
 
 
+async def is_verified(db: AsyncSession, user_id: uuid.UUID) -> bool:
+    found = await db.scalar(select(User.email_verified_at).where(User.id == user_id))
+    return found is not None
+
+
 async def add_share(
-    db: AsyncSession, *, thread_id: uuid.UUID, owner_id: uuid.UUID, email_key: str, now: datetime
+    db: AsyncSession,
+    *,
+    thread_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    email_key: str,
+    now: datetime,
+    verified_only: bool = False,
 ) -> tuple[uuid.UUID, uuid.UUID] | None:
     """Share the owner's thread with the user of this email key, unless there is none, it is
     the owner, or the thread is already shared with them: (share id, recipient id) when a
@@ -193,6 +204,8 @@ async def add_share(
         User.id != owner_id,
         ~exists().where(ThreadShare.thread_id == thread_id, ThreadShare.user_id == User.id),
     )
+    if verified_only:  # an account whose email is not verified receives no shares
+        rows = rows.where(User.email_verified_at.is_not(None))
     stmt = (
         insert(ThreadShare)
         .from_select(["id", "thread_id", "user_id", "created_at"], rows)

@@ -45,13 +45,26 @@ class ShareService:
         if agent_id is None:
             raise await refuse_write(self.db, principal, thread_id)
 
-    async def share(self, principal: Principal, thread_id: uuid.UUID, email: str) -> None:
-        """Share the caller's thread with the user of `email`, if there is one. Sharing with
-        oneself, or again with the same user, changes nothing; none of it is told apart."""
+    async def share(
+        self,
+        principal: Principal,
+        thread_id: uuid.UUID,
+        email: str,
+        *,
+        verified_only: bool = False,
+    ) -> None:
+        """Share the caller's thread with the user of `email`, if there is one (and, with
+        `verified_only`, if that account's email is verified). Sharing with oneself, or again
+        with the same user, changes nothing; none of it is told apart."""
         await self._own(principal, thread_id)
         key = email_key(email)
         made = await repository.add_share(
-            self.db, thread_id=thread_id, owner_id=principal.user_id, email_key=key, now=utcnow()
+            self.db,
+            thread_id=thread_id,
+            owner_id=principal.user_id,
+            email_key=key,
+            now=utcnow(),
+            verified_only=verified_only,
         )
         if made is not None:
             share_id, recipient_id = made
@@ -65,6 +78,8 @@ class ShareService:
                 detail = {"recipient": "unknown"}
             elif recipient == principal.user_id:
                 detail = {"recipient": "self"}
+            elif verified_only and not await repository.is_verified(self.db, recipient):
+                detail = {"recipient_id": str(recipient), "reason": "not_verified"}
             else:
                 detail = {"recipient_id": str(recipient), "reason": "already_shared"}
         await self._audit(principal, SHARED_ACTION, thread_id, outcome=outcome, detail=detail)

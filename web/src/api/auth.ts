@@ -1,6 +1,7 @@
 // Account calls. Browser mode only: tokens stay in HttpOnly cookies, never in this code.
 import { api, unwrap, type Schemas, type SessionInfo, type User } from "./client";
 import { ApiError } from "./errors";
+import type { MfaChallenge } from "./mfa";
 import { session } from "./session";
 
 /** The signed-in user, or null when nobody is (after a refresh was tried). */
@@ -13,17 +14,20 @@ export async function fetchMe(): Promise<User | null> {
   }
 }
 
-export async function login(email: string, password: string): Promise<void> {
+/** Sign in; with MFA on, the challenge for the second step instead (nobody is signed in yet). */
+export async function login(email: string, password: string): Promise<MfaChallenge | null> {
   const grant = await unwrap(
     api.POST("/api/auth/login", {
       params: { query: { mode: "cookie" } },
       body: { email, password, mode: "cookie" },
     }),
   );
+  if ("mfa_required" in grant) return grant;
   session.started({
     expires_in: grant.expires_in,
     csrf_token: "csrf_token" in grant ? grant.csrf_token : null,
   });
+  return null;
 }
 
 /** Create the account (with an invite's token, when the link had one), then sign in. */
@@ -99,4 +103,25 @@ export function listAccountEvents(cursor: string | null) {
       params: { query: { limit: ACCOUNT_EVENTS_PAGE, ...(cursor ? { cursor } : {}) } },
     }),
   );
+}
+
+/** Ask for a password-reset link; the answer is the same whether or not the address is known. */
+export async function forgotPassword(email: string): Promise<void> {
+  await unwrap(api.POST("/api/auth/password/forgot", { body: { email } }));
+}
+
+/** Set a new password with a reset (or set-password) link's token; signs nobody in. */
+export async function resetPassword(token: string, newPassword: string): Promise<void> {
+  await unwrap(api.POST("/api/auth/password/reset", { body: { token, new_password: newPassword } }));
+}
+
+/** Follow a verification link. */
+export async function verifyEmail(token: string): Promise<void> {
+  await unwrap(api.POST("/api/auth/email/verify", { body: { token } }));
+}
+
+/** Send the signed-in user a new verification link; the address it went to. */
+export async function resendVerification(): Promise<string> {
+  const sent = await unwrap(api.POST("/api/auth/email/verification"));
+  return sent.email;
 }

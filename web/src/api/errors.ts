@@ -48,10 +48,21 @@ const MESSAGES: Record<string, string> = {
   role_in_use: "Other roles inherit from this role: give them another parent first.",
   builtin_role: "Built-in roles cannot be changed this way.",
   read_only: "This conversation was shared with you to read; it cannot be changed.",
+  ip_blocked: "Requests from your network are blocked on this server. Ask an administrator.",
+  invalid_token: "This link is not valid any more: it was used already or it expired. Ask for a new one.",
+  already_verified: "Your email address is verified already.",
+  reauth_required: "This change needs you to confirm it's you first. Try again.",
 };
 
 /** Codes whose server detail says more than a fixed message could (which permissions). */
-const DETAILED = new Set(["permission_not_held", "role_exceeds_caller", "user_outranks_caller", "forbidden"]);
+const DETAILED = new Set([
+  "permission_not_held",
+  "role_exceeds_caller",
+  "user_outranks_caller",
+  "forbidden",
+  "invalid_cidr",
+  "blocks_self",
+]);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
@@ -67,7 +78,18 @@ export function problemError(status: number, body: unknown): ApiError {
   if (code === "weak_password" || code === "validation_error") {
     message = validationMessage(problem) ?? message;
   }
+  if (status === 429) message = waitMessage(code, problem) ?? message;
   return new ApiError(status, code, message, problem);
+}
+
+/** A 429's wait, from its `retry_after` seconds (sign-in lockout, blocked address, budgets). */
+function waitMessage(code: string, problem: Partial<Problem> | null): string | null {
+  const seconds = (problem as { retry_after?: unknown } | null)?.retry_after;
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0) return null;
+  const wait = seconds < 120 ? `${Math.ceil(seconds)} s` : `${Math.ceil(seconds / 60)} min`;
+  // A budget (`rate_limited`) counts every request; the others count failed attempts.
+  const what = code === "rate_limited" ? "requests" : "attempts";
+  return `Too many ${what} — try again in ${wait}.`;
 }
 
 function validationMessage(problem: Partial<Problem> | null): string | null {
@@ -86,6 +108,11 @@ export async function responseError(response: Response): Promise<ApiError> {
     body = await response.json();
   } catch {
     body = null;
+  }
+  if (response.status === 429 && isObject(body) && body.retry_after === undefined) {
+    // A 429 from something that sets only the header (a proxy): its wait all the same.
+    const header = Number(response.headers.get("Retry-After"));
+    if (Number.isFinite(header) && header > 0) body = { ...body, retry_after: header };
   }
   return problemError(response.status, body);
 }

@@ -39,7 +39,8 @@ export interface paths {
         put?: never;
         /**
          * Create Invite
-         * @description A single-use link to register; the token is shown in this answer only.
+         * @description A single-use link to register; the token is shown in this answer only (and, with
+         *     `send`, mailed to `email`).
          */
         post: operations["create_invite_api_admin_invites_post"];
         delete?: never;
@@ -63,6 +64,50 @@ export interface paths {
          * @description Revoke an unused invitation.
          */
         delete: operations["revoke_invite_api_admin_invites__invite_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/ip-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Ip Rules
+         * @description The allow and block rules, newest first.
+         */
+        get: operations["list_ip_rules_api_admin_ip_rules_get"];
+        put?: never;
+        /**
+         * Create Ip Rule
+         * @description Add an allow or block rule; it applies on every process at once.
+         */
+        post: operations["create_ip_rule_api_admin_ip_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/ip-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Ip Rule
+         * @description Remove a rule (refused when that would leave the caller's own address blocked).
+         */
+        delete: operations["delete_ip_rule_api_admin_ip_rules__rule_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -186,6 +231,27 @@ export interface paths {
         patch: operations["update_user_api_admin_users__user_id__patch"];
         trace?: never;
     };
+    "/api/admin/users/{user_id}/password-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Password Link
+         * @description Mail an account a link to choose a new password (valid 7 days), for an account made
+         *     without one or whose owner is locked out; the link is never shown to the admin.
+         */
+        post: operations["send_password_link_api_admin_users__user_id__password_link_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/users/{user_id}/roles": {
         parameters: {
             query?: never;
@@ -266,6 +332,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/email/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Verification
+         * @description Send (again) a verification link to the caller's address; older links stop working.
+         */
+        post: operations["send_verification_api_auth_email_verification_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify Email
+         * @description Follow a verification link (its token, 24 hours, single use).
+         */
+        post: operations["verify_email_api_auth_email_verify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/events": {
         parameters: {
             query?: never;
@@ -298,7 +404,8 @@ export interface paths {
         put?: never;
         /**
          * Login
-         * @description Sign in with the OAuth2 password form or JSON; `mode=cookie` for browsers.
+         * @description Sign in with the OAuth2 password form or JSON; `mode=cookie` for browsers. With MFA
+         *     on, the answer is a challenge (`mfa_required`) for `POST /api/auth/mfa/verify` instead.
          */
         post: operations["login_api_auth_login_post"];
         delete?: never;
@@ -367,6 +474,262 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Mfa Status
+         * @description Whether MFA is on for the caller, its methods and the backup codes left.
+         */
+        get: operations["mfa_status_api_auth_mfa_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/backup-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Regenerate Backup Codes
+         * @description A new set of backup codes; the old ones stop working (needs a recent sign-in).
+         */
+        post: operations["regenerate_backup_codes_api_auth_mfa_backup_codes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Code
+         * @description Send a one-time code for a sign-in's MFA step (6 digits, 5 minutes, 3 attempts, bound
+         *     to that challenge). `sms` needs a verified phone (409 `no_verified_phone`).
+         */
+        post: operations["send_code_api_auth_mfa_send_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Totp
+         * @description Start enrolling an authenticator app: a new secret, pending until confirmed (a second
+         *     call replaces a pending one).
+         */
+        post: operations["start_totp_api_auth_mfa_totp_post"];
+        /**
+         * Disable Totp
+         * @description Turn MFA off (needs a recent sign-in or `POST /api/auth/reauth`).
+         */
+        delete: operations["disable_totp_api_auth_mfa_totp_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Totp
+         * @description Turn MFA on with a code from the app; answers the 10 backup codes, shown once.
+         */
+        post: operations["confirm_totp_api_auth_mfa_totp_confirm_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify
+         * @description Finish a sign-in with a TOTP, backup or sent code: answers what `POST /api/auth/login`
+         *     answers without MFA. Three wrong codes end the challenge.
+         */
+        post: operations["verify_api_auth_mfa_verify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Passkeys
+         * @description The caller's passkeys, oldest first.
+         */
+        get: operations["list_passkeys_api_auth_passkeys_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkeys/authenticate/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Authentication Options
+         * @description Request options for navigator.credentials.get(): without a body, any passkey of this
+         *     site (discoverable); with `mfa_token`, that sign-in's user's passkeys only.
+         */
+        post: operations["authentication_options_api_auth_passkeys_authenticate_options_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkeys/authenticate/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Authenticate
+         * @description Sign in with a passkey: alone (it must verify the user, so it counts as both factors),
+         *     or, with `mfa_token`, as the MFA step of a password sign-in. Answers what
+         *     `POST /api/auth/login` answers.
+         */
+        post: operations["authenticate_api_auth_passkeys_authenticate_verify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkeys/register/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Registration Options
+         * @description Creation options for navigator.credentials.create() (a discoverable credential; the
+         *     caller's passkeys excluded). Needs a recent sign-in; the challenge is good for 5 minutes,
+         *     once, from this session.
+         */
+        post: operations["registration_options_api_auth_passkeys_register_options_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkeys/register/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register
+         * @description Store the passkey the authenticator created for the registration challenge.
+         */
+        post: operations["register_api_auth_passkeys_register_verify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkeys/{passkey_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Passkey
+         * @description Remove one of the caller's passkeys (needs a recent sign-in; another user's is 404).
+         */
+        delete: operations["delete_passkey_api_auth_passkeys__passkey_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename Passkey
+         * @description Rename one of the caller's passkeys (another user's is 404).
+         */
+        patch: operations["rename_passkey_api_auth_passkeys__passkey_id__patch"];
+        trace?: never;
+    };
     "/api/auth/password": {
         parameters: {
             query?: never;
@@ -381,6 +744,70 @@ export interface paths {
          * @description Change the password; every other session of the user ends.
          */
         post: operations["change_password_api_auth_password_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password/forgot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Forgot Password
+         * @description Send a password-reset link to this address if an account has it. The answer is the
+         *     same, and as quick, whether or not one does: the request only queues a job, which looks
+         *     the address up and mails the link (to the web app's `/reset-password?token=`).
+         */
+        post: operations["forgot_password_api_auth_password_forgot_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset Password
+         * @description Set a new password with the token of a reset (30 minutes) or set-password link. The
+         *     token is spent, every session of the account ends, and nobody is signed in: the next
+         *     sign-in asks for the second factor as usual. A disabled account stays disabled.
+         */
+        post: operations["reset_password_api_auth_password_reset_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/reauth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reauth
+         * @description Confirm it is you (password, or a TOTP or backup code) before a sensitive change.
+         */
+        post: operations["reauth_api_auth_reauth_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -460,7 +887,9 @@ export interface paths {
         post?: never;
         /**
          * End Session
-         * @description Sign out one device. Someone else's session id is 'not found'.
+         * @description Sign out one device. Someone else's session id is 'not found'. Ending another of your
+         *     sessions is a sensitive change (step-up: 401 `reauth_required` past the window); ending
+         *     this one is signing out.
          */
         delete: operations["end_session_api_auth_sessions__session_id__delete"];
         options?: never;
@@ -683,7 +1112,8 @@ export interface paths {
         /**
          * Share Thread
          * @description Share the thread, read-only, with the user of this email (its owner only). The answer
-         *     is the same whether or not the email names an account.
+         *     is the same whether or not the email names an account (or one not verified yet, which
+         *     receives no shares unless CONFIDE_UNVERIFIED_USERS=full).
          */
         post: operations["share_thread_api_threads__thread_id__shares_post"];
         delete?: never;
@@ -886,6 +1316,44 @@ export interface components {
              */
             user_agent: string | null;
         };
+        /** AuthenticateOptionsRequest */
+        AuthenticateOptionsRequest: {
+            /**
+             * Mfa Token
+             * @description A sign-in's MFA challenge: options limited to that user's passkeys.
+             */
+            mfa_token?: string | null;
+        };
+        /** AuthenticateVerifyRequest */
+        AuthenticateVerifyRequest: {
+            /**
+             * Credential
+             * @description The PublicKeyCredential of navigator.credentials.get(), as JSON.
+             */
+            credential: {
+                [key: string]: unknown;
+            };
+            /** Mfa Token */
+            mfa_token?: string | null;
+            /**
+             * Mode
+             * @description Sign-in alone only; an MFA step keeps its sign-in's mode.
+             */
+            mode?: ("bearer" | "cookie") | null;
+        };
+        /** BackupCodes */
+        BackupCodes: {
+            /**
+             * Backup Codes
+             * @description Each works once. Shown this one time only.
+             */
+            backup_codes: string[];
+        };
+        /** CodeRequest */
+        CodeRequest: {
+            /** Code */
+            code: string;
+        };
         /**
          * CookieSessionResponse
          * @description Browser mode: the tokens travel only in HttpOnly cookies, never in the body.
@@ -916,6 +1384,19 @@ export interface components {
             /** Type */
             type: string;
         };
+        /** ForgotPasswordAccepted */
+        ForgotPasswordAccepted: {
+            /**
+             * Email
+             * @description The address as received; a link goes there if it has an account.
+             */
+            email: string;
+        };
+        /** ForgotPasswordRequest */
+        ForgotPasswordRequest: {
+            /** Email */
+            email: string;
+        };
         /** InviteCreate */
         InviteCreate: {
             /**
@@ -938,6 +1419,12 @@ export interface components {
              * @description Roles given on registering, besides `user`.
              */
             roles?: string[];
+            /**
+             * Send
+             * @description Mail the link to `email`, where the invitee chooses their password.
+             * @default false
+             */
+            send: boolean;
         };
         /** InviteCreated */
         InviteCreated: {
@@ -1018,6 +1505,56 @@ export interface components {
             used_at: string | null;
             /** Used By */
             used_by: string | null;
+        };
+        /** IpRuleCreate */
+        IpRuleCreate: {
+            /**
+             * Action
+             * @description `block`: every request from it is refused (403 `ip_blocked`); `allow`: exempt from blocks, the automatic per-IP sign-in block included.
+             * @enum {string}
+             */
+            action: "allow" | "block";
+            /**
+             * Cidr
+             * @description An IPv4 or IPv6 address or CIDR range (`203.0.113.0/24`, `2001:db8::/48`).
+             */
+            cidr: string;
+            /**
+             * Expires At
+             * @description When the rule stops applying; none: until deleted.
+             */
+            expires_at?: string | null;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+        };
+        /** IpRuleOut */
+        IpRuleOut: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "allow" | "block";
+            /** Cidr */
+            cidr: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Note */
+            note: string;
         };
         /**
          * MessageCompleted
@@ -1106,6 +1643,44 @@ export interface components {
             /** Tool Calls */
             tool_calls?: components["schemas"]["ToolCallOut"][] | null;
         };
+        /**
+         * MfaChallengeResponse
+         * @description `POST /api/auth/login` for an account with MFA on: no tokens yet, a second step.
+         */
+        MfaChallengeResponse: {
+            /**
+             * Expires In
+             * @description Seconds the challenge stays valid.
+             */
+            expires_in: number;
+            /** Methods */
+            methods: ("totp" | "backup_code" | "email" | "sms" | "passkey")[];
+            /**
+             * Mfa Required
+             * @default true
+             * @constant
+             */
+            mfa_required: true;
+            /**
+             * Mfa Token
+             * @description For `POST /api/auth/mfa/verify` and `/send` only, once, for 5 minutes.
+             */
+            mfa_token: string;
+        };
+        /** MfaStatusOut */
+        MfaStatusOut: {
+            /** Backup Codes Remaining */
+            backup_codes_remaining: number;
+            /** Enabled */
+            enabled: boolean;
+            /** Methods */
+            methods: ("totp" | "backup_code" | "email" | "sms" | "passkey")[];
+            /**
+             * Pending
+             * @description An enrolment was started and not confirmed yet.
+             */
+            pending: boolean;
+        };
         /** Page[AccountEventOut] */
         Page_AccountEventOut_: {
             /** Items */
@@ -1141,10 +1716,24 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** Page[IpRuleOut] */
+        Page_IpRuleOut_: {
+            /** Items */
+            items: components["schemas"]["IpRuleOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Page[MessageOut] */
         Page_MessageOut_: {
             /** Items */
             items: components["schemas"]["MessageOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[PasskeyOut] */
+        Page_PasskeyOut_: {
+            /** Items */
+            items: components["schemas"]["PasskeyOut"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -1182,6 +1771,25 @@ export interface components {
             items: components["schemas"]["ThreadOut"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** PasskeyOut */
+        PasskeyOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /** Transports */
+            transports: string[];
         };
         /** PasswordChangeRequest */
         PasswordChangeRequest: {
@@ -1235,6 +1843,26 @@ export interface components {
              */
             type: string;
         };
+        /**
+         * ReauthRequest
+         * @description Exactly one of `password` or `code` (TOTP or backup code).
+         */
+        ReauthRequest: {
+            /** Code */
+            code?: string | null;
+            /** Password */
+            password?: string | null;
+        };
+        /** ReauthResponse */
+        ReauthResponse: {
+            /** Method */
+            method: string;
+            /**
+             * Valid For
+             * @description Seconds sensitive changes are allowed without asking.
+             */
+            valid_for: number;
+        };
         /** RefreshRequest */
         RefreshRequest: {
             /** Refresh Token */
@@ -1257,6 +1885,33 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** RegisterVerifyRequest */
+        RegisterVerifyRequest: {
+            /**
+             * Credential
+             * @description The PublicKeyCredential of navigator.credentials.create(), as JSON (binary fields base64url).
+             */
+            credential: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name?: string | null;
+        };
+        /** RenameRequest */
+        RenameRequest: {
+            /** Name */
+            name: string;
+        };
+        /** ResetPasswordRequest */
+        ResetPasswordRequest: {
+            /** New Password */
+            new_password: string;
+            /**
+             * Token
+             * @description The token from the link.
+             */
+            token: string;
+        };
         /** RoleCreate */
         RoleCreate: {
             /**
@@ -1264,6 +1919,11 @@ export interface components {
              * @default
              */
             description: string;
+            /**
+             * Mfa Required
+             * @default false
+             */
+            mfa_required: boolean;
             /** Name */
             name: string;
             /** Parent */
@@ -1287,6 +1947,11 @@ export interface components {
              * @description Everything holding the role grants: its own and its ancestors' grants.
              */
             effective_permissions: string[];
+            /**
+             * Mfa Required
+             * @description Holders (and holders of roles inheriting from it) must turn MFA on before they can do anything else.
+             */
+            mfa_required: boolean;
             /** Name */
             name: string;
             /** Parent */
@@ -1309,6 +1974,11 @@ export interface components {
         RolePatch: {
             /** Description */
             description?: string | null;
+            /**
+             * Mfa Required
+             * @description The only change the built-in `admin` role accepts.
+             */
+            mfa_required?: boolean | null;
             /** Name */
             name?: string | null;
             /** Parent */
@@ -1496,6 +2166,16 @@ export interface components {
              * @description The user's message.
              */
             content: string;
+        };
+        /** SendRequest */
+        SendRequest: {
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms";
+            /** Mfa Token */
+            mfa_token: string;
         };
         /** SessionOut */
         SessionOut: {
@@ -1742,6 +2422,21 @@ export interface components {
              */
             type: "tool.started";
         };
+        /** TotpEnrolment */
+        TotpEnrolment: {
+            /** Otpauth Uri */
+            otpauth_uri: string;
+            /**
+             * Qr Svg
+             * @description The otpauth URI as a QR code, an SVG document.
+             */
+            qr_svg: string;
+            /**
+             * Secret
+             * @description Base32, for typing into an authenticator app.
+             */
+            secret: string;
+        };
         /** UserOut */
         UserOut: {
             /**
@@ -1753,6 +2448,12 @@ export interface components {
             display_name: string | null;
             /** Email */
             email: string;
+            /**
+             * Email Verified
+             * @description Whether the email was proven by a verification link.
+             * @default true
+             */
+            email_verified: boolean;
             /**
              * Id
              * Format: uuid
@@ -1795,6 +2496,29 @@ export interface components {
              */
             roles: string[];
         };
+        /** VerificationSent */
+        VerificationSent: {
+            /**
+             * Email
+             * @description Where the verification link was sent.
+             */
+            email: string;
+        };
+        /** VerifyEmailRequest */
+        VerifyEmailRequest: {
+            /**
+             * Token
+             * @description The token from the link.
+             */
+            token: string;
+        };
+        /** VerifyRequest */
+        VerifyRequest: {
+            /** Code */
+            code: string;
+            /** Mfa Token */
+            mfa_token: string;
+        };
         /** WebSocketTicket */
         WebSocketTicket: {
             /** Expires In */
@@ -1819,6 +2543,11 @@ export interface components {
             errors: {
                 [key: string]: unknown;
             }[] | null;
+            /**
+             * Retry After
+             * @default null
+             */
+            retry_after: number | null;
             /**
              * Type
              * @default error
@@ -1998,6 +2727,111 @@ export interface operations {
             header?: never;
             path: {
                 invite_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_ip_rules_api_admin_ip_rules_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_IpRuleOut_"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_ip_rule_api_admin_ip_rules_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpRuleCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IpRuleOut"];
+                };
+            };
+            /** @description The rule would block the caller's own address (`blocks_self`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_ip_rule_api_admin_ip_rules__rule_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
             };
             cookie?: never;
         };
@@ -2324,6 +3158,37 @@ export interface operations {
             };
         };
     };
+    send_password_link_api_admin_users__user_id__password_link_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationSent"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     set_user_roles_api_admin_users__user_id__roles_put: {
         parameters: {
             query?: never;
@@ -2462,6 +3327,57 @@ export interface operations {
             };
         };
     };
+    send_verification_api_auth_email_verification_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationSent"];
+                };
+            };
+        };
+    };
+    verify_email_api_auth_email_verify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     account_events_api_auth_events_get: {
         parameters: {
             query?: {
@@ -2534,7 +3450,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenResponse"] | components["schemas"]["CookieSessionResponse"];
+                    "application/json": components["schemas"]["TokenResponse"] | components["schemas"]["CookieSessionResponse"] | components["schemas"]["MfaChallengeResponse"];
                 };
             };
             /** @description Wrong email or password (`invalid_credentials`) */
@@ -2548,6 +3464,15 @@ export interface operations {
             };
             /** @description The request is not valid (`validation_error`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed sign-ins: for this account (`account_locked`) or from this address (`ip_blocked`); `Retry-After` and `retry_after` say how long */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2613,6 +3538,429 @@ export interface operations {
             };
         };
     };
+    mfa_status_api_auth_mfa_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatusOut"];
+                };
+            };
+        };
+    };
+    regenerate_backup_codes_api_auth_mfa_backup_codes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupCodes"];
+                };
+            };
+        };
+    };
+    send_code_api_auth_mfa_send_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_totp_api_auth_mfa_totp_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolment"];
+                };
+            };
+        };
+    };
+    disable_totp_api_auth_mfa_totp_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    confirm_totp_api_auth_mfa_totp_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupCodes"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_api_auth_mfa_verify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"] | components["schemas"]["CookieSessionResponse"];
+                };
+            };
+            /** @description `invalid_mfa_code`, or `mfa_token_invalid` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_passkeys_api_auth_passkeys_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PasskeyOut_"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    authentication_options_api_auth_passkeys_authenticate_options_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AuthenticateOptionsRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Options JSON for the browser (binary fields base64url). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    authenticate_api_auth_passkeys_authenticate_verify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthenticateVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"] | components["schemas"]["CookieSessionResponse"];
+                };
+            };
+            /** @description `passkey_refused`, `passkey_cloned` or `mfa_token_invalid` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    registration_options_api_auth_passkeys_register_options_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Options JSON for the browser (binary fields base64url). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    register_api_auth_passkeys_register_verify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyOut"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_passkey_api_auth_passkeys__passkey_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                passkey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rename_passkey_api_auth_passkeys__passkey_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                passkey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenameRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyOut"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     change_password_api_auth_password_post: {
         parameters: {
             query?: never;
@@ -2632,6 +3980,103 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    forgot_password_api_auth_password_forgot_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForgotPasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForgotPasswordAccepted"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reset_password_api_auth_password_reset_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetPasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reauth_api_auth_reauth_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReauthRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReauthResponse"];
+                };
             };
             /** @description The request is not valid (`validation_error`) */
             422: {
@@ -3184,6 +4629,15 @@ export interface operations {
             };
             /** @description The request is not valid (`validation_error`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Past a run budget (`rate_limited`; `Retry-After`) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -52,6 +52,32 @@ describe("SessionManager", () => {
     vi.useRealTimers();
   });
 
+  it("asks for step-up on reauth_required and sends the change once more with its body", async () => {
+    let confirmed = false;
+    const bodies: string[] = [];
+    const { calls, fetchImpl } = server(async (_call, request) => {
+      bodies.push(await request.text());
+      return confirmed ? json(200, { ok: true }) : json(401, { code: "reauth_required" });
+    });
+    const session = new SessionManager({ fetch: fetchImpl, storage: null, locks: null });
+    const change = () => new Request(`${URL_BASE}/api/admin/users/1`, { method: "PATCH", body: '{"status":"disabled"}' });
+
+    // Nobody to ask: the refusal is the answer.
+    expect((await session.fetch(change())).status).toBe(401);
+    // Declined: the refusal again, nothing re-sent.
+    session.setStepUp(async () => false);
+    expect((await session.fetch(change())).status).toBe(401);
+    expect(calls).toHaveLength(2);
+    // Confirmed: the same change, body included, goes out once more.
+    session.setStepUp(async () => {
+      confirmed = true;
+      return true;
+    });
+    expect((await session.fetch(change())).status).toBe(200);
+    expect(calls).toHaveLength(4);
+    expect(bodies.slice(2)).toEqual(['{"status":"disabled"}', '{"status":"disabled"}']);
+  });
+
   it("sends the CSRF cookie's value on unsafe methods only, with same-origin credentials", async () => {
     const { calls, fetchImpl } = server(() => json(200, {}));
     const session = new SessionManager({ fetch: fetchImpl, storage: null, locks: null });

@@ -34,6 +34,7 @@ export interface SessionGrant {
 }
 
 type Listener = () => void;
+type StepUpHandler = () => Promise<boolean>;
 
 export interface SessionOptions {
   fetch?: typeof fetch;
@@ -50,6 +51,7 @@ export class SessionManager {
   private refreshing: Promise<boolean> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly signedOutListeners = new Set<Listener>();
+  private stepUpHandler: StepUpHandler | null = null;
 
   constructor(options: SessionOptions = {}) {
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -78,6 +80,12 @@ export class SessionManager {
     this.storage?.removeItem(EXPIRES_KEY);
   }
 
+  /** Who asks the person to confirm it is them when a change answers 401 `reauth_required`
+   * (the app's StepUpHost); it resolves true once they did, false if they declined. */
+  setStepUp(handler: StepUpHandler | null): void {
+    this.stepUpHandler = handler;
+  }
+
   onSignedOut(listener: Listener): () => void {
     this.signedOutListeners.add(listener);
     return () => this.signedOutListeners.delete(listener);
@@ -102,6 +110,11 @@ export class SessionManager {
       return response;
     }
     const code = await problemCode(response);
+    if (code === "reauth_required") {
+      // A sensitive change outside the step-up window: ask, then send it once more.
+      if (!this.stepUpHandler || !(await this.stepUpHandler())) return response;
+      return this.send(retry);
+    }
     if (!REFRESHABLE.has(code)) {
       if (SESSION_OVER.has(code)) this.signedOut();
       return response;

@@ -8,6 +8,7 @@ export const USERS_MANAGE = "users:manage";
 export const ROLES_MANAGE = "roles:manage";
 export const INVITES_MANAGE = "invites:manage";
 export const AUDIT_READ = "audit:read";
+export const IP_RULES_MANAGE = "admin:ip_rules";
 
 export interface AdminPage {
   /** Under /admin/. */
@@ -22,6 +23,7 @@ export const ADMIN_PAGES: readonly AdminPage[] = [
   { path: "roles", label: "Roles", permissions: [ROLES_MANAGE, USERS_READ] },
   { path: "invites", label: "Invites", permissions: [INVITES_MANAGE] },
   { path: "audit", label: "Audit log", permissions: [AUDIT_READ] },
+  { path: "ip-rules", label: "IP rules", permissions: [IP_RULES_MANAGE] },
 ];
 
 export function can(me: Pick<User, "permissions" | "status"> | null | undefined, permission: string): boolean {

@@ -9,6 +9,7 @@ export function Field(props: {
   autoComplete: string;
   required?: boolean;
   hint?: string;
+  inputMode?: "numeric" | "text";
 }) {
   const id = useId();
   return (
@@ -21,6 +22,7 @@ export function Field(props: {
         onChange={(e) => props.onChange(e.target.value)}
         autoComplete={props.autoComplete}
         required={props.required ?? true}
+        inputMode={props.inputMode}
         aria-describedby={props.hint ? `${id}-hint` : undefined}
       />
       {props.hint && (

@@ -1,6 +1,10 @@
+import { useMutation } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { Link, Outlet, useLocation } from "react-router";
+import { resendVerification } from "../api/auth";
+import { errorMessage } from "../api/errors";
 import { adminPages } from "../auth/access";
+import { StepUpHost } from "../auth/StepUp";
 import { useMe } from "../auth/useMe";
 import { useSignOut } from "../auth/useSignOut";
 import { Sidebar } from "../components/Sidebar";
@@ -24,6 +28,7 @@ export function AppLayout() {
 
   return (
     <div className={`app ${open ? "sidebar-open" : ""}`}>
+      <StepUpHost />
       <header className="topbar">
         <button
           type="button"
@@ -60,9 +65,37 @@ export function AppLayout() {
           <Sidebar onNavigate={() => setOpen(false)} />
         </aside>
         <main className="main" id="main">
+          {me.data && me.data.email_verified === false && (
+            <VerifyBanner email={me.data.email} canShare={(me.data.permissions ?? []).includes("threads:share")} />
+          )}
           <Outlet />
         </main>
       </div>
     </div>
+  );
+}
+
+/** Until the address is verified: what is held back (sharing, under the default policy), and
+ * a way to get a new link. */
+function VerifyBanner({ email, canShare }: { email: string; canShare: boolean }) {
+  const resend = useMutation({ mutationFn: resendVerification });
+  return (
+    <aside className="notice-box verify-banner" aria-label="Email verification" data-testid="verify-banner">
+      Please verify <strong>{email}</strong> with the link we mailed you
+      {canShare ? "." : "; until then you cannot share conversations."}{" "}
+      {resend.isSuccess ? (
+        <span data-testid="verify-resent">A new link is on its way.</span>
+      ) : (
+        <button
+          type="button"
+          className="button subtle"
+          disabled={resend.isPending}
+          onClick={() => resend.mutate()}
+        >
+          Mail me a new link
+        </button>
+      )}
+      {resend.isError && <span className="error-text"> {errorMessage(resend.error)}</span>}
+    </aside>
   );
 }

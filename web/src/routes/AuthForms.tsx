@@ -3,12 +3,15 @@ import { useEffect, useState, type FormEvent, type ReactNode } from "react";
 import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
 import { fetchMe, login, register, safeNext } from "../api/auth";
 import { errorMessage } from "../api/errors";
+import type { MfaChallenge } from "../api/mfa";
 import { keys } from "../api/threads";
 import { useMe } from "../auth/useMe";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
+import { MfaStep } from "./MfaStep";
+import { PasskeySignInButton } from "./PasskeySettings";
 
-function AuthShell({ title, children }: { title: string; children: ReactNode }) {
+export function AuthShell({ title, children }: { title: string; children: ReactNode }) {
   useEffect(() => {
     document.title = `${title} · Confide`;
   }, [title]);
@@ -42,14 +45,31 @@ export function LoginPage() {
   const signedIn = useSignedIn();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
   const submit = useMutation({
     mutationFn: async () => {
-      await login(email, password);
+      const needed = await login(email, password);
+      if (needed) {
+        setPassword("");
+        setChallenge(needed);
+        return;
+      }
       await signedIn(next);
     },
   });
 
   if (me.data) return <Navigate to={next} replace />;
+  if (challenge) {
+    return (
+      <AuthShell title="Two-factor authentication">
+        <MfaStep
+          challenge={challenge}
+          onSignedIn={() => signedIn(next)}
+          onRestart={() => setChallenge(null)}
+        />
+      </AuthShell>
+    );
+  }
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
@@ -73,6 +93,10 @@ export function LoginPage() {
           Sign in
         </button>
       </form>
+      <PasskeySignInButton onSignedIn={() => signedIn(next)} />
+      <p className="switch">
+        <Link to="/forgot-password">Forgot your password?</Link>
+      </p>
       <p className="switch">
         New here? <Link to={registerLink}>Create an account</Link>
       </p>

@@ -12,6 +12,8 @@ import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
 import { LoadMore } from "../components/LoadMore";
 import { when } from "../format";
+import { MfaSettings } from "./MfaSettings";
+import { PasskeySettings } from "./PasskeySettings";
 
 export function SettingsPage() {
   const me = useMe();
@@ -28,6 +30,8 @@ export function SettingsPage() {
         </p>
       )}
       <PasswordForm />
+      <MfaSettings />
+      <PasskeySettings />
       <Sessions />
       <AccountActivity />
     </div>

@@ -54,11 +54,18 @@ function InviteForm({ onCreated }: { onCreated: (invite: InviteCreated) => void 
   const [email, setEmail] = useState("");
   const [seconds, setSeconds] = useState(7 * DAY);
   const [chosen, setChosen] = useState<Set<string>>(new Set());
+  const [send, setSend] = useState(false);
   const create = useMutation({
     mutationFn: () =>
-      createInvite({ email: email.trim() || null, expires_in_seconds: seconds, roles: [...chosen].sort() }),
+      createInvite({
+        email: email.trim() || null,
+        expires_in_seconds: seconds,
+        roles: [...chosen].sort(),
+        send: send && email.trim() !== "",
+      }),
     onSuccess: (invite) => {
       setEmail("");
+      setSend(false);
       setChosen(new Set());
       onCreated(invite);
       void queryClient.invalidateQueries({ queryKey: adminKeys.invites });
@@ -85,6 +92,15 @@ function InviteForm({ onCreated }: { onCreated: (invite: InviteCreated) => void 
           <p id={`${ids}-email-hint`} className="hint">
             With an email, only that address can use the link.
           </p>
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              checked={send}
+              disabled={!email.trim()}
+              onChange={(e) => setSend(e.target.checked)}
+            />
+            <span className="checkbox-label">Mail the link to this address</span>
+          </label>
         </div>
         <div className="field">
           <label htmlFor={`${ids}-expiry`}>Expires after</label>

@@ -64,6 +64,7 @@ function RoleForm({ role, roles, permissions }: { role: Role | null; roles: Role
   const [name, setName] = useState(role?.name ?? "");
   const [description, setDescription] = useState(role?.description ?? "");
   const [parent, setParent] = useState(role?.parent ?? "");
+  const [mfaRequired, setMfaRequired] = useState(role?.mfa_required ?? false);
   const [granted, setGranted] = useState<Set<string>>(
     () => new Set((role?.name === ADMIN_ROLE ? role.effective_permissions : role?.permissions) ?? []),
   );
@@ -98,6 +99,7 @@ function RoleForm({ role, roles, permissions }: { role: Role | null; roles: Role
         description: description.trim(),
         parent: parent || null,
         permissions: [...granted].sort(),
+        mfa_required: mfaRequired,
       };
       return role ? updateRole(role.name, changedFields(role, input)) : createRole(input);
     },
@@ -160,6 +162,19 @@ function RoleForm({ role, roles, permissions }: { role: Role | null; roles: Role
           onChange={(e) => setDescription(e.target.value)}
         />
       </div>
+      <label className="checkbox">
+        <input
+          type="checkbox"
+          checked={mfaRequired}
+          onChange={(e) => {
+            setSaved(false);
+            setMfaRequired(e.target.checked);
+          }}
+        />
+        <span className="checkbox-label">
+          Members must use two-factor authentication (those without it can only set it up)
+        </span>
+      </label>
       <div className="field">
         <label htmlFor={`${ids}-parent`}>Inherits from</label>
         <select
@@ -283,6 +298,7 @@ export function changedFields(role: Role, input: Required<RoleInput>): RolePatch
   if (input.name !== role.name) patch.name = input.name;
   if (input.description !== role.description) patch.description = input.description;
   if (input.parent !== (role.parent ?? null)) patch.parent = input.parent;
+  if (input.mfa_required !== (role.mfa_required ?? false)) patch.mfa_required = input.mfa_required;
   const before = [...role.permissions].sort();
   if (before.length !== input.permissions.length || before.some((p, i) => p !== input.permissions[i])) {
     patch.permissions = input.permissions;

@@ -189,7 +189,7 @@ describe("roles", () => {
     await userEvent.click(screen.getByRole("button", { name: "Create role" }));
     await waitFor(() =>
       expect(calls.find((c) => c.method === "POST")?.body).toEqual({
-        name: "helpdesk", description: "", parent: "admin", permissions: ["audit:read"],
+        name: "helpdesk", description: "", parent: "admin", permissions: ["audit:read"], mfa_required: false,
       }),
     );
   });
@@ -250,7 +250,7 @@ describe("invites", () => {
     const created = await screen.findByTestId("invite-link");
     expect(within(created).getByLabelText("Invite link")).toHaveValue(link);
     expect(calls.find((c) => c.method === "POST")?.body).toEqual({
-      email: null, expires_in_seconds: 30 * 86400, roles: ["support"],
+      email: null, expires_in_seconds: 30 * 86400, roles: ["support"], send: false,
     });
     await userEvent.click(within(created).getByRole("button", { name: "Copy link" }));
     expect(await within(created).findByRole("status")).toHaveTextContent("Copied");

@@ -1,0 +1,27 @@
+"""What a session may do while a role it holds requires MFA that the user has not set up:
+enrol, see who it is, sign out. Checked in one place, where every request's principal is
+resolved (auth/dependencies.py `live_principal`), so no route can forget it."""
+
+from __future__ import annotations
+
+from starlette.requests import HTTPConnection
+
+from confide.auth.cache import Principal
+from confide.mfa.errors import MfaEnrolmentRequired
+
+ENROLMENT_PATHS = frozenset(
+    {
+        "/api/auth/me",
+        "/api/auth/logout",
+        "/api/auth/logout-all",
+        "/api/auth/mfa",
+        "/api/auth/mfa/totp",
+        "/api/auth/mfa/totp/confirm",
+    }
+)
+
+
+def check_enrolment_gate(connection: HTTPConnection, principal: Principal) -> None:
+    """Refuse anything but enrolment to a session whose user must enrol first."""
+    if principal.mfa_enrolment_required and connection.scope["path"] not in ENROLMENT_PATHS:
+        raise MfaEnrolmentRequired

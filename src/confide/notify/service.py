@@ -1,0 +1,320 @@
+"""Queue a message in the caller's transaction; deliver it from a job, with retries.
+
+`email` and `sms` only insert a row of the outbox; once the caller's transaction commits, a
+`deliver_notification` job is queued for it. Sending never happens on a request's path, so a
+slow or dead mail server never slows a sign-in, and a message is not lost by a restart: the
+`sweep_notifications` cron job (every minute) queues every message that is due, whether its
+job was lost with a process, never queued (a transaction outside a request), or waiting out a
+back-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from confide.auth.emails import email_key
+from confide.db.base import utcnow
+from confide.db.engine import Database, on_commit
+from confide.notify import repository
+from confide.notify.channels import Channel, DeliveryFailed, MessageKind, OutgoingMessage, Sent
+from confide.notify.models import NotificationAttempt, OutboxMessage
+from confide.notify.outbox import OutboxChannel
+from confide.notify.smtp import SmtpChannel
+from confide.notify.telesign import TelesignChannel, phone_digits
+
+if TYPE_CHECKING:
+    from confide.config import Settings
+    from confide.jobs import JobQueue
+
+log = logging.getLogger("confide.notify")
+
+DELIVER_JOB = "deliver_notification"
+SWEEP_JOB = "sweep_notifications"
+SWEEP_CRON = "* * * * *"
+# A delivery holds its message this long: past it (its process died mid-send), the sweep
+# hands the message to another. Longer than the deliver job may run (DELIVER_TIMEOUT_SECONDS).
+CLAIM_SECONDS = 300
+DELIVER_TIMEOUT_SECONDS = 120.0
+# Back-off after a failure that may pass: 30 s, doubling, at most an hour.
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 3600
+SWEEP_BATCH = 500
+
+
+def recipient_hash(kind: str, recipient: str) -> str:
+    """SHA-256 (hex) of the normalised recipient: an email's uniqueness key (auth.emails), a
+    phone number's digits."""
+    normal = email_key(recipient) if kind == "email" else phone_digits(recipient)
+    return hashlib.sha256(normal.encode()).hexdigest()
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed try."""
+    return timedelta(
+        seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
+    )
+
+
+def fallback_subject(purpose: str) -> str:
+    return f"Confide: {purpose.replace('_', ' ')}"
+
+
+class Notifications:
+    """The notify feature's service: what other features call to send email and SMS."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        email_channel: Channel,
+        sms_channel: Channel,
+        max_attempts: int = 8,
+        jobs: JobQueue | None = None,
+    ) -> None:
+        self.database = database
+        self.email_channel = email_channel
+        self.sms_channel = sms_channel
+        self.max_attempts = max_attempts
+        # Set by create_app once the queue exists (the queue's jobs call this service).
+        self.jobs = jobs
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, database: Database) -> Notifications:
+        """The channels the settings choose (CONFIDE_EMAIL_CHANNEL, CONFIDE_SMS_CHANNEL)."""
+        return cls(
+            database=database,
+            email_channel=email_channel(settings),
+            sms_channel=sms_channel(settings),
+            max_attempts=settings.notify_max_attempts,
+        )
+
+    # Queueing (in the caller's transaction) ---------------------------------------------------
+
+    async def email(
+        self,
+        session: AsyncSession,
+        *,
+        to: str,
+        subject: str,
+        text: str,
+        purpose: str,
+        user_id: uuid.UUID | None = None,
+    ) -> uuid.UUID:
+        """Queue an email; it is sent by a job once the caller's transaction commits."""
+        _check_header("subject", subject)
+        return await self._queue(
+            session, kind="email", to=to, subject=subject, text=text, purpose=purpose,
+            user_id=user_id, fallback_email=None,
+        )  # fmt: skip
+
+    async def sms(
+        self,
+        session: AsyncSession,
+        *,
+        to: str,
+        text: str,
+        purpose: str,
+        user_id: uuid.UUID | None = None,
+        fallback_email: str | None = None,
+    ) -> uuid.UUID:
+        """Queue an SMS; if it cannot be delivered, it goes to `fallback_email` as an email."""
+        if fallback_email is not None:
+            _check_recipient(fallback_email)
+        return await self._queue(
+            session, kind="sms", to=to, subject="", text=text, purpose=purpose,
+            user_id=user_id, fallback_email=fallback_email,
+        )  # fmt: skip
+
+    async def _queue(
+        self,
+        session: AsyncSession,
+        *,
+        kind: MessageKind,
+        to: str,
+        subject: str,
+        text: str,
+        purpose: str,
+        user_id: uuid.UUID | None,
+        fallback_email: str | None,
+    ) -> uuid.UUID:
+        to = to.strip()
+        _check_recipient(to)
+        message = OutboxMessage(
+            id=uuid.uuid4(),
+            kind=kind,
+            recipient=to,
+            recipient_hash=recipient_hash(kind, to),
+            subject=subject,
+            body=text,
+            purpose=purpose,
+            user_id=user_id,
+            status="queued",
+            attempts=0,
+            next_attempt_at=utcnow(),
+            fallback_email=fallback_email,
+        )
+        session.add(message)
+        await session.flush()
+        message_id = message.id
+        on_commit(session, lambda: self._enqueue_soon(message_id))
+        return message_id
+
+    def _enqueue_soon(self, message_id: uuid.UUID) -> None:
+        # on_commit callbacks are plain functions: the enqueue is a task of its own (kept
+        # referenced until done).
+        task = asyncio.get_running_loop().create_task(self._enqueue(message_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _enqueue(self, message_id: uuid.UUID) -> None:
+        if self.jobs is None:
+            return
+        try:
+            await self.jobs.enqueue(DELIVER_JOB, key=str(message_id), message_id=str(message_id))
+        except Exception:
+            # Stored all the same: the next sweep queues it.
+            log.warning("notification not queued", extra={"message_id": str(message_id)})
+
+    async def drain(self) -> None:
+        """Wait for the enqueues started by commits so far (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # Delivery (the jobs) -------------------------------------------------------------------
+
+    async def deliver(self, message_id: uuid.UUID) -> None:
+        """Try to deliver one message (the `deliver_notification` job). Safe to run twice, at
+        once or later: the message is claimed first, and a sent one is never sent again."""
+        now = utcnow()
+        async with self.database.session() as session:
+            message = await repository.claim(
+                session, message_id, now=now, until=now + timedelta(seconds=CLAIM_SECONDS)
+            )
+            if message is None:  # sent, given up, not due yet, or being delivered elsewhere
+                return
+            outgoing = OutgoingMessage(
+                kind="email" if message.kind == "email" else "sms",
+                to=message.recipient,
+                subject=message.subject,
+                text=message.body,
+                purpose=message.purpose,
+                message_id=message.id,
+            )
+            attempts, fallback = message.attempts, message.fallback_email
+            hashed, user_id = message.recipient_hash, message.user_id
+        channel = self.email_channel if outgoing.kind == "email" else self.sms_channel
+        sent: Sent | None = None
+        failure: DeliveryFailed | None = None
+        try:
+            sent = await channel.send(outgoing)
+        except DeliveryFailed as exc:
+            failure = exc
+        except Exception as exc:  # a channel's bug must not leave the message claimed
+            log.exception("notification channel failed", extra={"message_id": str(message_id)})
+            failure = DeliveryFailed(type(exc).__name__, retryable=True)
+        done = utcnow()
+        async with self.database.session() as session:
+            if sent is not None:
+                status = "sent"
+                await repository.finish(session, message_id, status="sent", at=done)
+            elif failure is not None and failure.retryable and attempts < self.max_attempts:
+                status = "retry"
+                await repository.retry_at(session, message_id, at=done + backoff(attempts))
+            else:
+                status = "failed"
+                await repository.finish(session, message_id, status="failed", at=done)
+                if outgoing.kind == "sms" and fallback:
+                    # Queued once this transaction commits (on_commit), like any other.
+                    await self._queue(
+                        session, kind="email", to=fallback,
+                        subject=fallback_subject(outgoing.purpose), text=outgoing.text,
+                        purpose=outgoing.purpose, user_id=user_id, fallback_email=None,
+                    )  # fmt: skip
+            await repository.add_attempt(
+                session,
+                NotificationAttempt(
+                    message_id=message_id,
+                    at=done,
+                    channel=channel.name,
+                    recipient_hash=hashed,
+                    status=status,
+                    provider_ref=sent.provider_ref[:200] if sent is not None else None,
+                    error=_scrub(failure.reason, outgoing) if failure is not None else None,
+                ),
+            )
+        log.info(
+            "notification %s",
+            status,
+            extra={
+                "message_id": str(message_id),
+                "kind": outgoing.kind,
+                "purpose": outgoing.purpose,
+                "channel": channel.name,
+                "recipient_hash": hashed,
+                "attempt": attempts,
+            },
+        )
+
+    async def sweep(self) -> None:
+        """Queue a delivery for every message that is due (the `sweep_notifications` cron
+        job): after a restart, a lost job, or a back-off."""
+        async with self.database.session() as session:
+            due = await repository.due_ids(session, now=utcnow(), limit=SWEEP_BATCH)
+        for message_id in due:
+            await self._enqueue(message_id)
+
+
+def email_channel(settings: Settings) -> Channel:
+    """The channel emails go through."""
+    if settings.email_channel == "smtp":
+        assert settings.smtp_host is not None  # the settings' validator says so
+        return SmtpChannel(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.mail_from,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=(
+                settings.smtp_password.get_secret_value() if settings.smtp_password else None
+            ),
+            timeout_seconds=settings.smtp_timeout_seconds,
+        )
+    return OutboxChannel(settings.data_dir / "outbox", sender=settings.mail_from)
+
+
+def sms_channel(settings: Settings) -> Channel:
+    """The channel SMS go through."""
+    if settings.sms_channel == "sms":
+        assert settings.telesign_customer_id is not None
+        assert settings.telesign_api_key is not None
+        return TelesignChannel(
+            base_url=settings.telesign_base_url,
+            customer_id=settings.telesign_customer_id,
+            api_key=settings.telesign_api_key.get_secret_value(),
+        )
+    return OutboxChannel(settings.data_dir / "outbox", sender=settings.mail_from)
+
+
+def _check_recipient(value: str) -> None:
+    if not value.strip():
+        raise ValueError("a message needs a recipient")
+    _check_header("recipient", value)
+
+
+def _check_header(what: str, value: str) -> None:
+    # A line break in a header would let a value add headers of its own.
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"a message's {what} cannot contain a line break")
+
+
+def _scrub(reason: str, message: OutgoingMessage) -> str:
+    """The failure's text without the recipient (a server's reply may quote it)."""
+    return reason.replace(message.to, "<recipient>")[:500]

@@ -1,0 +1,398 @@
+"""Passkey rules: registration, naming and removal, and the WebAuthn sign-in ceremonies
+(a passkey alone, or as a sign-in's second step). Raises domain errors; never commits."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import (
+    parse_authentication_credential_json,
+    parse_client_data_json,
+    parse_registration_credential_json,
+)
+from webauthn.helpers.exceptions import (
+    InvalidAuthenticationResponse,
+    InvalidRegistrationResponse,
+    WebAuthnException,
+)
+from webauthn.helpers.structs import (
+    AuthenticationCredential,
+    AuthenticatorSelectionCriteria,
+    AuthenticatorTransport,
+    PublicKeyCredentialDescriptor,
+    RegistrationCredential,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from confide.audit.service import FAILURE, SUCCESS, Origin, record
+from confide.auth import repository as auth_repository
+from confide.auth.cache import Principal
+from confide.auth.models import User
+from confide.auth.service import AccountDisabled
+from confide.db.base import utcnow
+from confide.mfa import repository as mfa_repository
+from confide.mfa.codes import MfaContext
+from confide.mfa.errors import MfaTokenInvalid
+from confide.mfa.service import MfaService
+from confide.passkeys import repository
+from confide.passkeys.errors import (
+    PasskeyAlreadyRegistered,
+    PasskeyChallengeInvalid,
+    PasskeyCloned,
+    PasskeyNotFound,
+    PasskeyRefused,
+    PasskeyRegistrationFailed,
+)
+from confide.passkeys.models import Passkey, PasskeyChallenge
+from confide.passkeys.relying_party import RP_NAME, RelyingParty
+
+log = logging.getLogger("confide.passkeys")
+
+CHALLENGE_TTL = timedelta(minutes=5)
+CHALLENGE_BYTES = 32
+
+# Audited actions (the account's own: `GET /api/auth/events` shows them).
+SIGNED_IN = "auth.signed_in"
+PASSKEY_ADDED = "auth.passkey_added"
+PASSKEY_RENAMED = "auth.passkey_renamed"
+PASSKEY_REMOVED = "auth.passkey_removed"
+
+Purpose = Literal["register", "sign_in", "mfa"]
+_PARSE_ERRORS = (WebAuthnException, ValidationError, ValueError, KeyError, TypeError)
+
+
+class DisabledAccount(AccountDisabled):
+    keep_changes = True  # the spent challenge and the audit row of the refusal
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    user: User
+    mode: str  # "bearer" or "cookie"
+    mfa_step: bool  # True when the passkey finished a password sign-in's MFA challenge
+
+
+class PasskeyService:
+    def __init__(self, db: AsyncSession, mfa: MfaContext) -> None:
+        self.db = db
+        self.mfa = mfa
+
+    # Managing ----------------------------------------------------------------------------------
+
+    async def list(
+        self, principal: Principal, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> Sequence[Passkey]:
+        """The caller's passkeys, oldest first, after a keyset cursor."""
+        return await repository.page_for_user(self.db, principal.user_id, after=after, limit=limit)
+
+    async def rename(self, principal: Principal, passkey_id: uuid.UUID, name: str) -> Passkey:
+        """Give one of the caller's passkeys a new name (another user's is 'not found')."""
+        passkey = await repository.get_owned(self.db, principal.user_id, passkey_id)
+        if passkey is None:
+            raise PasskeyNotFound
+        passkey.name = name.strip() or passkey.name
+        await self.db.flush()
+        await self._audit(principal, PASSKEY_RENAMED, passkey, None)
+        return passkey
+
+    async def delete(
+        self, principal: Principal, passkey_id: uuid.UUID, *, origin: Origin | None = None
+    ) -> None:
+        """Remove one of the caller's passkeys: it signs nobody in any more."""
+        passkey = await repository.get_owned(self.db, principal.user_id, passkey_id)
+        if passkey is None:
+            raise PasskeyNotFound
+        await self._audit(principal, PASSKEY_REMOVED, passkey, origin)
+        await repository.delete_owned(self.db, principal.user_id, passkey_id)
+
+    # Registration ------------------------------------------------------------------------------
+
+    async def registration_options(self, principal: Principal, rp: RelyingParty) -> str:
+        """Creation options (JSON) for navigator.credentials.create(): a discoverable
+        credential, excluding the authenticators the user already registered."""
+        existing = await repository.list_for_user(self.db, principal.user_id)
+        challenge = await self._new_challenge(
+            "register", user_id=principal.user_id, session_id=principal.session_id
+        )
+        options = generate_registration_options(
+            rp_id=rp.id,
+            rp_name=RP_NAME,
+            user_id=principal.user_id.bytes,
+            user_name=principal.email,
+            user_display_name=principal.display_name or principal.email,
+            challenge=challenge,
+            timeout=int(CHALLENGE_TTL.total_seconds() * 1000),
+            authenticator_selection=AuthenticatorSelectionCriteria(
+                resident_key=ResidentKeyRequirement.REQUIRED,
+                user_verification=UserVerificationRequirement.PREFERRED,
+            ),
+            exclude_credentials=[_descriptor(p) for p in existing],
+        )
+        return options_to_json(options)
+
+    async def register(
+        self,
+        principal: Principal,
+        rp: RelyingParty,
+        credential: dict[str, Any],
+        *,
+        name: str | None,
+        origin: Origin | None = None,
+    ) -> Passkey:
+        """Verify the authenticator's answer to this session's registration challenge and
+        store the new passkey."""
+        try:
+            parsed = parse_registration_credential_json(credential)
+        except _PARSE_ERRORS as exc:
+            raise PasskeyRegistrationFailed(str(exc)) from None
+        challenge = await self._spend(parsed, "register")
+        if challenge.user_id != principal.user_id or challenge.session_id != principal.session_id:
+            raise PasskeyChallengeInvalid
+        try:
+            verified = verify_registration_response(
+                credential=parsed,
+                expected_challenge=_challenge_of(parsed),
+                expected_rp_id=rp.id,
+                expected_origin=rp.origin,
+            )
+        except (InvalidRegistrationResponse, *_PARSE_ERRORS) as exc:
+            raise PasskeyRegistrationFailed(str(exc)) from None
+        if await repository.credential_exists(self.db, verified.credential_id):
+            raise PasskeyAlreadyRegistered
+        count = len(await repository.list_for_user(self.db, principal.user_id))
+        passkey = Passkey(
+            user_id=principal.user_id,
+            credential_id=verified.credential_id,
+            public_key=verified.credential_public_key,
+            sign_count=verified.sign_count,
+            transports=[t.value for t in parsed.response.transports or []],
+            name=(name or "").strip() or f"Passkey {count + 1}",
+            created_at=utcnow(),
+        )
+        self.db.add(passkey)
+        await self.db.flush()
+        await self._audit(principal, PASSKEY_ADDED, passkey, origin)
+        return passkey
+
+    # Sign-in -----------------------------------------------------------------------------------
+
+    async def authentication_options(self, rp: RelyingParty, *, mfa_token: str | None) -> str:
+        """Request options (JSON) for navigator.credentials.get(): any discoverable passkey
+        of this site, or, for a sign-in's MFA step, only that user's passkeys."""
+        if mfa_token is None:
+            challenge = await self._new_challenge("sign_in")
+            options = generate_authentication_options(
+                rp_id=rp.id,
+                challenge=challenge,
+                timeout=int(CHALLENGE_TTL.total_seconds() * 1000),
+                allow_credentials=[],
+                # Alone, a passkey is both factors: only with user verification (PIN, face).
+                user_verification=UserVerificationRequirement.REQUIRED,
+            )
+            return options_to_json(options)
+        mfa_challenge = await MfaService(self.db, self.mfa).live_challenge(mfa_token)
+        passkeys = await repository.list_for_user(self.db, mfa_challenge.user_id)
+        if not passkeys:
+            raise PasskeyNotFound("This account has no passkey.")
+        challenge = await self._new_challenge(
+            "mfa", user_id=mfa_challenge.user_id, mfa_challenge_id=mfa_challenge.id
+        )
+        options = generate_authentication_options(
+            rp_id=rp.id,
+            challenge=challenge,
+            timeout=int(CHALLENGE_TTL.total_seconds() * 1000),
+            allow_credentials=[_descriptor(p) for p in passkeys],
+            user_verification=UserVerificationRequirement.PREFERRED,
+        )
+        return options_to_json(options)
+
+    async def authenticate(
+        self,
+        rp: RelyingParty,
+        credential: dict[str, Any],
+        *,
+        mfa_token: str | None,
+        mode: str,
+        origin: Origin | None = None,
+    ) -> SignedIn:
+        """Verify a passkey's assertion: a whole sign-in (user verified), or the MFA step of
+        the sign-in `mfa_token` names. Every refusal is audited; a counter that does not go
+        forward (a copied authenticator) is refused."""
+        try:
+            parsed = parse_authentication_credential_json(credential)
+        except _PARSE_ERRORS as exc:
+            raise PasskeyRefused(str(exc)) from None
+        challenge = await self._spend(parsed, "mfa" if mfa_token else "sign_in")
+        mfa_user: uuid.UUID | None = None
+        if mfa_token is not None:
+            mfa_challenge = await MfaService(self.db, self.mfa).live_challenge(mfa_token)
+            if challenge.mfa_challenge_id != mfa_challenge.id:
+                raise PasskeyChallengeInvalid
+            mfa_user, mode = mfa_challenge.user_id, mfa_challenge.mode
+        passkey = await repository.get_by_credential_id(self.db, parsed.raw_id)
+        if passkey is None or (mfa_user is not None and passkey.user_id != mfa_user):
+            await self._refused(None, "unknown_passkey", origin)
+            raise PasskeyRefused
+        user = await auth_repository.get_user(self.db, passkey.user_id)
+        if user is None:
+            raise PasskeyRefused
+        handle = parsed.response.user_handle
+        if handle is not None and handle != user.id.bytes:
+            await self._refused(user, "user_handle_mismatch", origin)
+            raise PasskeyRefused
+        try:
+            verified = verify_authentication_response(
+                credential=parsed,
+                expected_challenge=_challenge_of(parsed),
+                expected_rp_id=rp.id,
+                expected_origin=rp.origin,
+                credential_public_key=passkey.public_key,
+                # The counter is checked below, where a clone can be told from a bad answer.
+                credential_current_sign_count=0,
+                require_user_verification=mfa_token is None,
+            )
+        except (InvalidAuthenticationResponse, *_PARSE_ERRORS) as exc:
+            await self._refused(user, PasskeyRefused.code, origin, why=str(exc))
+            raise PasskeyRefused from None
+        seen, new = passkey.sign_count, verified.new_sign_count
+        # Authenticators that keep no counter always send 0; one that does must go forward.
+        if (new > 0 or seen > 0) and new <= seen:
+            await self._refused(user, PasskeyCloned.code, origin, passkey=passkey)
+            log.warning("passkey counter went backwards", extra={"user_id": str(user.id)})
+            raise PasskeyCloned
+        if not await repository.advance_sign_count(
+            self.db, passkey.id, seen=seen, new=new, now=utcnow()
+        ):
+            raise PasskeyCloned  # a concurrent sign-in used this counter value first
+        if user.status == "disabled":
+            await self._refused(user, AccountDisabled.code, origin)
+            raise DisabledAccount
+        if challenge.mfa_challenge_id is not None and not await mfa_repository.spend_challenge(
+            self.db, challenge.mfa_challenge_id, utcnow()
+        ):
+            raise MfaTokenInvalid  # a concurrent request finished this sign-in first
+        return SignedIn(user=user, mode=mode, mfa_step=mfa_token is not None)
+
+    # Helpers -----------------------------------------------------------------------------------
+
+    async def _new_challenge(
+        self,
+        purpose: Purpose,
+        *,
+        user_id: uuid.UUID | None = None,
+        session_id: uuid.UUID | None = None,
+        mfa_challenge_id: uuid.UUID | None = None,
+    ) -> bytes:
+        challenge = secrets.token_bytes(CHALLENGE_BYTES)
+        now = utcnow()
+        await repository.add_challenge(
+            self.db,
+            PasskeyChallenge(
+                challenge_hash=_hash(challenge),
+                purpose=purpose,
+                user_id=user_id,
+                session_id=session_id,
+                mfa_challenge_id=mfa_challenge_id,
+                created_at=now,
+                expires_at=now + CHALLENGE_TTL,
+            ),
+        )
+        return challenge
+
+    async def _spend(
+        self, parsed: RegistrationCredential | AuthenticationCredential, purpose: Purpose
+    ) -> PasskeyChallenge:
+        """The live challenge the credential answers, spent now (whatever happens next)."""
+        try:
+            challenge_bytes = _challenge_of(parsed)
+        except _PARSE_ERRORS:
+            raise PasskeyChallengeInvalid from None
+        now = utcnow()
+        challenge = await repository.get_challenge(self.db, _hash(challenge_bytes))
+        if (
+            challenge is None
+            or challenge.purpose != purpose
+            or challenge.expires_at <= now
+            or not await repository.spend_challenge(self.db, challenge.id, now)
+        ):
+            raise PasskeyChallengeInvalid
+        return challenge
+
+    async def _audit(
+        self, principal: Principal, action: str, passkey: Passkey, origin: Origin | None
+    ) -> None:
+        await record(
+            self.db,
+            action=action,
+            actor_id=principal.user_id,
+            actor=principal.email,
+            target_type="user",
+            target_id=principal.user_id,
+            origin=origin,
+            detail={"passkey_id": str(passkey.id), "name": passkey.name},
+            outcome=SUCCESS,
+        )
+
+    async def _refused(
+        self,
+        user: User | None,
+        reason: str,
+        origin: Origin | None,
+        *,
+        why: str | None = None,
+        passkey: Passkey | None = None,
+    ) -> None:
+        detail: dict[str, Any] = {"reason": reason, "method": "passkey"}
+        if passkey is not None:
+            detail["passkey_id"] = str(passkey.id)
+        await record(
+            self.db,
+            action=SIGNED_IN,
+            outcome=FAILURE,
+            actor_id=user.id if user else None,
+            actor=user.email if user else None,
+            target_type="user" if user else None,
+            target_id=user.id if user else None,
+            origin=origin,
+            detail=detail,
+        )
+        log.info(
+            "passkey sign-in refused",
+            extra={"reason": reason, "why": why, "user_id": str(user.id) if user else None},
+        )
+
+
+def _hash(challenge: bytes) -> str:
+    return hashlib.sha256(challenge).hexdigest()
+
+
+def _challenge_of(parsed: RegistrationCredential | AuthenticationCredential) -> bytes:
+    """The challenge the authenticator signed, as the browser wrote it in clientDataJSON."""
+    return parse_client_data_json(parsed.response.client_data_json).challenge
+
+
+def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
+    transports = []
+    for value in passkey.transports:
+        try:
+            transports.append(AuthenticatorTransport(value))
+        except ValueError:
+            continue  # a transport newer than this library: leave it out
+    return PublicKeyCredentialDescriptor(id=passkey.credential_id, transports=transports)

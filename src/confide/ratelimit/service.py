@@ -1,0 +1,178 @@
+"""Counting budgets: one `limits` sliding-window-counter hit per budget.
+
+The sliding window counter keeps two counters per key (this window and the last), so a hit
+costs the same whatever the budget's size, where a moving window keeps one entry per hit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from limits import RateLimitItem
+from limits.aio.storage import Storage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from redis.exceptions import RedisError
+
+from confide.auth.cache import Principal
+from confide.error_handlers import unavailable_part
+from confide.ratelimit.budgets import BudgetTable, parse_budget
+from confide.ratelimit.errors import RateLimited
+from confide.ratelimit.storage import make_storage
+
+log = logging.getLogger("confide.ratelimit")
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from confide.config import Settings
+
+Channel = Literal["http", "websocket"]
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """What is left of one budget after a request: the `RateLimit-*` headers' values."""
+
+    limit: int
+    remaining: int
+    reset_seconds: int  # until the budget has room again (at least 1)
+
+    def tighter(self, other: Quota | None) -> Quota:
+        """The one of two quotas nearer to running out (the one the headers show)."""
+        if other is None:
+            return self
+        if (self.remaining, -self.reset_seconds) <= (other.remaining, -other.reset_seconds):
+            return self
+        return other
+
+
+class RateLimits:
+    """Every budget of the deployment, counted in one storage."""
+
+    def __init__(
+        self, storage: Storage, budgets: BudgetTable, ip_routes: dict[str, IpBudget]
+    ) -> None:
+        self.storage = storage
+        self.strategy = SlidingWindowCounterRateLimiter(storage)
+        self.budgets = budgets
+        self.ip_routes = ip_routes
+
+    async def hit(self, item: RateLimitItem, *key: str, what: str) -> Quota:
+        """Spend one unit of `item` for `key`; RateLimited past it."""
+        allowed = await self.strategy.hit(item, *key)
+        stats = await self.strategy.get_window_stats(item, *key)
+        reset = max(1, math.ceil(stats.reset_time - time.time()))
+        if not allowed:
+            raise RateLimited(what=what, retry_after=reset, limit=item.amount)
+        return Quota(limit=item.amount, remaining=stats.remaining, reset_seconds=reset)
+
+    async def api(self, principal: Principal) -> Quota | None:
+        """One API request of the caller's. None when the storage (Redis) cannot be reached:
+        the per-user budgets are about fair use, so a Redis outage lets requests through
+        uncounted (a warning each) and the API keeps working on the database, as sessions do
+        (docs/deployment.md); the per-IP budgets of the sign-in routes fail closed instead."""
+        budgets = self.budgets.for_roles(principal.roles)
+        try:
+            return await self.hit(
+                budgets.api_per_user, "api", _id(principal.user_id), what="requests"
+            )
+        except RedisError as exc:
+            _uncounted(exc, "api")
+            return None
+
+    async def run(self, principal: Principal, channel: Channel) -> Quota | None:
+        """Starting one chat run (None, uncounted, when Redis cannot be reached: see `api`)."""
+        try:
+            return await self._run(principal, channel)
+        except RedisError as exc:
+            _uncounted(exc, "runs")
+            return None
+
+    async def _run(self, principal: Principal, channel: Channel) -> Quota:
+        """The session's, the channel's and the user's run budgets (the narrowest first: a
+        run one refuses is not counted by the wider ones)."""
+        budgets = self.budgets.for_roles(principal.roles)
+        user = _id(principal.user_id)
+        quota = await self.hit(
+            budgets.runs_per_session,
+            "runs-session",
+            _id(principal.session_id),
+            what="messages in this session",
+        )
+        quota = quota.tighter(
+            await self.hit(
+                budgets.runs_per_channel,
+                "runs-channel",
+                user,
+                channel,
+                what=f"messages over {'the WebSocket' if channel == 'websocket' else 'HTTP'}",
+            )
+        )
+        return quota.tighter(
+            await self.hit(budgets.runs_per_user, "runs-user", user, what="messages")
+        )
+
+    async def ip(self, budget: IpBudget, client: str) -> Quota:
+        """One request of a client IP (or /64) to a route with a per-IP budget."""
+        return await self.hit(budget.item, "ip", budget.name, client, what=budget.what)
+
+
+@dataclass(frozen=True, slots=True)
+class IpBudget:
+    name: str  # login, register, reset, codes: the routes of one name share the budget
+    item: RateLimitItem
+    what: str  # for the 429's message
+
+
+def _uncounted(exc: RedisError, budget: str) -> None:
+    if unavailable_part(exc) is None:
+        raise exc
+    log.warning("rate-limit storage unavailable: request not counted", extra={"budget": budget})
+
+
+def _id(value: uuid.UUID) -> str:
+    return value.hex
+
+
+# The routes with a per-IP budget: path -> (budget name, setting, what the 429 says).
+IP_ROUTES = {
+    "/api/auth/login": ("login", "rate_limit_login_per_ip", "sign-in attempts"),
+    "/api/auth/register": ("register", "rate_limit_register_per_ip", "registrations"),
+    "/api/auth/password/forgot": ("reset", "rate_limit_reset_per_ip", "password reset requests"),
+    "/api/auth/password/reset": ("reset", "rate_limit_reset_per_ip", "password reset requests"),
+    "/api/auth/mfa/send": ("codes", "rate_limit_codes_per_ip", "code requests"),
+    # The other doors into an account share the sign-in budget.
+    "/api/auth/mfa/verify": ("login", "rate_limit_login_per_ip", "sign-in attempts"),
+    "/api/auth/passkeys/authenticate/options": (
+        "login",
+        "rate_limit_login_per_ip",
+        "sign-in attempts",
+    ),
+    "/api/auth/passkeys/authenticate/verify": (
+        "login",
+        "rate_limit_login_per_ip",
+        "sign-in attempts",
+    ),
+    "/api/auth/email/verify": ("reset", "rate_limit_reset_per_ip", "link checks"),
+}
+
+
+def build_rate_limits(settings: Settings, redis: Redis | None) -> RateLimits:
+    """Every budget from the settings (already checked by them), counted in Redis if given."""
+    budgets = BudgetTable.from_settings(
+        runs_per_user=settings.rate_limit_runs_per_user,
+        runs_per_session=settings.rate_limit_runs_per_session,
+        runs_per_channel=settings.rate_limit_runs_per_channel,
+        api_per_user=settings.rate_limit_api_per_user,
+        roles=settings.rate_limit_roles,
+    )
+    ip_routes = {
+        path: IpBudget(name=name, item=parse_budget(getattr(settings, setting)), what=what)
+        for path, (name, setting, what) in IP_ROUTES.items()
+    }
+    return RateLimits(make_storage(redis), budgets, ip_routes)
