@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -65,3 +66,19 @@ def cursor_uuid(raw: Any) -> uuid.UUID:
 
 CursorParam = Annotated[str | None, Query(max_length=512, description="From `next_cursor`.")]
 LimitParam = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}.")]
+
+
+def after_time_and_id(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """Where a list ordered by (time, id) resumes: the cursor `next_time_and_id` made."""
+    if not cursor:
+        return None
+    raw_time, raw_id = decode_cursor(cursor, length=2)
+    return cursor_datetime(raw_time), cursor_uuid(raw_id)
+
+
+def next_time_and_id(rows: Sequence[Any], limit: int, *, time: str = "created_at") -> str | None:
+    """The next page's cursor for rows fetched with `limit + 1` (None on the last page)."""
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return encode_cursor([getattr(last, time).isoformat(), str(last.id)])

@@ -19,10 +19,8 @@ from confide.pagination import (
     CursorParam,
     LimitParam,
     Page,
-    cursor_datetime,
-    cursor_uuid,
-    decode_cursor,
-    encode_cursor,
+    after_time_and_id,
+    next_time_and_id,
 )
 from confide.passkeys.relying_party import relying_party
 from confide.passkeys.schemas import (
@@ -54,17 +52,11 @@ async def list_passkeys(
     limit: LimitParam = DEFAULT_LIMIT,
 ) -> Page[PasskeyOut]:
     """The caller's passkeys, oldest first."""
-    after = None
-    if cursor:
-        created_raw, id_raw = decode_cursor(cursor, length=2)
-        after = (cursor_datetime(created_raw), cursor_uuid(id_raw))
+    after = after_time_and_id(cursor)
     rows = await PasskeyService(db, mfa).list(principal, after=after, limit=limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
     return Page[PasskeyOut](
-        items=[PasskeyOut.model_validate(p) for p in rows[:limit]], next_cursor=next_cursor
+        items=[PasskeyOut.model_validate(p) for p in rows[:limit]],
+        next_cursor=next_time_and_id(rows, limit),
     )
 
 

@@ -19,10 +19,8 @@ from confide.pagination import (
     CursorParam,
     LimitParam,
     Page,
-    cursor_datetime,
-    cursor_uuid,
-    decode_cursor,
-    encode_cursor,
+    after_time_and_id,
+    next_time_and_id,
 )
 from confide.throttle.ip_rules import IpRuleService
 from confide.throttle.schemas import IpRuleCreate, IpRuleOut
@@ -49,17 +47,9 @@ async def list_ip_rules(
     limit: LimitParam = DEFAULT_LIMIT,
 ) -> Page[IpRuleOut]:
     """The allow and block rules, newest first."""
-    after = None
-    if cursor:
-        created_raw, id_raw = decode_cursor(cursor, length=2)
-        after = (cursor_datetime(created_raw), cursor_uuid(id_raw))
-    rows = await rules.page(after=after, limit=limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
+    rows = await rules.page(after=after_time_and_id(cursor), limit=limit + 1)
     items = [IpRuleOut.model_validate(rule) for rule in rows[:limit]]
-    return Page[IpRuleOut](items=items, next_cursor=next_cursor)
+    return Page[IpRuleOut](items=items, next_cursor=next_time_and_id(rows, limit))
 
 
 @router.post(
