@@ -7,11 +7,12 @@ import { keys } from "./api/threads";
 import { forgetUser } from "./auth/signedOut";
 import { App } from "./App";
 import "./styles/app.css";
+import { refetchFresh } from "./api/refetch";
 
 // A 403 may mean the user's roles changed since "me" was read (a permission revoked takes
 // effect on the next request): read "me" again, so the navigation shows what is left.
 function onError(error: unknown): void {
-  if (error instanceof ApiError && error.status === 403) void queryClient.invalidateQueries({ queryKey: keys.me });
+  if (error instanceof ApiError && error.status === 403) void refetchFresh(queryClient, keys.me);
 }
 
 const queryClient: QueryClient = new QueryClient({

@@ -1,6 +1,6 @@
 // One conversation's live state: loads its messages, sends (streamed), follows a run that is
 // already going (after a reload), reconnects a dropped stream, stops a run.
-import { useQuery, useQueryClient, type QueryClient, type QueryKey } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useReducer, useRef } from "react";
 import type { RunEvent, Thread } from "../api/client";
 import { ApiError, errorMessage, isAbort } from "../api/errors";
@@ -8,6 +8,7 @@ import { cancelRun, followRun, isTerminal, sendMessage } from "../api/runs";
 import { keys, listMessages } from "../api/threads";
 import { conversationReducer, initialConversation } from "./conversation";
 import { titleFromMessage } from "./title";
+import { refetchFresh } from "../api/refetch";
 
 const RECONNECTS = 3;
 
@@ -160,15 +161,6 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
   const dismissError = useCallback(() => dispatch({ type: "dismissError" }), []);
 
   return { state, messages, send, stop, dismissError };
-}
-
-/** Refetch with a request sent now. React Query folds a refetch into a fetch already in
- * flight when the query has no data yet (its first fetch), and that fetch may have left before
- * the change to be seen (a new chat's thread read before its first message titled it): it is
- * cancelled first, so its stale answer is dropped. */
-async function refetchFresh(queryClient: QueryClient, queryKey: QueryKey): Promise<void> {
-  await queryClient.cancelQueries({ queryKey });
-  await queryClient.invalidateQueries({ queryKey });
 }
 
 function codeOf(error: unknown): string {

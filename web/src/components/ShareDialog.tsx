@@ -4,6 +4,7 @@ import { errorMessage } from "../api/errors";
 import { listShares, personName, shareKeys, shareThread, unshareThread, type Share } from "../api/shares";
 import { Dialog } from "./Dialog";
 import { ErrorAlert } from "./ErrorAlert";
+import { refetchFresh } from "../api/refetch";
 
 // The server answers the same whether an account has that email or not (no way to find out
 // who has an account by sharing with them), so the confirmation cannot say more than this.
@@ -21,14 +22,14 @@ export function ShareDialog({ threadId, title, onClose }: { threadId: string; ti
     onSuccess: () => {
       setEmail("");
       setSent(SHARED_MESSAGE);
-      void queryClient.invalidateQueries({ queryKey: shareKeys.shares(threadId) });
+      void refetchFresh(queryClient, shareKeys.shares(threadId));
     },
   });
   const remove = useMutation({
     mutationFn: (row: Share) => unshareThread(threadId, row.id),
     onSuccess: () => {
       setSent("");
-      void queryClient.invalidateQueries({ queryKey: shareKeys.shares(threadId) });
+      void refetchFresh(queryClient, shareKeys.shares(threadId));
     },
   });
   const onSubmit = (event: FormEvent) => {

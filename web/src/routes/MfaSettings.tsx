@@ -13,6 +13,7 @@ import {
 import { CopyButton } from "../components/CopyButton";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
+import { refetchFresh } from "../api/refetch";
 
 const MFA_KEY = ["mfa"] as const;
 
@@ -31,7 +32,7 @@ export function MfaSettings() {
   const [enrolment, setEnrolment] = useState<TotpEnrolment | null>(null);
   const [code, setCode] = useState("");
   const [codes, setCodes] = useState<string[] | null>(null);
-  const refresh = () => queryClient.invalidateQueries({ queryKey: MFA_KEY });
+  const refresh = () => refetchFresh(queryClient, MFA_KEY);
 
   const start = useMutation({ mutationFn: startTotp, onSuccess: setEnrolment });
   const confirm = useMutation({

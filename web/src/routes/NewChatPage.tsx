@@ -5,6 +5,7 @@ import { errorMessage } from "../api/errors";
 import { createThread, handOffFirstMessage, keys, listAgents } from "../api/threads";
 import { Composer } from "../components/chat/Composer";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { refetchFresh } from "../api/refetch";
 
 /** Pick an agent, write the first message: the thread is created and the message sent. */
 export function NewChatPage() {
@@ -32,7 +33,7 @@ export function NewChatPage() {
     try {
       const thread = await createThread(agentId);
       handOffFirstMessage(thread.id, content);
-      void queryClient.invalidateQueries({ queryKey: keys.threadLists });
+      void refetchFresh(queryClient, keys.threadLists);
       void navigate(`/chat/${thread.id}`);
     } catch (err) {
       setError({ message: errorMessage(err), content });

@@ -15,6 +15,7 @@ import {
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
 import { when } from "../format";
+import { refetchFresh } from "../api/refetch";
 
 const PASSKEYS_KEY = ["passkeys"] as const;
 
@@ -31,7 +32,7 @@ export function PasskeySettings() {
   const queryClient = useQueryClient();
   const passkeys = useQuery({ queryKey: PASSKEYS_KEY, queryFn: listPasskeys });
   const [name, setName] = useState("");
-  const refresh = () => queryClient.invalidateQueries({ queryKey: PASSKEYS_KEY });
+  const refresh = () => refetchFresh(queryClient, PASSKEYS_KEY);
   const add = useMutation({
     mutationFn: () => addPasskey(name),
     onSuccess: () => {

@@ -14,6 +14,7 @@ import { LoadMore } from "../components/LoadMore";
 import { when } from "../format";
 import { MfaSettings } from "./MfaSettings";
 import { PasskeySettings } from "./PasskeySettings";
+import { refetchFresh } from "../api/refetch";
 
 export function SettingsPage() {
   const me = useMe();
@@ -49,8 +50,8 @@ function PasswordForm() {
       setCurrent("");
       setNext("");
       setDone(true);
-      void queryClient.invalidateQueries({ queryKey: keys.sessions });
-      void queryClient.invalidateQueries({ queryKey: keys.accountEvents });
+      void refetchFresh(queryClient, keys.sessions);
+      void refetchFresh(queryClient, keys.accountEvents);
     },
   });
   const onSubmit = (event: FormEvent) => {
@@ -112,8 +113,8 @@ function Sessions() {
     onSuccess: (_, row) => {
       if (row.current) signedOut();
       else {
-        void queryClient.invalidateQueries({ queryKey: keys.sessions });
-        void queryClient.invalidateQueries({ queryKey: keys.accountEvents });
+        void refetchFresh(queryClient, keys.sessions);
+        void refetchFresh(queryClient, keys.accountEvents);
       }
     },
   });

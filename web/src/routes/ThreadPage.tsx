@@ -14,6 +14,7 @@ import { threadTitle } from "../components/Sidebar";
 import { personName } from "../api/shares";
 import { can, THREADS_SHARE } from "../auth/access";
 import { useMe } from "../auth/useMe";
+import { refetchFresh } from "../api/refetch";
 
 export function ThreadPage() {
   const { threadId = "" } = useParams();
@@ -57,7 +58,7 @@ function Conversation({ threadId }: { threadId: string }) {
     mutationFn: () => deleteThread(threadId),
     onSuccess: () => {
       void navigate("/", { replace: true });
-      void queryClient.invalidateQueries({ queryKey: keys.threadLists });
+      void refetchFresh(queryClient, keys.threadLists);
       // After this page has gone, so its queries do not fetch the deleted thread again.
       setTimeout(() => {
         queryClient.removeQueries({ queryKey: keys.thread(threadId) });
@@ -188,7 +189,7 @@ function RenameForm(props: { threadId: string; initial: string; onDone: () => vo
     mutationFn: (title: string) => renameThread(props.threadId, title),
     onSuccess: (thread) => {
       queryClient.setQueryData(keys.thread(props.threadId), thread);
-      void queryClient.invalidateQueries({ queryKey: keys.threadLists });
+      void refetchFresh(queryClient, keys.threadLists);
       props.onDone();
     },
   });

@@ -17,6 +17,7 @@ import { StatusBadge } from "../../components/StatusBadge";
 import { when } from "../../format";
 import { inviteLink } from "../../admin/invites";
 import { useRoleNames } from "./UsersPage";
+import { refetchFresh } from "../../api/refetch";
 
 const DAY = 86_400;
 export const EXPIRY_CHOICES = [
@@ -68,7 +69,7 @@ function InviteForm({ onCreated }: { onCreated: (invite: InviteCreated) => void 
       setSend(false);
       setChosen(new Set());
       onCreated(invite);
-      void queryClient.invalidateQueries({ queryKey: adminKeys.invites });
+      void refetchFresh(queryClient, adminKeys.invites);
     },
   });
   const onSubmit = (event: FormEvent) => {
@@ -182,7 +183,7 @@ function InviteList() {
   });
   const revoke = useMutation({
     mutationFn: (invite: Invite) => revokeInvite(invite.id),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: adminKeys.invites }),
+    onSuccess: () => void refetchFresh(queryClient, adminKeys.invites),
   });
   const items = invites.data?.pages.flatMap((page) => page.items) ?? [];
   return (

@@ -6,6 +6,7 @@ import { ErrorAlert } from "../../components/ErrorAlert";
 import { StatusBadge } from "../../components/StatusBadge";
 import { TableWrap } from "../../components/TableWrap";
 import { localInputToIso, when } from "../../format";
+import { refetchFresh } from "../../api/refetch";
 
 export type IpRule = Schemas["IpRuleOut"];
 export type IpRuleInput = Schemas["IpRuleCreate"];
@@ -62,7 +63,7 @@ function IpRuleForm() {
       setCidr("");
       setNote("");
       setExpires("");
-      void queryClient.invalidateQueries({ queryKey: ipRulesKey });
+      void refetchFresh(queryClient, ipRulesKey);
     },
   });
   const onSubmit = (event: FormEvent) => {
@@ -133,7 +134,7 @@ function IpRuleList() {
   const rules = useQuery({ queryKey: ipRulesKey, queryFn: listIpRules });
   const remove = useMutation({
     mutationFn: (rule: IpRule) => deleteIpRule(rule.id),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: ipRulesKey }),
+    onSuccess: () => void refetchFresh(queryClient, ipRulesKey),
   });
   const items = rules.data?.items ?? [];
   const now = Date.now();

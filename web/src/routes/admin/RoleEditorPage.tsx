@@ -18,6 +18,7 @@ import { inheritedGrants, matrix, parentChoices } from "../../admin/matrix";
 import { Dialog } from "../../components/Dialog";
 import { TableWrap } from "../../components/TableWrap";
 import { ErrorAlert } from "../../components/ErrorAlert";
+import { refetchFresh } from "../../api/refetch";
 
 const ADMIN_ROLE = "admin";
 
@@ -85,8 +86,8 @@ function RoleForm({ role, roles, permissions }: { role: Role | null; roles: Role
   const groups = useMemo(() => matrix(permissions, granted, inherited), [permissions, granted, inherited]);
 
   const done = (updated: Role) => {
-    void queryClient.invalidateQueries({ queryKey: adminKeys.roles });
-    void queryClient.invalidateQueries({ queryKey: adminKeys.users });
+    void refetchFresh(queryClient, adminKeys.roles);
+    void refetchFresh(queryClient, adminKeys.users);
     setSaved(true);
     if (!role || updated.name !== role.name) {
       void navigate(`/admin/roles/${encodeURIComponent(updated.name)}`, { replace: true, state: { saved: true } });
@@ -108,8 +109,8 @@ function RoleForm({ role, roles, permissions }: { role: Role | null; roles: Role
   const remove = useMutation({
     mutationFn: () => deleteRole(role?.name ?? ""),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: adminKeys.roles });
-      void queryClient.invalidateQueries({ queryKey: adminKeys.users });
+      void refetchFresh(queryClient, adminKeys.roles);
+      void refetchFresh(queryClient, adminKeys.users);
       void navigate("/admin/roles", { replace: true });
     },
   });

@@ -17,6 +17,7 @@ import { ErrorAlert } from "../../components/ErrorAlert";
 import { StatusBadge } from "../../components/StatusBadge";
 import { when } from "../../format";
 import { useRoleNames } from "./UsersPage";
+import { refetchFresh } from "../../api/refetch";
 
 export function UserDetailPage() {
   const { userId = "" } = useParams();
@@ -78,7 +79,7 @@ function useUserChanged(user: AdminUser) {
     if (updated && typeof updated === "object" && "id" in updated && "status" in updated) {
       queryClient.setQueryData(adminKeys.user(user.id), updated);
     }
-    void queryClient.invalidateQueries({ queryKey: adminKeys.users });
+    void refetchFresh(queryClient, adminKeys.users);
   };
 }
 
