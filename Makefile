@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck web-build web-check pytest bench bench-chat bench-scaling bench-signin install clean
+.PHONY: run test lint typecheck web-build web-check pytest bench bench-chat bench-scaling bench-signin bench-ratelimit install clean
 
 # The web app (web/) builds into the package, where the server serves it from.
 WEB_DIST := src/confide/web/dist
@@ -73,6 +73,9 @@ bench-scaling: install
 ## Sign-in latency with and without MFA, at the default Argon2 cost.
 bench-signin: install
 	$(BIN)/python bench/signin_bench.py
+
+bench-ratelimit: install
+	$(BIN)/python bench/ratelimit_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

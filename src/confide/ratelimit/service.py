@@ -2,27 +2,26 @@
 
 The sliding window counter keeps two counters per key (this window and the last), so a hit
 costs the same whatever the budget's size, where a moving window keeps one entry per hit.
+A hit and the read of what it leaves (the headers' figures) are one `Counter.acquire`
+(storage.py: one round trip on Redis).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from limits import RateLimitItem
-from limits.aio.storage import Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.exceptions import RedisError
 
 from confide.auth.cache import Principal
 from confide.error_handlers import unavailable_part
 from confide.ratelimit.budgets import BudgetTable, parse_budget
 from confide.ratelimit.errors import RateLimited
-from confide.ratelimit.storage import make_storage
+from confide.ratelimit.storage import Counter, Window, make_counter
 
 log = logging.getLogger("confide.ratelimit")
 
@@ -55,21 +54,21 @@ class RateLimits:
     """Every budget of the deployment, counted in one storage."""
 
     def __init__(
-        self, storage: Storage, budgets: BudgetTable, ip_routes: dict[str, IpBudget]
+        self, counter: Counter, budgets: BudgetTable, ip_routes: dict[str, IpBudget]
     ) -> None:
-        self.storage = storage
-        self.strategy = SlidingWindowCounterRateLimiter(storage)
+        self.counter = counter
         self.budgets = budgets
         self.ip_routes = ip_routes
 
     async def hit(self, item: RateLimitItem, *key: str, what: str) -> Quota:
         """Spend one unit of `item` for `key`; RateLimited past it."""
-        allowed = await self.strategy.hit(item, *key)
-        stats = await self.strategy.get_window_stats(item, *key)
-        reset = max(1, math.ceil(stats.reset_time - time.time()))
+        expiry = item.get_expiry()
+        allowed, window = await self.counter.acquire(item.key_for(*key), item.amount, expiry)
+        remaining, reset_in = window_stats(item.amount, expiry, window)
+        reset = max(1, math.ceil(reset_in))
         if not allowed:
             raise RateLimited(what=what, retry_after=reset, limit=item.amount)
-        return Quota(limit=item.amount, remaining=stats.remaining, reset_seconds=reset)
+        return Quota(limit=item.amount, remaining=remaining, reset_seconds=reset)
 
     async def api(self, principal: Principal) -> Quota | None:
         """One API request of the caller's. None when the storage (Redis) cannot be reached:
@@ -120,6 +119,22 @@ class RateLimits:
     async def ip(self, budget: IpBudget, client: str) -> Quota:
         """One request of a client IP (or /64) to a route with a per-IP budget."""
         return await self.hit(budget.item, "ip", budget.name, client, what=budget.what)
+
+
+def window_stats(amount: int, expiry: int, window: Window) -> tuple[int, float]:
+    """What is left of a budget and the seconds until it has room again, from a read of its
+    window: limits' `SlidingWindowCounterRateLimiter.get_window_stats`, on a window already
+    read (the strategy would read it again)."""
+    previous_count, previous_expires_in, current_count, current_expires_in = window
+    weighted = previous_count * previous_expires_in / expiry + current_count
+    remaining = max(0, amount - math.floor(weighted))
+    if not (previous_count or current_count):
+        return remaining, 0.0
+    previous_reset_in = (
+        previous_expires_in % (expiry / previous_count) if previous_count else math.inf
+    )
+    current_reset_in = current_expires_in % expiry if current_count else math.inf
+    return remaining, min(previous_reset_in, current_reset_in)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,4 +190,4 @@ def build_rate_limits(settings: Settings, redis: Redis | None) -> RateLimits:
         path: IpBudget(name=name, item=parse_budget(getattr(settings, setting)), what=what)
         for path, (name, setting, what) in IP_ROUTES.items()
     }
-    return RateLimits(make_storage(redis), budgets, ip_routes)
+    return RateLimits(make_counter(redis), budgets, ip_routes)
