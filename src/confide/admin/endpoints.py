@@ -39,10 +39,12 @@ from confide.pagination import (
     InvalidCursor,
     LimitParam,
     Page,
+    after_time_and_id,
     cursor_datetime,
     cursor_uuid,
     decode_cursor,
     encode_cursor,
+    next_time_and_id,
 )
 
 # One dependency for the whole router, so no admin change can be added without it.
@@ -227,15 +229,10 @@ async def list_invites(
     limit: LimitParam = DEFAULT_LIMIT,
 ) -> Page[InviteOut]:
     """Invitations, newest first, without their tokens (only hashes are kept)."""
-    after = None
-    if cursor:
-        created_raw, id_raw = decode_cursor(cursor, length=2)
-        after = (cursor_datetime(created_raw), cursor_uuid(id_raw))
-    rows = await invites.list_invites(status=status, after=after, limit=limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        last, _out = rows[limit - 1]
-        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
+    rows = await invites.list_invites(
+        status=status, after=after_time_and_id(cursor), limit=limit + 1
+    )
+    next_cursor = next_time_and_id([invite for invite, _ in rows], limit)
     return Page[InviteOut](items=[out for _, out in rows[:limit]], next_cursor=next_cursor)
 
 

@@ -59,10 +59,9 @@ from confide.pagination import (
     CursorParam,
     LimitParam,
     Page,
-    cursor_datetime,
-    cursor_uuid,
-    decode_cursor,
+    after_time_and_id,
     encode_cursor,
+    next_time_and_id,
 )
 from confide.throttle.service import Throttle
 
@@ -292,10 +291,7 @@ async def list_sessions(
     limit: LimitParam = DEFAULT_LIMIT,
 ) -> Page[SessionOut]:
     """The caller's live sessions, newest first."""
-    after = None
-    if cursor:
-        created_raw, id_raw = decode_cursor(cursor, length=2)
-        after = (cursor_datetime(created_raw), cursor_uuid(id_raw))
+    after = after_time_and_id(cursor)
     rows = await AuthService(db, ctx).list_sessions(principal, after=after, limit=limit + 1)
     items = [
         SessionOut.model_validate(row).model_copy(
@@ -303,11 +299,7 @@ async def list_sessions(
         )
         for row in rows[:limit]
     ]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
-    return Page[SessionOut](items=items, next_cursor=next_cursor)
+    return Page[SessionOut](items=items, next_cursor=next_time_and_id(rows, limit))
 
 
 @router.delete("/sessions/{session_id}", status_code=204, response_class=Response)
