@@ -52,10 +52,14 @@ from confide.mfa.endpoints import router as mfa_router
 from confide.notify.service import (
     DELIVER_JOB,
     DELIVER_TIMEOUT_SECONDS,
+    STATUS_JOB,
+    STATUS_TIMEOUT_SECONDS,
     SWEEP_CRON,
     SWEEP_JOB,
     Notifications,
 )
+from confide.notify.service import PURGE_CRON as PURGE_NOTIFY_CRON
+from confide.notify.service import PURGE_JOB as PURGE_NOTIFY_JOB
 from confide.openapi import install_problem_schema
 from confide.passkeys.endpoints import router as passkeys_router
 from confide.ratelimit.dependencies import count_api_request
@@ -232,6 +236,13 @@ def create_app(
             timeout_seconds=DELIVER_TIMEOUT_SECONDS,
         ),
         JobDefinition(SWEEP_JOB, lambda: notify.sweep(), tries=1, cron=SWEEP_CRON),
+        JobDefinition(
+            STATUS_JOB,
+            lambda message_id: notify.check_status(uuid.UUID(message_id)),
+            tries=1,  # a failed check is asked again by the sweep (notify/service.py)
+            timeout_seconds=STATUS_TIMEOUT_SECONDS,
+        ),
+        JobDefinition(PURGE_NOTIFY_JOB, lambda: notify.purge(), cron=PURGE_NOTIFY_CRON),
     ]
     jobs: JobQueue = (
         SaqQueue(

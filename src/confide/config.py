@@ -163,6 +163,9 @@ class Settings(BaseSettings):
     # Tries per message (30 s back-off, doubling, at most an hour) before it is given up (an
     # SMS then goes to its fallback email).
     notify_max_attempts: int = Field(default=8, ge=1, le=50)
+    # Sent and given-up messages, their attempts and the outbox channel's files are deleted
+    # once this old (the daily purge_notifications job); queued ones never are.
+    notification_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _check_notifications(self) -> Settings:

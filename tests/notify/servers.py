@@ -3,6 +3,7 @@ a local server speaking Telesign's Messaging API wire format (uvicorn in the tes
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import datetime
@@ -162,6 +163,18 @@ class FakeTelesign:
     invalid_numbers: set[str] = field(default_factory=set)
     # When set, answer every request with this HTTP status (an outage: 503).
     outage: int | None = None
+    # The statuses GET /v1/messaging/{reference_id} answers, in turn (the last one repeats;
+    # none: 200 "Delivered to handset"), and the reference_ids it was asked about.
+    statuses: list[tuple[int, str]] = field(default_factory=list)
+    status_queries: list[str] = field(default_factory=list)
+    # When set, a status query waits for it before answering (`status_asked` says one came).
+    hold_status: asyncio.Event | None = None
+    status_asked: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def next_status(self) -> tuple[int, str]:
+        if not self.statuses:
+            return 200, "Delivered to handset"
+        return self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
 
 
 def telesign_app(state: FakeTelesign) -> FastAPI:
@@ -219,12 +232,18 @@ def telesign_app(state: FakeTelesign) -> FastAPI:
     async def status(reference_id: str, request: Request) -> JSONResponse:
         if request.headers.get("authorization") != expected:
             return refuse(401, -30000, "Invalid Customer ID.")
+        state.status_queries.append(reference_id)
         if reference_id not in state.sent:
             return refuse(404, -10001, "Reference ID not found.")
+        code, description = state.next_status()
+        state.status_asked.set()
+        if state.hold_status is not None:
+            hold, state.hold_status = state.hold_status, None  # the first query only
+            await hold.wait()
         return JSONResponse(
             {
                 "reference_id": reference_id,
-                "status": {"code": 200, "description": "Delivered to handset", "updated_on": now()},
+                "status": {"code": code, "description": description, "updated_on": now()},
             }
         )
 

@@ -270,9 +270,11 @@ async def test_an_sms_goes_through_telesign(app_factory: Callable[..., FastAPI])
     assert telesign.sent[reference_id]["phone_number"] == "447700900123"
     database: Database = app.state.database
     message = await _message(database, message_id)
-    assert (message.status, message.body) == ("sent", "")
+    # In progress (290): it waits for its delivery report (test_status.py).
+    assert (message.status, message.body) == ("accepted", "Code: 482913")
     (attempt,) = await _attempts(database, message_id)
     assert (attempt.channel, attempt.provider_ref) == ("telesign", reference_id)
+    assert attempt.status == "sent"
     assert attempt.recipient_hash == hashlib.sha256(b"447700900123").hexdigest()
     _no_secret_in([attempt], "482913")
     await database.dispose()

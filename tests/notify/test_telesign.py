@@ -91,3 +91,17 @@ async def test_an_unreachable_server_may_be_retried() -> None:
     with pytest.raises(DeliveryFailed) as failed:
         await _channel(f"http://127.0.0.1:{free_port()}").send(_sms())
     assert failed.value.retryable
+
+
+async def test_report_maps_telesign_codes_to_outcomes() -> None:
+    async with telesign_server() as (telesign, base_url):
+        channel = _channel(base_url)
+        sent = await channel.send(_sms())
+        telesign.statuses = [(290, "Message in progress"), (210, "Temporary phone error"),
+                             (200, "Delivered to handset")]  # fmt: skip
+        reports = [await channel.report(sent.provider_ref) for _ in range(3)]
+
+    assert sent.pending
+    assert [r.outcome for r in reports] == ["pending", "failed", "delivered"]
+    assert reports[1].detail == "Telesign 210: Temporary phone error"
+    assert telesign.status_queries == [sent.provider_ref] * 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 MessageKind = Literal["email", "sms"]
 
@@ -28,6 +28,17 @@ class Sent:
     a Telesign reference_id, an outbox file name)."""
 
     provider_ref: str
+    # Taken, but whether it reached the recipient is not known yet: the service asks the
+    # channel later (`ReportingChannel.report`).
+    pending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What a provider says of a message it took: `detail` is its code and description."""
+
+    outcome: Literal["delivered", "failed", "pending"]
+    detail: str
 
 
 class DeliveryFailed(Exception):
@@ -49,3 +60,11 @@ class Channel(Protocol):
 
     async def send(self, message: OutgoingMessage) -> Sent:
         """Hand the message over; raise DeliveryFailed when it was not taken."""
+
+
+@runtime_checkable
+class ReportingChannel(Channel, Protocol):
+    """A channel that can say later whether a message it took was delivered (Telesign)."""
+
+    async def report(self, provider_ref: str) -> DeliveryReport:
+        """The delivery outcome so far; raise DeliveryFailed when it cannot be asked."""

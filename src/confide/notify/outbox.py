@@ -86,6 +86,24 @@ class OutboxChannel:
         return final
 
 
+def purge_outbox_files(directory: Path, *, before: datetime) -> int:
+    """Delete the outbox files written before `before` (by the time their name starts with;
+    a temporary file a crash left behind too). Returns how many were deleted."""
+    if not directory.is_dir():
+        return 0
+    deleted = 0
+    for path in directory.iterdir():
+        stamp = path.name.lstrip(".").split("-", 1)[0]
+        try:
+            at = datetime.strptime(stamp, TIME_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            continue  # not one of ours
+        if at < before and path.is_file():
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted
+
+
 def read_outbox(directory: Path) -> list[OutboxEntry]:
     """Every message in the outbox, oldest first (a missing directory: none)."""
     if not directory.is_dir():

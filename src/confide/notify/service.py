@@ -6,6 +6,15 @@ slow or dead mail server never slows a sign-in, and a message is not lost by a r
 `sweep_notifications` cron job (every minute) queues every message that is due, whether its
 job was lost with a process, never queued (a transaction outside a request), or waiting out a
 back-off.
+
+An SMS Telesign takes is only "in progress": it waits in status `accepted` (its body kept, for
+the fallback email) while the `check_sms_status` job asks Telesign how it fared, queued by the
+sweep when a check is due (30 s after sending, then 30 s, 1, 2, 4, 4, 4 min: about 16 minutes
+in all, after which the outcome is recorded as "unknown"). An undelivered SMS then goes to its
+fallback email, once: of two checks that read the same final status, one closes the message.
+
+The `purge_notifications` cron job (daily) deletes sent and given-up messages, their attempts
+and the outbox channel's files once they are older than CONFIDE_NOTIFICATION_RETENTION_DAYS.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import hashlib
 import logging
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,9 +33,17 @@ from confide.auth.emails import email_key
 from confide.db.base import utcnow
 from confide.db.engine import Database, on_commit
 from confide.notify import repository
-from confide.notify.channels import Channel, DeliveryFailed, MessageKind, OutgoingMessage, Sent
+from confide.notify.channels import (
+    Channel,
+    DeliveryFailed,
+    DeliveryReport,
+    MessageKind,
+    OutgoingMessage,
+    ReportingChannel,
+    Sent,
+)
 from confide.notify.models import NotificationAttempt, OutboxMessage
-from confide.notify.outbox import OutboxChannel
+from confide.notify.outbox import OutboxChannel, purge_outbox_files
 from confide.notify.smtp import SmtpChannel
 from confide.notify.telesign import TelesignChannel, phone_digits
 
@@ -46,6 +64,18 @@ DELIVER_TIMEOUT_SECONDS = 120.0
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
 SWEEP_BATCH = 500
+STATUS_JOB = "check_sms_status"
+# Delivery reports: first asked this long after sending, then after as long again as the
+# message has waited (30 s, 1, 2, 4 min...), at most 4 minutes apart; given up ("unknown")
+# once the message has waited this long (Telesign keeps a status 12 hours; an SMS that has
+# not arrived in a quarter of an hour is not worth waiting for).
+STATUS_FIRST_CHECK_SECONDS = 30
+STATUS_MAX_DELAY_SECONDS = 240
+STATUS_GIVE_UP_SECONDS = 900
+STATUS_TIMEOUT_SECONDS = 60.0
+PURGE_JOB = "purge_notifications"
+PURGE_CRON = "41 3 * * *"  # daily, 03:41 UTC
+PURGE_BATCH = 1000
 
 
 def recipient_hash(kind: str, recipient: str) -> str:
@@ -60,6 +90,12 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(
         seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
     )
+
+
+def status_delay(waited: timedelta) -> timedelta:
+    """How long to wait for the next status check of a message accepted `waited` ago."""
+    seconds = max(waited.total_seconds(), STATUS_FIRST_CHECK_SECONDS)
+    return timedelta(seconds=min(seconds, STATUS_MAX_DELAY_SECONDS))
 
 
 def fallback_subject(purpose: str) -> str:
@@ -77,11 +113,17 @@ class Notifications:
         sms_channel: Channel,
         max_attempts: int = 8,
         jobs: JobQueue | None = None,
+        retention_days: int = 30,
+        outbox_dir: Path | None = None,
     ) -> None:
         self.database = database
         self.email_channel = email_channel
         self.sms_channel = sms_channel
         self.max_attempts = max_attempts
+        self.retention = timedelta(days=retention_days)
+        # The outbox channel's files, purged with the messages (whatever the channels are now:
+        # a server may have used the outbox before mail was set up).
+        self.outbox_dir = outbox_dir
         # Set by create_app once the queue exists (the queue's jobs call this service).
         self.jobs = jobs
         self._tasks: set[asyncio.Task[None]] = set()
@@ -94,6 +136,8 @@ class Notifications:
             email_channel=email_channel(settings),
             sms_channel=sms_channel(settings),
             max_attempts=settings.notify_max_attempts,
+            retention_days=settings.notification_retention_days,
+            outbox_dir=settings.data_dir / "outbox",
         )
 
     # Queueing (in the caller's transaction) ---------------------------------------------------
@@ -174,11 +218,12 @@ class Notifications:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _enqueue(self, message_id: uuid.UUID) -> None:
+    async def _enqueue(self, message_id: uuid.UUID, *, job: str = DELIVER_JOB) -> None:
         if self.jobs is None:
             return
+        key = str(message_id) if job == DELIVER_JOB else f"{job}:{message_id}"
         try:
-            await self.jobs.enqueue(DELIVER_JOB, key=str(message_id), message_id=str(message_id))
+            await self.jobs.enqueue(job, key=key, message_id=str(message_id))
         except Exception:
             # Stored all the same: the next sweep queues it.
             log.warning("notification not queued", extra={"message_id": str(message_id)})
@@ -222,7 +267,13 @@ class Notifications:
             failure = DeliveryFailed(type(exc).__name__, retryable=True)
         done = utcnow()
         async with self.database.session() as session:
-            if sent is not None:
+            if sent is not None and sent.pending and isinstance(channel, ReportingChannel):
+                status = "sent"  # taken; the attempt gets its outcome from check_status
+                await repository.accept(
+                    session, message_id, at=done,
+                    check_at=done + timedelta(seconds=STATUS_FIRST_CHECK_SECONDS),
+                )  # fmt: skip
+            elif sent is not None:
                 status = "sent"
                 await repository.finish(session, message_id, status="sent", at=done)
             elif failure is not None and failure.retryable and attempts < self.max_attempts:
@@ -232,11 +283,9 @@ class Notifications:
                 status = "failed"
                 await repository.finish(session, message_id, status="failed", at=done)
                 if outgoing.kind == "sms" and fallback:
-                    # Queued once this transaction commits (on_commit), like any other.
-                    await self._queue(
-                        session, kind="email", to=fallback,
-                        subject=fallback_subject(outgoing.purpose), text=outgoing.text,
-                        purpose=outgoing.purpose, user_id=user_id, fallback_email=None,
+                    await self._fall_back(
+                        session, to=fallback, text=outgoing.text, purpose=outgoing.purpose,
+                        user_id=user_id,
                     )  # fmt: skip
             await repository.add_attempt(
                 session,
@@ -263,13 +312,115 @@ class Notifications:
             },
         )
 
+    async def _fall_back(
+        self, session: AsyncSession, *, to: str, text: str, purpose: str,
+        user_id: uuid.UUID | None,
+    ) -> None:  # fmt: skip
+        # Queued once the caller's transaction commits (on_commit), like any other email.
+        await self._queue(
+            session, kind="email", to=to, subject=fallback_subject(purpose), text=text,
+            purpose=purpose, user_id=user_id, fallback_email=None,
+        )  # fmt: skip
+
+    async def check_status(self, message_id: uuid.UUID) -> None:
+        """Ask the SMS channel whether an accepted message was delivered (the
+        `check_sms_status` job); record the outcome on its attempt, or check again later.
+        Safe to run twice: the check is claimed, and only one check closes the message."""
+        channel = self.sms_channel
+        if not isinstance(channel, ReportingChannel):
+            return
+        now = utcnow()
+        async with self.database.session() as session:
+            message = await repository.claim_check(
+                session, message_id, now=now, until=now + timedelta(seconds=CLAIM_SECONDS)
+            )
+            if message is None:  # closed, not due yet, or being checked elsewhere
+                return
+            provider_ref = await repository.delivered_ref(session, message_id)
+            accepted_at = message.sent_at or message.created_at
+            fallback, text, purpose = message.fallback_email, message.body, message.purpose
+            hashed, user_id = message.recipient_hash, message.user_id
+        report: DeliveryReport | None = None
+        failure: DeliveryFailed | None = None
+        if provider_ref is None:
+            failure = DeliveryFailed("no provider reference", retryable=False)
+        else:
+            try:
+                report = await channel.report(provider_ref)
+            except DeliveryFailed as exc:
+                failure = exc
+            except Exception as exc:  # a channel's bug must not leave the message claimed
+                log.exception("delivery report failed", extra={"message_id": str(message_id)})
+                failure = DeliveryFailed(type(exc).__name__, retryable=True)
+        done = utcnow()
+        outcome = report.outcome if report is not None else "pending"
+        may_wait = failure is None or failure.retryable
+        if (
+            outcome == "pending"
+            and may_wait
+            and done - accepted_at < _seconds(STATUS_GIVE_UP_SECONDS)
+        ):
+            async with self.database.session() as session:
+                await repository.check_again_at(
+                    session, message_id, at=done + status_delay(done - accepted_at)
+                )
+            return
+        status = "unknown" if outcome == "pending" else outcome
+        detail = report.detail if report is not None else (failure.reason if failure else None)
+        async with self.database.session() as session:
+            if not await repository.settle_report(
+                session, message_id, status="failed" if status == "failed" else "sent"
+            ):
+                return  # another check closed it first
+            if provider_ref is not None:
+                await repository.report_on_attempt(
+                    session, message_id, provider_ref=provider_ref, status=status,
+                    error=None if status == "delivered" else (detail or "")[:500] or None,
+                )  # fmt: skip
+            if status == "failed" and fallback:
+                await self._fall_back(
+                    session, to=fallback, text=text, purpose=purpose, user_id=user_id
+                )
+        log.info(
+            "sms %s",
+            status,
+            extra={
+                "message_id": str(message_id),
+                "purpose": purpose,
+                "channel": channel.name,
+                "recipient_hash": hashed,
+            },
+        )
+
     async def sweep(self) -> None:
         """Queue a delivery for every message that is due (the `sweep_notifications` cron
-        job): after a restart, a lost job, or a back-off."""
+        job): after a restart, a lost job, or a back-off; and a status check for every
+        accepted SMS whose check is due."""
         async with self.database.session() as session:
             due = await repository.due_ids(session, now=utcnow(), limit=SWEEP_BATCH)
+            checks = await repository.check_ids(session, now=utcnow(), limit=SWEEP_BATCH)
         for message_id in due:
             await self._enqueue(message_id)
+        for message_id in checks:
+            await self._enqueue(message_id, job=STATUS_JOB)
+
+    async def purge(self) -> int:
+        """Delete sent and given-up messages older than the retention, with their attempts,
+        in batches, and the outbox channel's files as old (the `purge_notifications` cron
+        job). A queued or accepted message is never deleted. Returns the messages deleted."""
+        cutoff = utcnow() - self.retention
+        deleted = 0
+        while True:
+            async with self.database.session() as session:
+                batch = await repository.finished_before(session, cutoff=cutoff, limit=PURGE_BATCH)
+                if batch:
+                    await repository.delete_messages(session, batch)
+            deleted += len(batch)
+            if len(batch) < PURGE_BATCH:
+                break
+        if self.outbox_dir is not None:
+            await asyncio.to_thread(purge_outbox_files, self.outbox_dir, before=cutoff)
+        return deleted
 
 
 def email_channel(settings: Settings) -> Channel:
@@ -301,6 +452,10 @@ def sms_channel(settings: Settings) -> Channel:
             api_key=settings.telesign_api_key.get_secret_value(),
         )
     return OutboxChannel(settings.data_dir / "outbox", sender=settings.mail_from)
+
+
+def _seconds(seconds: int) -> timedelta:
+    return timedelta(seconds=seconds)
 
 
 def _check_recipient(value: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from confide.notify.channels import DeliveryFailed, OutgoingMessage, Sent
+from confide.notify.channels import DeliveryFailed, DeliveryReport, OutgoingMessage, Sent
 
 # Telesign's transaction status codes (its "Status codes" table).
 DELIVERED = 200
@@ -96,7 +96,7 @@ class TelesignChannel:
             raise DeliveryFailed(
                 f"Telesign status {status.code}: {status.description}", retryable=False
             )
-        return Sent(provider_ref=reference_id)
+        return Sent(provider_ref=reference_id, pending=not status.delivered)
 
     async def status(self, reference_id: str) -> SmsStatus:
         """The delivery status of a message sent earlier (Telesign keeps it 12 hours)."""
@@ -112,6 +112,17 @@ class TelesignChannel:
                 retryable=response.status_code == 429 or response.status_code >= 500,
             )
         return _status(reference_id, body)
+
+    async def report(self, provider_ref: str) -> DeliveryReport:
+        """The status as a delivery outcome: delivered (200), failed (a final code), or
+        pending (in progress, or a code this module does not know)."""
+        status = await self.status(provider_ref)
+        detail = f"Telesign {status.code}: {status.description}"[:300]
+        if status.delivered:
+            return DeliveryReport(outcome="delivered", detail=detail)
+        if status.failed:
+            return DeliveryReport(outcome="failed", detail=detail)
+        return DeliveryReport(outcome="pending", detail=detail)
 
 
 def phone_digits(number: str) -> str:
