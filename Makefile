@@ -90,7 +90,9 @@ web-client: install
 .PHONY: compose-check
 compose-check: install
 	CONFIDE_SECRET_KEY=compose-check-placeholder-key-0123456789abcdef POSTGRES_PASSWORD=compose-check \
+		CONFIDE_MASTER_KEYS=compose-check:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8 \
 		docker compose -f compose.yaml config -q
 	CONFIDE_SECRET_KEY=compose-check-placeholder-key-0123456789abcdef POSTGRES_PASSWORD=compose-check \
+		CONFIDE_MASTER_KEYS=compose-check:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8 \
 		docker compose -f compose.yaml --profile ollama config -q
 	$(BIN)/pytest -q tests/test_containers.py

@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import shutil
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -41,12 +42,17 @@ from confide.config import Settings
 from confide.db.base import Base
 from confide.db.migrate import upgrade
 from confide.logs import JsonFormatter
+from confide.ratelimit.storage import MemoryCounter
 from tests.invariant import assert_threads_valid
 
 T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("CONFIDE_TEST_POSTGRES_URL", "")
+# One second into today (UTC): the in-process apps' budget clock (app_factory).
+_BUDGET_EPOCH = float(int(time.time()) // 86400 * 86400 + 1)
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+# A master key ring for settings that must be production-valid (never a real key).
+TEST_MASTER_KEYS = "test:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
 TEST_HOSTS = ["testserver", "127.0.0.1", "localhost", "::1"]
 
 RATE_LIMIT_SETTINGS = (
@@ -211,6 +217,13 @@ def app_factory(
     def make(**overrides: Any) -> FastAPI:
         application = create_app(settings_factory(**overrides))
         _made_apps.append(application)
+        # The budgets' windows are aligned on the clock: three hits of a "2/minute" budget
+        # that straddle a minute count the earlier window's by the part of it still in the
+        # span, and the third may pass. In-process apps count on a clock stopped just after
+        # the start of a day, so a test's hits all fall in one window of any length.
+        counter = application.state.rate_limits.counter
+        if isinstance(counter, MemoryCounter):
+            counter.clock = lambda: _BUDGET_EPOCH
         # Tests end their apps with `database.dispose()`; the app's jobs (a registration's
         # mail) must finish first, as the lifespan makes them in production, or a job's
         # connection is checked out of a pool that no longer exists and never closed.

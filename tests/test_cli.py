@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from confide.config import load_or_create_secret_key
 from confide.db.migrate import head_revision, upgrade
-from tests.conftest import POSTGRES_URL, run_async, unavailable
+from tests.conftest import POSTGRES_URL, TEST_MASTER_KEYS, run_async, unavailable
 from tests.factories import PASSWORD
 
 CONFIDE = str(Path(sys.executable).with_name("confide"))
@@ -28,7 +28,11 @@ STARTUP_SECONDS = 20
 SECRET = "cli-test-secret-that-is-long-enough-0123456789-abcdef"
 ADMIN_EMAIL = "a@example.org"
 # Production with the host names set (required there), so a test sees the problem it is about.
-PRODUCTION = {"CONFIDE_ENV": "production", "CONFIDE_ALLOWED_HOSTS": "chat.example.org"}
+PRODUCTION = {
+    "CONFIDE_ENV": "production",
+    "CONFIDE_ALLOWED_HOSTS": "chat.example.org",
+    "CONFIDE_MASTER_KEYS": TEST_MASTER_KEYS,
+}
 
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from confide.config import (
     load_or_create_secret_key,
     load_settings,
 )
+from tests.conftest import TEST_MASTER_KEYS
 
 GOOD_SECRET = "s" * MIN_SECRET_LENGTH
 
@@ -49,6 +50,7 @@ def production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> N
     monkeypatch.setenv("CONFIDE_ENV", "production")
     monkeypatch.setenv("CONFIDE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CONFIDE_ALLOWED_HOSTS", "chat.example.org")  # required in production
+    monkeypatch.setenv("CONFIDE_MASTER_KEYS", TEST_MASTER_KEYS)  # required too (tests/crypto)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 

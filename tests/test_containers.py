@@ -29,6 +29,7 @@ SETTINGS = {f"CONFIDE_{name.upper()}" for name in Settings.model_fields}
 # What compose.yaml requires from the environment (`${VAR:?...}`): placeholders for the checks.
 REQUIRED = {
     "CONFIDE_SECRET_KEY": "compose-check-placeholder-key-0123456789abcdef",
+    "CONFIDE_MASTER_KEYS": "compose-check:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
     "POSTGRES_PASSWORD": "compose-check",
 }
 CONFIDE_SERVICES = ("migrate", "web", "worker")
@@ -187,7 +188,7 @@ def test_compose_defaults_are_valid_production_settings(monkeypatch: pytest.Monk
 
 def test_compose_refuses_to_start_without_the_secret_key_or_the_database_password() -> None:
     web = environment("web")
-    text = web["CONFIDE_SECRET_KEY"] + web["CONFIDE_DATABASE_URL"]
+    text = web["CONFIDE_SECRET_KEY"] + web["CONFIDE_DATABASE_URL"] + web["CONFIDE_MASTER_KEYS"]
     assert "compose-check" in interpolate(text, REQUIRED)
     for name in REQUIRED:
         with pytest.raises(LookupError, match=name):

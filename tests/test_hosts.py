@@ -14,6 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from confide.config import SettingsError, load_settings
 from confide.hosts import AllowedHosts, parse_host_pattern
+from tests.conftest import TEST_MASTER_KEYS
 from tests.factories import PASSWORD, assert_problem, register, unique_email
 from tests.live_server import serve
 
@@ -172,6 +173,7 @@ def test_production_needs_explicit_hosts(
 ) -> None:
     monkeypatch.setenv("CONFIDE_ENV", "production")
     monkeypatch.setenv("CONFIDE_SECRET_KEY", GOOD_SECRET)
+    monkeypatch.setenv("CONFIDE_MASTER_KEYS", TEST_MASTER_KEYS)
     monkeypatch.setenv("CONFIDE_DATA_DIR", str(tmp_path / "data"))
     if value is not None:
         monkeypatch.setenv("CONFIDE_ALLOWED_HOSTS", value)

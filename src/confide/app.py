@@ -62,6 +62,7 @@ from confide.notify.service import PURGE_CRON as PURGE_NOTIFY_CRON
 from confide.notify.service import PURGE_JOB as PURGE_NOTIFY_JOB
 from confide.openapi import install_problem_schema
 from confide.passkeys.endpoints import router as passkeys_router
+from confide.phones.endpoints import router as phones_router
 from confide.ratelimit.dependencies import count_api_request
 from confide.ratelimit.middleware import RateLimitMiddleware
 from confide.ratelimit.service import build_rate_limits
@@ -293,6 +294,7 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(mfa_router)
     app.include_router(passkeys_router)
+    app.include_router(phones_router)
     app.include_router(account_router)
     app.include_router(agents_router)
     app.include_router(threads_router)

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from confide.crypto.keyring import parse_key_ring
 from confide.hosts import LOCAL_HOSTS, parse_host_pattern
 from confide.ratelimit.budgets import check_role_overrides, parse_budget
 
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
         # `CONFIDE_X=` (as in .env.example) means "not set": the default applies.
         env_ignore_empty=True,
         validate_default=True,
+        # A refused value is never repeated in the error (it may be a key or a password).
+        hide_input_in_errors=True,
     )
 
     env: Environment = Environment.DEVELOPMENT
@@ -241,6 +244,25 @@ class Settings(BaseSettings):
     ip_block_window_seconds: int = Field(default=900, ge=1, le=86400)
     ip_block_seconds: int = Field(default=900, ge=1, le=7 * 86400)
 
+    # --- encryption at rest (issue 12, deliverable 2; not yet applied to stored data) ---
+    # The master key ring: `<key id>:<base64url 32-byte key>`, comma-separated, the current
+    # key first (it wraps new data keys; the others still unwrap). Unset: a ring generated
+    # into $CONFIDE_DATA_DIR/master_keys (0600) and reused, refused in production. See
+    # crypto/keyring.py and crypto/keystore.py.
+    master_keys: SecretStr | None = None
+
+    @field_validator("master_keys", mode="before")
+    @classmethod
+    def _empty_master_keys_are_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("master_keys")
+    @classmethod
+    def _check_master_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_key_ring(value.get_secret_value())  # a ValueError that never shows a key
+        return value
+
     @field_validator(
         "rate_limit_runs_per_user",
         "rate_limit_runs_per_session",
@@ -433,6 +455,10 @@ class Settings(BaseSettings):
                 )
         elif self.secret_key is None:
             problems.append("CONFIDE_SECRET_KEY: must be set in production (it signs CSRF tokens)")
+        if self.master_keys is None:
+            problems.append(
+                "CONFIDE_MASTER_KEYS: must be set in production (a generated key file is refused)"
+            )
         if self.cookie_secure is False:
             problems.append("CONFIDE_COOKIE_SECURE: insecure cookies are refused in production")
         if "*" in self.cors_origins:

@@ -7,6 +7,7 @@ from confide.auth.models import AuthSession, RefreshToken, User
 from confide.mfa.models import MfaBackupCode, MfaChallenge, MfaTotp
 from confide.notify.models import NotificationAttempt, OutboxMessage
 from confide.passkeys.models import Passkey, PasskeyChallenge
+from confide.phones.models import Phone
 from confide.runs.models import Run, RunEvent
 from confide.threads.models import Message, Thread, ThreadShare
 from confide.throttle.models import IpRule, ThrottleCounter
@@ -27,6 +28,7 @@ __all__ = [
     "OutboxMessage",
     "Passkey",
     "PasskeyChallenge",
+    "Phone",
     "RefreshToken",
     "Role",
     "RolePermission",

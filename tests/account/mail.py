@@ -15,7 +15,9 @@ from tests.conftest import settle_jobs as settle
 
 __all__ = ["LINK", "Mail", "mails", "settle"]
 
-LINK = re.compile(r"(https?://\S+?/(reset-password|verify-email)\?token=([A-Za-z0-9_-]+))")
+LINK = re.compile(
+    r"(https?://\S+?/(reset-password|verify-email|confirm-email)\?token=([A-Za-z0-9_-]+))"
+)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ import ipaddress
 import secrets
 import socket
 import ssl
-from collections.abc import AsyncIterator, Iterator
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,11 +100,28 @@ class Inbox:
     envelopes: list[Envelope] = field(default_factory=list)
     tls: list[bool] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    # The server runs on a thread of its own: a test thread waits on this for a message.
+    changed: threading.Condition = field(default_factory=threading.Condition)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        self.tls.append(session.ssl is not None)
+        with self.changed:
+            self.envelopes.append(envelope)
+            self.tls.append(session.ssl is not None)
+            self.changed.notify_all()
         return "250 Message accepted for delivery"
+
+    def wait_for(self, match: Callable[[Envelope], bool], timeout: float) -> Envelope:
+        """The first message `match` accepts, once it has arrived (blocking: call it through
+        asyncio.to_thread from a test's loop); AssertionError past `timeout`."""
+        with self.changed:
+            found: list[Envelope] = []
+
+            def arrived() -> bool:
+                found[:] = [e for e in self.envelopes if match(e)][:1]
+                return bool(found)
+
+            assert self.changed.wait_for(arrived, timeout), "no such message arrived"
+            return found[0]
 
 
 def _authenticator(inbox: Inbox) -> Any:

@@ -12,11 +12,12 @@ from confide.notify.outbox import OutboxChannel
 from confide.notify.service import email_channel, sms_channel
 from confide.notify.smtp import SmtpChannel
 from confide.notify.telesign import TelesignChannel
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_MASTER_KEYS, TEST_SECRET
 
 PRODUCTION: dict[str, Any] = {
     "env": "production",
     "secret_key": TEST_SECRET,
+    "master_keys": TEST_MASTER_KEYS,
     "allowed_hosts": ["chat.example.org"],
 }
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import update
 
+from confide.auth.models import AuthSession
+from confide.db.base import utcnow
 from tests.passkeys.authenticator import Authenticator
 
 
@@ -41,3 +46,11 @@ async def verify(
     return await client.post(
         "/api/auth/passkeys/authenticate/verify", json={"credential": credential, **body}
     )
+
+
+async def age_sessions(app: FastAPI, minutes: int = 11) -> None:
+    """Every session last proved who it is `minutes` ago (past the step-up window)."""
+    async with app.state.database.session() as db:
+        await db.execute(
+            update(AuthSession).values(authenticated_at=utcnow() - timedelta(minutes=minutes))
+        )

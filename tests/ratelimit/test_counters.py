@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from limits import parse
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
-from confide.ratelimit.service import window_stats
+from confide.ratelimit.service import _key, window_stats
 from confide.ratelimit.storage import Counter, MemoryCounter, RedisCounter
 from confide.shared.redis import connect_redis
 
@@ -154,3 +154,12 @@ def test_window_stats_is_the_strategys_arithmetic(
         assert 0 <= reset_in <= expiry
     else:
         assert reset_in == 0
+
+
+@given(
+    budget=st.sampled_from(["600/minute", "2/hour", "30 per 5 minutes", "1/second", "7/day"]),
+    identifiers=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=3),
+)
+def test_budget_keys_are_the_ones_limits_writes(budget: str, identifiers: list[str]) -> None:
+    item = parse(budget)
+    assert _key(item, tuple(identifiers)) == item.key_for(*identifiers)

@@ -13,6 +13,8 @@ ROUTES = [
     ("/api/auth/register", "rate_limit_register_per_ip"),
     ("/api/auth/password/forgot", "rate_limit_reset_per_ip"),
     ("/api/auth/password/reset", "rate_limit_reset_per_ip"),
+    ("/api/auth/email", "rate_limit_reset_per_ip"),
+    ("/api/auth/email/confirm", "rate_limit_reset_per_ip"),
     ("/api/auth/mfa/send", "rate_limit_codes_per_ip"),
 ]
 

@@ -136,7 +136,7 @@ async def test_an_unknown_email_is_counted_and_answered_like_a_known_one(
     assert [e.actor for e in events] == [known, unknown]
     assert events[0].actor_id is not None
     assert events[1].actor_id is None
-    assert detail(events[0]) == {"failures": 5, "seconds": 30}
+    assert detail(events[0]) == {"failures": 5, "seconds": 30, "factor": "password"}
 
 
 async def test_the_owner_is_told_once_per_lockout(client: httpx.AsyncClient, app: FastAPI) -> None:

@@ -4,7 +4,12 @@ import { ADMIN_PAGES } from "./auth/access";
 import { RequireAuth } from "./auth/RequireAuth";
 import { AdminHome, AdminLayout, RequirePermission } from "./routes/admin/AdminLayout";
 import { AppLayout } from "./routes/AppLayout";
-import { ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage } from "./routes/AccountLinks";
+import {
+  ConfirmEmailPage,
+  ForgotPasswordPage,
+  ResetPasswordPage,
+  VerifyEmailPage,
+} from "./routes/AccountLinks";
 import { LoginPage, RegisterPage } from "./routes/AuthForms";
 import { NewChatPage } from "./routes/NewChatPage";
 import { SettingsPage } from "./routes/SettingsPage";
@@ -53,6 +58,7 @@ export function App() {
       <Route path="/forgot-password" element={<ForgotPasswordPage />} />
       <Route path="/reset-password" element={<ResetPasswordPage />} />
       <Route path="/verify-email" element={<VerifyEmailPage />} />
+      <Route path="/confirm-email" element={<ConfirmEmailPage />} />
       <Route
         element={
           <RequireAuth>

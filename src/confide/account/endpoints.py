@@ -1,13 +1,21 @@
-"""HTTP routes of account links under /api/auth: password recovery and email verification."""
+"""HTTP routes of account links under /api/auth: password recovery, email verification and
+email change."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from confide.access.dependencies import public_route
+from confide.account.email_change import EmailChangeService
 from confide.account.schemas import (
+    EmailChangeConfirm,
+    EmailChanged,
+    EmailChangeRequest,
+    EmailChangeRequested,
+    EmailStatus,
     ForgotPasswordAccepted,
     ForgotPasswordRequest,
     ResetPasswordRequest,
@@ -22,9 +30,13 @@ from confide.account.service import (
 )
 from confide.audit.service import Origin
 from confide.auth import repository as auth_repository
-from confide.auth.dependencies import AuthContextDep, CurrentPrincipal
+from confide.auth.cache import Principal
+from confide.auth.dependencies import AuthContextDep, CurrentPrincipal, current_principal
+from confide.auth.models import User
 from confide.auth.service import SessionEnded
 from confide.db.engine import SessionDep
+from confide.errors import ConfideError
+from confide.mfa.dependencies import RecentAuth
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -97,10 +109,79 @@ async def send_verification(
     notify: MailerDep,
 ) -> VerificationSent:
     """Send (again) a verification link to the caller's address; older links stop working."""
-    user = await auth_repository.get_user(db, principal.user_id)
-    if user is None:
-        raise SessionEnded
+    user = await _user(db, principal)
     await AccountService(db, ctx, notify).send_verification(
         user, base_url=base_url(request), origin=Origin.of(request)
     )
     return VerificationSent(email=user.email)
+
+
+@router.get("/email", response_model=EmailStatus)
+async def email_status(
+    principal: CurrentPrincipal, db: SessionDep, ctx: AuthContextDep, notify: MailerDep
+) -> EmailStatus:
+    """The caller's address, whether it is verified, and a change waiting for its link."""
+    user = await _user(db, principal)
+    pending = await EmailChangeService(db, ctx, notify).pending(user)
+    return EmailStatus(
+        email=user.email,
+        email_verified=user.email_verified_at is not None,
+        pending_email=pending.email if pending else None,
+        pending_expires_at=pending.expires_at if pending else None,
+    )
+
+
+@router.post("/email", status_code=202, response_model=EmailChangeRequested)
+async def request_email_change(
+    request: Request,
+    body: EmailChangeRequest,
+    principal: RecentAuth,
+    db: SessionDep,
+    ctx: AuthContextDep,
+    notify: MailerDep,
+) -> EmailChangeRequested:
+    """Change the address (step-up): a link to the new address (24 hours, single use; a newer
+    request voids it) makes the change, and the current address is told, without the link.
+    The answer is the same when another account has the address (it gets no link)."""
+    user = await _user(db, principal)
+    await EmailChangeService(db, ctx, notify).request(
+        user, body.new_email, base_url=base_url(request), origin=Origin.of(request)
+    )
+    return EmailChangeRequested(email=body.new_email)
+
+
+@router.post("/email/confirm", response_model=EmailChanged)
+@public_route
+async def confirm_email_change(
+    request: Request,
+    body: EmailChangeConfirm,
+    db: SessionDep,
+    ctx: AuthContextDep,
+    notify: MailerDep,
+) -> EmailChanged:
+    """Follow a change link (it may open on any device, signed in or not): the new address
+    becomes the account's, verified, and every session of the account ends but the one making
+    this request, if it is that account's."""
+    caller = await _signed_in(request)
+    user = await EmailChangeService(db, ctx, notify).confirm(
+        body.token,
+        keep=caller.session_id if caller is not None else None,
+        origin=Origin.of(request),
+    )
+    return EmailChanged(email=user.email)
+
+
+async def _user(db: AsyncSession, principal: Principal) -> User:
+    user = await auth_repository.get_user(db, principal.user_id)
+    if user is None:
+        raise SessionEnded
+    return user
+
+
+async def _signed_in(request: Request) -> Principal | None:
+    """The caller's live session, if the request carries one that passes every check (a
+    cookie one its CSRF token too); otherwise nobody, and no session is kept."""
+    try:
+        return await current_principal(request)
+    except ConfideError:
+        return None

@@ -19,11 +19,12 @@ class AccountToken(IdMixin, Base):
     __table_args__ = (Index("ix_account_tokens_user_purpose", "user_id", "purpose"),)
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    # verify_email | reset_password | set_password
+    # verify_email | reset_password | set_password | email_change
     purpose: Mapped[str] = mapped_column(String(32))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The address a verification link was sent to: verifying it verifies that one only (an
-    # email changed since then is not verified by an old link).
+    # email changed since then is not verified by an old link). For `email_change`, the new
+    # address itself, as typed (normalised): following the link makes it the account's.
     email_key: Mapped[str | None] = mapped_column(String(320), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from confide.account.models import AccountToken
@@ -67,3 +67,21 @@ async def void_tokens(
         )
         .values(used_at=now)
     )
+
+
+async def live_token(
+    db: AsyncSession, *, user_id: uuid.UUID, purpose: str, now: datetime
+) -> AccountToken | None:
+    """The user's newest unspent, unexpired token of this kind (a pending email change)."""
+    stmt = (
+        select(AccountToken)
+        .where(
+            AccountToken.user_id == user_id,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+            AccountToken.expires_at > now,
+        )
+        .order_by(AccountToken.created_at.desc())
+        .limit(1)
+    )
+    return (await db.execute(stmt)).scalars().first()

@@ -172,7 +172,7 @@ class AccountService:
             to=user.email,
             subject="Confirm your email address for Confide",
             text=(
-                f"Hello{_name(user)},\n\n"
+                f"Hello{greeting_name(user)},\n\n"
                 "Please confirm that this address is yours by opening this link:\n\n"
                 f"{link(base_url, 'verify-email', token)}\n\n"
                 f"The link works once, for {hours} hours. If you did not create a Confide "
@@ -233,7 +233,7 @@ class AccountService:
         if purpose == RESET_PASSWORD:
             subject = "Reset your Confide password"
             text = (
-                f"Hello{_name(user)},\n\n"
+                f"Hello{greeting_name(user)},\n\n"
                 "Someone (we hope you) asked to reset the password of your Confide account. "
                 f"Choose a new one here:\n\n{url}\n\n"
                 f"The link works once, for {ttl // 60} minutes, and signs you out everywhere. "
@@ -242,7 +242,7 @@ class AccountService:
         else:
             subject = "Set your Confide password"
             text = (
-                f"Hello{_name(user)},\n\n"
+                f"Hello{greeting_name(user)},\n\n"
                 "An account on Confide was made for you. Choose its password here:\n\n"
                 f"{url}\n\nThe link works once, for {ttl // 86400} days.\n"
             )
@@ -251,7 +251,8 @@ class AccountService:
         )
 
 
-def _name(user: User) -> str:
+def greeting_name(user: User) -> str:
+    """` Ada` for "Hello Ada,", nothing for an account without a display name."""
     return f" {user.display_name}" if user.display_name else ""
 
 

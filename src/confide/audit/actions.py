@@ -14,6 +14,8 @@ SESSION_ENDED = "auth.session_ended"
 PASSWORD_RESET_REQUESTED = "auth.password_reset_requested"  # noqa: S105
 PASSWORD_RESET = "auth.password_reset"  # noqa: S105
 EMAIL_VERIFIED = "auth.email_verified"
+EMAIL_CHANGE_REQUESTED = "auth.email_change_requested"
+EMAIL_CHANGED = "auth.email_changed"
 # Sign-in paused after repeated failures (throttle/service.py); its actor is the email typed.
 LOCKED_OUT = "auth.locked_out"
 

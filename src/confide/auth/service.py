@@ -33,7 +33,7 @@ from confide.config import Settings
 from confide.db.base import utcnow
 from confide.db.engine import Database
 from confide.errors import Conflict, Forbidden, NotAuthenticated, NotFound
-from confide.mfa import repository as mfa_repository
+from confide.mfa.requirement import has_second_factor
 from confide.shared.broadcast import Broadcast
 
 log = logging.getLogger("confide.auth")
@@ -419,9 +419,10 @@ class AuthService:
         self, user_id: uuid.UUID, role_ids: Iterable[uuid.UUID], graph: RoleGraph
     ) -> bool:
         """A role the user holds (itself, or one it inherits from) requires MFA, and the user
-        has not turned it on. The query runs only for holders of such a role."""
+        has no second factor that counts (mfa/requirement.py). The queries run only for
+        holders of such a role."""
         required = any(role.mfa_required for r in role_ids for role in graph.chain(r))
-        return required and not await mfa_repository.totp_enabled(self.db, user_id)
+        return required and not await has_second_factor(self.db, user_id)
 
     async def _refused(
         self,

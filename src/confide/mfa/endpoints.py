@@ -119,7 +119,7 @@ async def verify(
     # Before the code counts: another site's page must not use up a browser's challenge.
     check_same_origin(request, ctx.settings)
     verified = await MfaService(db, mfa).verify(
-        body.mfa_token, body.code, origin=Origin.of(request)
+        body.mfa_token, body.code, throttle=request.app.state.throttle, origin=Origin.of(request)
     )
     return await complete_sign_in(
         request, db, ctx, user=verified.user, mode=verified.mode, method=verified.method
@@ -141,6 +141,7 @@ async def reauth(
         password=body.password,
         code=body.code,
         hasher=ctx.hasher,
+        throttle=request.app.state.throttle,
         origin=Origin.of(request),
     )
     return ReauthResponse(method=method, valid_for=ctx.settings.reauth_window_seconds)

@@ -60,3 +60,11 @@ class ReauthFailed(NotAuthenticated):
 class MfaEnrolmentRequired(Forbidden):
     code = "mfa_enrolment_required"
     title = "A role you hold requires two-factor authentication: set it up first"
+
+
+class MfaRequiredByRole(Conflict):
+    code = "mfa_required_by_role"
+    title = (
+        "A role you hold requires two-factor authentication: keep an authenticator app or a "
+        "passkey (add another before removing this one)"
+    )

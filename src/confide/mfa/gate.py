@@ -1,6 +1,7 @@
 """What a session may do while a role it holds requires MFA that the user has not set up:
-enrol, see who it is, sign out. Checked in one place, where every request's principal is
-resolved (auth/dependencies.py `live_principal`), so no route can forget it."""
+enrol (an authenticator app or a passkey), see who it is, sign out. Checked in one place,
+where every request's principal is resolved (auth/dependencies.py `live_principal`), so no
+route can forget it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,12 @@ ENROLMENT_PATHS = frozenset(
         "/api/auth/mfa",
         "/api/auth/mfa/totp",
         "/api/auth/mfa/totp/confirm",
+        # A passkey counts too (mfa/requirement.py): listing and registering one. Registering
+        # needs a recent sign-in, which a session older than the window gets back by /reauth.
+        "/api/auth/passkeys",
+        "/api/auth/passkeys/register/options",
+        "/api/auth/passkeys/register/verify",
+        "/api/auth/reauth",
     }
 )
 

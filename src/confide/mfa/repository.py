@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from confide.auth.models import User
 from confide.mfa.models import MfaBackupCode, MfaChallenge, MfaTotp
 
 
@@ -121,3 +122,11 @@ async def count_failure(
 
 async def delete_expired_challenges(db: AsyncSession, before: datetime) -> None:
     await db.execute(delete(MfaChallenge).where(MfaChallenge.expires_at < before))
+
+
+async def lock_user(db: AsyncSession, user_id: uuid.UUID) -> None:
+    """Lock the user's row until the transaction ends (PostgreSQL; SQLite runs one writer at
+    a time anyway): checks of the user's second factors made after it are not raced. `FOR NO
+    KEY UPDATE`, which rows inserted with a foreign key to the user (their `KEY SHARE`) do
+    not wait for, so two such transactions cannot deadlock on it."""
+    await db.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))

@@ -34,7 +34,10 @@ from confide.mfa.errors import (
     ReauthFailed,
 )
 from confide.mfa.models import MfaChallenge, MfaTotp
+from confide.mfa.requirement import check_second_factor_kept
 from confide.passkeys.repository import has_passkey
+from confide.phones.repository import verified_number
+from confide.throttle.service import Throttle
 
 log = logging.getLogger("confide.mfa")
 
@@ -65,6 +68,17 @@ class Notifier(Protocol):
         text: str,
         purpose: str,
         user_id: uuid.UUID | None = None,
+    ) -> uuid.UUID: ...
+
+    async def sms(
+        self,
+        session: AsyncSession,
+        *,
+        to: str,
+        text: str,
+        purpose: str,
+        user_id: uuid.UUID | None = None,
+        fallback_email: str | None = None,
     ) -> uuid.UUID: ...
 
 
@@ -160,11 +174,14 @@ class MfaService:
         return backup_codes
 
     async def disable(self, principal: Principal, *, origin: Origin | None = None) -> None:
-        """Turn MFA off: the TOTP secret and backup codes are deleted."""
+        """Turn MFA off: the TOTP secret and backup codes are deleted. Refused (409
+        `mfa_required_by_role`, nothing changed) when it is the last second factor of a user
+        whose role requires one."""
         if not await repository.totp_enabled(self.db, principal.user_id):
             raise MfaNotEnabled
         await repository.delete_totp(self.db, principal.user_id)
         await repository.delete_backup_codes(self.db, principal.user_id)
+        await check_second_factor_kept(self.db, principal.user_id)
         await self._invalidate_user(principal.user_id)
         await self._audit(principal, MFA_DISABLED, origin)
 
@@ -195,6 +212,9 @@ class MfaService:
             methods.append("passkey")
         if user.email_verified_at is not None:
             methods.append("email")
+        # A verified phone (phones/) only ever adds a sent code: it never turns MFA on.
+        if await verified_number(self.db, user.id) is not None:
+            methods.append("sms")
         return Challenge(token, methods, int(CHALLENGE_TTL.total_seconds()))
 
     async def live_challenge(self, token: str) -> MfaChallenge:
@@ -209,9 +229,10 @@ class MfaService:
         user = await auth_repository.get_user(self.db, challenge.user_id)
         if user is None:
             raise MfaTokenInvalid
-        if channel == "sms":
-            raise NoVerifiedPhone  # phone numbers come with a later deliverable
-        if user.email_verified_at is None:
+        phone = await verified_number(self.db, user.id) if channel == "sms" else None
+        if channel == "sms" and phone is None:
+            raise NoVerifiedPhone
+        if channel == "email" and user.email_verified_at is None:
             raise NoVerifiedEmail
         code = codes.new_sent_code()
         challenge.code_hash = self.ctx.code_hash(code, purpose=_sent_purpose(challenge))
@@ -219,6 +240,18 @@ class MfaService:
         challenge.code_expires_at = now + SENT_CODE_TTL
         challenge.code_attempts = 0
         minutes = int(SENT_CODE_TTL.total_seconds() // 60)
+        if phone is not None:
+            await notify.sms(
+                self.db,
+                to=phone,
+                text=f"Your Confide sign-in code is {code}. It works once, for {minutes} minutes.",
+                purpose="mfa_code",
+                user_id=user.id,
+                # An SMS that cannot be delivered goes to the verified address: a code sent
+                # there is accepted anyway.
+                fallback_email=user.email if user.email_verified_at is not None else None,
+            )
+            return
         await notify.email(
             self.db,
             to=user.email,
@@ -232,17 +265,22 @@ class MfaService:
             user_id=user.id,
         )
 
-    async def verify(self, token: str, code: str, *, origin: Origin | None = None) -> Verified:
+    async def verify(
+        self, token: str, code: str, *, throttle: Throttle, origin: Origin | None = None
+    ) -> Verified:
         """Finish a sign-in with a TOTP, backup or sent code. A wrong code counts against the
-        challenge (audited as a refused sign-in); the third ends it."""
+        challenge (audited as a refused sign-in; the third ends it) and against the user's
+        code counter (throttle/: 5 in a row lock codes out, with back-off)."""
         now = self._now()
         challenge = await self._live_challenge(token, now)
         user = await auth_repository.get_user(self.db, challenge.user_id)
         if user is None or user.status == "disabled":
             await repository.spend_challenge(self.db, challenge.id, now)
             raise MfaTokenInvalid
+        attempt = await throttle.check_factor(self.db, user, "code")
         method, tried_sent = await self._check(challenge, code, now)
         if method is None:
+            await throttle.factor_failed(self.db, attempt, user=user, origin=origin)
             attempts = await repository.count_failure(
                 self.db, challenge.id, sent_code=tried_sent, max_attempts=MAX_ATTEMPTS, now=now
             )
@@ -261,6 +299,7 @@ class MfaService:
             raise InvalidMfaCode(attempts_left=max(0, MAX_ATTEMPTS - attempts))
         if not await repository.spend_challenge(self.db, challenge.id, now):
             raise MfaTokenInvalid  # a concurrent request finished it first
+        await throttle.factor_succeeded(self.db, attempt)
         return Verified(user=user, method=method, mode=challenge.mode)
 
     # Step-up -----------------------------------------------------------------------------------
@@ -272,13 +311,18 @@ class MfaService:
         password: str | None,
         code: str | None,
         hasher: PasswordHasher,
+        throttle: Throttle,
         origin: Origin | None = None,
     ) -> str:
         """Prove it is still the user (password, or a TOTP or backup code); the session
-        counts as freshly authenticated. The method used."""
+        counts as freshly authenticated. The method used. Wrong ones count as the sign-in's
+        do (throttle/): a stolen session cannot guess the password or codes faster."""
         user = await auth_repository.get_user(self.db, principal.user_id)
         if user is None:
             raise SessionEnded
+        attempt = await throttle.check_factor(
+            self.db, user, "password" if password is not None else "code"
+        )
         method: str | None = None
         if password is not None:
             valid, _ = await hasher.verify_and_update(password, user.password_hash)
@@ -286,8 +330,10 @@ class MfaService:
         elif code is not None:
             method = await self._second_factor(user.id, code)
         if method is None:
+            await throttle.factor_failed(self.db, attempt, user=user, origin=origin)
             await self._audit(principal, REAUTHENTICATED, origin, outcome=FAILURE)
             raise ReauthFailed
+        await throttle.factor_succeeded(self.db, attempt)
         await auth_repository.mark_authenticated(self.db, principal.session_id, utcnow())
         await self._audit(principal, REAUTHENTICATED, origin, detail={"method": method})
         return method

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,24 +12,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from confide.notify.models import NotificationAttempt, OutboxMessage
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
+def _due(status: str, now: datetime) -> ColumnElement[bool]:
+    """In `status`, due, and not held by another delivery or check."""
     return and_(
-        OutboxMessage.status == "queued",
+        OutboxMessage.status == status,
         OutboxMessage.next_attempt_at <= now,
         or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
     )
 
 
-async def claim(
-    session: AsyncSession, message_id: uuid.UUID, *, now: datetime, until: datetime
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return _due("queued", now)
+
+
+async def _take(
+    session: AsyncSession, message_id: uuid.UUID, where: ColumnElement[bool], **values: Any
 ) -> OutboxMessage | None:
-    """Take the message for one delivery attempt (counted now), if it is queued, due and not
-    held by another delivery; None otherwise. One conditional UPDATE: of two deliveries racing
-    for the same message, exactly one gets it, on SQLite and PostgreSQL alike."""
+    """Set `values` on the message if `where` holds, and the message then; None if it did
+    not. One conditional UPDATE: of two racing for the same message, exactly one gets it, on
+    SQLite and PostgreSQL alike."""
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, _claimable(now))
-        .values(claimed_until=until, attempts=OutboxMessage.attempts + 1)
+        .where(OutboxMessage.id == message_id, where)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if getattr(result, "rowcount", 0) != 1:
@@ -42,15 +48,32 @@ async def claim(
     ).scalar_one()
 
 
-async def due_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[uuid.UUID]:
-    """Messages waiting for a delivery attempt now, oldest first."""
+async def _due_ids(
+    session: AsyncSession, where: ColumnElement[bool], *, limit: int
+) -> list[uuid.UUID]:
     rows = await session.execute(
-        select(OutboxMessage.id)
-        .where(_claimable(now))
-        .order_by(OutboxMessage.next_attempt_at)
-        .limit(limit)
+        select(OutboxMessage.id).where(where).order_by(OutboxMessage.next_attempt_at).limit(limit)
     )
     return list(rows.scalars())
+
+
+async def claim(
+    session: AsyncSession, message_id: uuid.UUID, *, now: datetime, until: datetime
+) -> OutboxMessage | None:
+    """Take the message for one delivery attempt (counted now), if it is queued, due and not
+    held by another delivery; None otherwise (`_take`)."""
+    return await _take(
+        session,
+        message_id,
+        _claimable(now),
+        claimed_until=until,
+        attempts=OutboxMessage.attempts + 1,
+    )
+
+
+async def due_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[uuid.UUID]:
+    """Messages waiting for a delivery attempt now, oldest first."""
+    return await _due_ids(session, _claimable(now), limit=limit)
 
 
 async def finish(
@@ -112,44 +135,20 @@ async def accept(
 
 
 def _checkable(now: datetime) -> ColumnElement[bool]:
-    return and_(
-        OutboxMessage.status == "accepted",
-        OutboxMessage.next_attempt_at <= now,
-        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-    )
+    return _due("accepted", now)
 
 
 async def claim_check(
     session: AsyncSession, message_id: uuid.UUID, *, now: datetime, until: datetime
 ) -> OutboxMessage | None:
     """Take an accepted message for one status check, if it is due and not held by another
-    check (one conditional UPDATE, as `claim`)."""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, _checkable(now))
-        .values(claimed_until=until)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
-        return None
-    return (
-        await session.execute(
-            select(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one()
+    check (`_take`, as `claim`)."""
+    return await _take(session, message_id, _checkable(now), claimed_until=until)
 
 
 async def check_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[uuid.UUID]:
     """Accepted messages whose status check is due, oldest first."""
-    rows = await session.execute(
-        select(OutboxMessage.id)
-        .where(_checkable(now))
-        .order_by(OutboxMessage.next_attempt_at)
-        .limit(limit)
-    )
-    return list(rows.scalars())
+    return await _due_ids(session, _checkable(now), limit=limit)
 
 
 async def check_again_at(session: AsyncSession, message_id: uuid.UUID, *, at: datetime) -> None:

@@ -23,9 +23,10 @@ import asyncio
 import hashlib
 import logging
 import uuid
+from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,7 +41,6 @@ from confide.notify.channels import (
     MessageKind,
     OutgoingMessage,
     ReportingChannel,
-    Sent,
 )
 from confide.notify.models import NotificationAttempt, OutboxMessage
 from confide.notify.outbox import OutboxChannel, purge_outbox_files
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from confide.config import Settings
     from confide.jobs import JobQueue
 
+T = TypeVar("T")
 log = logging.getLogger("confide.notify")
 
 DELIVER_JOB = "deliver_notification"
@@ -256,15 +257,7 @@ class Notifications:
             attempts, fallback = message.attempts, message.fallback_email
             hashed, user_id = message.recipient_hash, message.user_id
         channel = self.email_channel if outgoing.kind == "email" else self.sms_channel
-        sent: Sent | None = None
-        failure: DeliveryFailed | None = None
-        try:
-            sent = await channel.send(outgoing)
-        except DeliveryFailed as exc:
-            failure = exc
-        except Exception as exc:  # a channel's bug must not leave the message claimed
-            log.exception("notification channel failed", extra={"message_id": str(message_id)})
-            failure = DeliveryFailed(type(exc).__name__, retryable=True)
+        sent, failure = await _attempt(channel.send(outgoing), "send", message_id)
         done = utcnow()
         async with self.database.session() as session:
             if sent is not None and sent.pending and isinstance(channel, ReportingChannel):
@@ -345,13 +338,7 @@ class Notifications:
         if provider_ref is None:
             failure = DeliveryFailed("no provider reference", retryable=False)
         else:
-            try:
-                report = await channel.report(provider_ref)
-            except DeliveryFailed as exc:
-                failure = exc
-            except Exception as exc:  # a channel's bug must not leave the message claimed
-                log.exception("delivery report failed", extra={"message_id": str(message_id)})
-                failure = DeliveryFailed(type(exc).__name__, retryable=True)
+            report, failure = await _attempt(channel.report(provider_ref), "report", message_id)
         done = utcnow()
         outcome = report.outcome if report is not None else "pending"
         may_wait = failure is None or failure.retryable
@@ -421,6 +408,20 @@ class Notifications:
         if self.outbox_dir is not None:
             await asyncio.to_thread(purge_outbox_files, self.outbox_dir, before=cutoff)
         return deleted
+
+
+async def _attempt(
+    call: Awaitable[T], what: str, message_id: uuid.UUID
+) -> tuple[T | None, DeliveryFailed | None]:
+    """A channel's answer, or how it failed: its DeliveryFailed, or any other exception as a
+    retryable failure (a channel's bug must not leave the message claimed)."""
+    try:
+        return await call, None
+    except DeliveryFailed as exc:
+        return None, exc
+    except Exception as exc:
+        log.exception("notification channel %s failed", what, extra={"message_id": str(message_id)})
+        return None, DeliveryFailed(type(exc).__name__, retryable=True)
 
 
 def email_channel(settings: Settings) -> Channel:

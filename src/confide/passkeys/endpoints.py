@@ -14,6 +14,7 @@ from confide.auth.endpoints import complete_sign_in
 from confide.auth.schemas import CookieSessionResponse, TokenResponse
 from confide.db.engine import SessionDep
 from confide.mfa.dependencies import MfaContextDep, RecentAuth
+from confide.mfa.schemas import ReauthResponse
 from confide.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -27,6 +28,7 @@ from confide.passkeys.schemas import (
     AuthenticateOptionsRequest,
     AuthenticateVerifyRequest,
     PasskeyOut,
+    ReauthVerifyRequest,
     RegisterVerifyRequest,
     RenameRequest,
 )
@@ -164,3 +166,42 @@ async def authenticate(
     return await complete_sign_in(
         request, db, ctx, user=signed_in.user, mode=signed_in.mode, method="passkey"
     )
+
+
+@router.post(
+    "/reauth/options",
+    response_model=dict[str, Any],
+    responses={**_OPTIONS, 409: {"description": "`no_passkey`"}},
+)
+async def reauth_options(
+    request: Request, principal: CurrentPrincipal, db: SessionDep, mfa: MfaContextDep
+) -> Response:
+    """Step-up with a passkey: request options for navigator.credentials.get() limited to the
+    caller's passkeys (user verification required). The challenge is good for 5 minutes,
+    once, from this session."""
+    options = await PasskeyService(db, mfa).reauth_options(principal, relying_party(request))
+    return _json(options)
+
+
+@router.post(
+    "/reauth/verify",
+    response_model=ReauthResponse,
+    responses={
+        400: {"description": "`passkey_challenge_invalid`"},
+        401: {"description": "`passkey_refused` or `passkey_cloned`"},
+    },
+)
+async def reauth_verify(
+    request: Request,
+    body: ReauthVerifyRequest,
+    principal: CurrentPrincipal,
+    db: SessionDep,
+    ctx: AuthContextDep,
+    mfa: MfaContextDep,
+) -> ReauthResponse:
+    """Confirm it is you with one of your passkeys before a sensitive change: answers what
+    `POST /api/auth/reauth` answers."""
+    await PasskeyService(db, mfa).reauthenticate(
+        principal, relying_party(request), body.credential, origin=Origin.of(request)
+    )
+    return ReauthResponse(method="passkey", valid_for=ctx.settings.reauth_window_seconds)

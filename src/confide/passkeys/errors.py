@@ -37,3 +37,8 @@ class PasskeyCloned(NotAuthenticated):
     code = "passkey_cloned"
     title = "This passkey's signature counter went backwards: it may have been copied"
     keep_changes = True
+
+
+class NoPasskey(Conflict):
+    code = "no_passkey"
+    title = "This account has no passkey: confirm it is you with your password or a code"

@@ -31,12 +31,13 @@ class Passkey(IdMixin, Base):
 
 class PasskeyChallenge(IdMixin, Base):
     """The challenge of one ceremony, as its SHA-256: single use, 5 minutes. Registration
-    binds it to the session that asked; an MFA step binds it to that sign-in's challenge."""
+    and step-up bind it to the session that asked; an MFA step binds it to that sign-in's
+    challenge."""
 
     __tablename__ = "passkey_challenges"
 
     challenge_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    purpose: Mapped[str] = mapped_column(String(16))  # "register", "sign_in" or "mfa"
+    purpose: Mapped[str] = mapped_column(String(16))  # "register", "sign_in", "mfa", "reauth"
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), default=None, index=True
     )

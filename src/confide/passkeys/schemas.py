@@ -52,3 +52,10 @@ class AuthenticateVerifyRequest(_Body):
         default=None, description="Sign-in alone only; an MFA step keeps its sign-in's mode."
     )
     mfa_token: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ReauthVerifyRequest(_Body):
+    credential: dict[str, Any] = Field(
+        description="The PublicKeyCredential of navigator.credentials.get() for the step-up "
+        "options, as JSON."
+    )

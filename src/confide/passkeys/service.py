@@ -1,5 +1,6 @@
-"""Passkey rules: registration, naming and removal, and the WebAuthn sign-in ceremonies
-(a passkey alone, or as a sign-in's second step). Raises domain errors; never commits."""
+"""Passkey rules: registration, naming and removal, the WebAuthn sign-in ceremonies (a
+passkey alone, or as a sign-in's second step), and step-up with a passkey. Raises domain
+errors; never commits."""
 
 from __future__ import annotations
 
@@ -50,9 +51,11 @@ from confide.db.base import utcnow
 from confide.mfa import repository as mfa_repository
 from confide.mfa.codes import MfaContext
 from confide.mfa.errors import MfaTokenInvalid
+from confide.mfa.requirement import check_second_factor_kept
 from confide.mfa.service import MfaService
 from confide.passkeys import repository
 from confide.passkeys.errors import (
+    NoPasskey,
     PasskeyAlreadyRegistered,
     PasskeyChallengeInvalid,
     PasskeyCloned,
@@ -73,8 +76,9 @@ SIGNED_IN = "auth.signed_in"
 PASSKEY_ADDED = "auth.passkey_added"
 PASSKEY_RENAMED = "auth.passkey_renamed"
 PASSKEY_REMOVED = "auth.passkey_removed"
+REAUTHENTICATED = "auth.reauthenticated"  # as mfa/service.py's step-up
 
-Purpose = Literal["register", "sign_in", "mfa"]
+Purpose = Literal["register", "sign_in", "mfa", "reauth"]
 _PARSE_ERRORS = (WebAuthnException, ValidationError, ValueError, KeyError, TypeError)
 
 
@@ -115,12 +119,16 @@ class PasskeyService:
     async def delete(
         self, principal: Principal, passkey_id: uuid.UUID, *, origin: Origin | None = None
     ) -> None:
-        """Remove one of the caller's passkeys: it signs nobody in any more."""
+        """Remove one of the caller's passkeys: it signs nobody in any more. Refused (409
+        `mfa_required_by_role`, nothing changed) when it is the last second factor of a user
+        whose role requires one."""
         passkey = await repository.get_owned(self.db, principal.user_id, passkey_id)
         if passkey is None:
             raise PasskeyNotFound
         await self._audit(principal, PASSKEY_REMOVED, passkey, origin)
         await repository.delete_owned(self.db, principal.user_id, passkey_id)
+        await check_second_factor_kept(self.db, principal.user_id)
+        await self._invalidate_user(principal.user_id)
 
     # Registration ------------------------------------------------------------------------------
 
@@ -189,6 +197,9 @@ class PasskeyService:
         self.db.add(passkey)
         await self.db.flush()
         await self._audit(principal, PASSKEY_ADDED, passkey, origin)
+        # A passkey satisfies a role's MFA requirement: a session limited to enrolment is
+        # reloaded (and so let through) on its next request.
+        await self._invalidate_user(principal.user_id)
         return passkey
 
     # Sign-in -----------------------------------------------------------------------------------
@@ -290,7 +301,114 @@ class PasskeyService:
             raise MfaTokenInvalid  # a concurrent request finished this sign-in first
         return SignedIn(user=user, mode=mode, mfa_step=mfa_token is not None)
 
+    # Step-up -----------------------------------------------------------------------------------
+
+    async def reauth_options(self, principal: Principal, rp: RelyingParty) -> str:
+        """Request options (JSON) for navigator.credentials.get() limited to the caller's
+        passkeys, with user verification: the challenge is bound to this session."""
+        passkeys = await repository.list_for_user(self.db, principal.user_id)
+        if not passkeys:
+            raise NoPasskey
+        challenge = await self._new_challenge(
+            "reauth", user_id=principal.user_id, session_id=principal.session_id
+        )
+        options = generate_authentication_options(
+            rp_id=rp.id,
+            challenge=challenge,
+            timeout=int(CHALLENGE_TTL.total_seconds() * 1000),
+            allow_credentials=[_descriptor(p) for p in passkeys],
+            # It stands in for the password: only with user verification (PIN, face).
+            user_verification=UserVerificationRequirement.REQUIRED,
+        )
+        return options_to_json(options)
+
+    async def reauthenticate(
+        self,
+        principal: Principal,
+        rp: RelyingParty,
+        credential: dict[str, Any],
+        *,
+        origin: Origin | None = None,
+    ) -> None:
+        """Step-up with a passkey: the assertion answers this session's challenge, comes from
+        one of the caller's passkeys and verified the user; the session counts as freshly
+        authenticated, as after `POST /api/auth/reauth`. Every refusal is audited as one."""
+        try:
+            parsed = parse_authentication_credential_json(credential)
+        except _PARSE_ERRORS as exc:
+            raise PasskeyRefused(str(exc)) from None
+        challenge = await self._spend(parsed, "reauth")
+        if challenge.user_id != principal.user_id or challenge.session_id != principal.session_id:
+            raise PasskeyChallengeInvalid
+        passkey = await repository.get_by_credential_id(self.db, parsed.raw_id)
+        # Another user's passkey is refused as an unknown one is: the answer tells nothing.
+        if passkey is None or passkey.user_id != principal.user_id:
+            await self._reauth_refused(principal, "unknown_passkey", origin)
+            raise PasskeyRefused
+        handle = parsed.response.user_handle
+        if handle is not None and handle != principal.user_id.bytes:
+            await self._reauth_refused(principal, "user_handle_mismatch", origin)
+            raise PasskeyRefused
+        try:
+            verified = verify_authentication_response(
+                credential=parsed,
+                expected_challenge=_challenge_of(parsed),
+                expected_rp_id=rp.id,
+                expected_origin=rp.origin,
+                credential_public_key=passkey.public_key,
+                credential_current_sign_count=0,  # checked below, as at sign-in
+                require_user_verification=True,
+            )
+        except (InvalidAuthenticationResponse, *_PARSE_ERRORS) as exc:
+            await self._reauth_refused(principal, PasskeyRefused.code, origin, why=str(exc))
+            raise PasskeyRefused from None
+        seen, new = passkey.sign_count, verified.new_sign_count
+        if (new > 0 or seen > 0) and new <= seen:
+            await self._reauth_refused(principal, PasskeyCloned.code, origin)
+            log.warning("passkey counter went backwards", extra={"user_id": str(passkey.user_id)})
+            raise PasskeyCloned
+        if not await repository.advance_sign_count(
+            self.db, passkey.id, seen=seen, new=new, now=utcnow()
+        ):
+            raise PasskeyCloned  # a concurrent use took this counter value first
+        await auth_repository.mark_authenticated(self.db, principal.session_id, utcnow())
+        await record(
+            self.db,
+            action=REAUTHENTICATED,
+            actor_id=principal.user_id,
+            actor=principal.email,
+            target_type="user",
+            target_id=principal.user_id,
+            origin=origin,
+            detail={"method": "passkey", "passkey_id": str(passkey.id)},
+            outcome=SUCCESS,
+        )
+
     # Helpers -----------------------------------------------------------------------------------
+
+    async def _invalidate_user(self, user_id: uuid.UUID) -> None:
+        # Every session of the user, on every process: the next request reloads it.
+        await self.mfa.cache.invalidate_user(user_id)
+
+    async def _reauth_refused(
+        self, principal: Principal, reason: str, origin: Origin | None, *, why: str | None = None
+    ) -> None:
+        # Audited as a refused `POST /api/auth/reauth` is (its reason added).
+        await record(
+            self.db,
+            action=REAUTHENTICATED,
+            actor_id=principal.user_id,
+            actor=principal.email,
+            target_type="user",
+            target_id=principal.user_id,
+            origin=origin,
+            detail={"method": "passkey", "reason": reason},
+            outcome=FAILURE,
+        )
+        log.info(
+            "passkey step-up refused",
+            extra={"reason": reason, "why": why, "user_id": str(principal.user_id)},
+        )
 
     async def _new_challenge(
         self,

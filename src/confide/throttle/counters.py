@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import uuid
 from dataclasses import dataclass, replace
 
 from confide.auth.emails import email_key
@@ -48,6 +49,11 @@ def account_key(email: str) -> str:
     """The counter of an email, known or not: every case, whitespace and NFKC variant of it
     gives the same key (auth/emails.py), and only a hash of it is stored."""
     return "acct:" + hashlib.sha256(email_key(email).encode()).hexdigest()
+
+
+def code_key(user_id: uuid.UUID) -> str:
+    """The counter of a user's wrong second-factor codes (MFA step and step-up)."""
+    return "code:" + user_id.hex
 
 
 def client_network(ip: str) -> str | None:

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from confide.audit import actions
 from confide.audit.service import Origin, record
 from confide.auth import repository as auth_repository
 from confide.auth.emails import email_key
+from confide.auth.models import User
 from confide.config import Settings
 from confide.db.engine import Database
 from confide.throttle.counters import (
@@ -32,6 +33,7 @@ from confide.throttle.counters import (
     account_failed,
     account_key,
     client_network,
+    code_key,
     ip_failed,
     ip_key,
     newly_locked,
@@ -67,6 +69,20 @@ class SignInAttempt:
     account: str  # the account counter's key
     network: str | None  # the client network counted, None when exempt or unknown
     has_counter: bool  # the account has failures on record (a success must forget them)
+
+
+@dataclass(frozen=True, slots=True)
+class FactorAttempt:
+    """What `check_factor` found: one account counter, for a second step or a step-up."""
+
+    key: str
+    kind: FactorKind
+    has_counter: bool
+
+
+# What a factor attempt proves: the password (its counter is the sign-in's) or a code
+# (TOTP, backup or sent; a counter of its own, which a right password does not reset).
+FactorKind = Literal["password", "code"]
 
 
 class Throttle:
@@ -173,6 +189,55 @@ class Throttle:
         if attempt.has_counter:
             await self.store.reset(db, attempt.account)
 
+    # A second step (`/mfa/verify`) or a step-up (`/reauth`) of a known user ---------------
+
+    async def check_factor(self, db: AsyncSession, user: User, kind: FactorKind) -> FactorAttempt:
+        """Refuse (429 `account_locked`) while the user's password or code counter is locked,
+        before the password or code is looked at. Codes have a counter of their own: a
+        challenge allows 3 tries, but whoever knows the password can start challenges
+        without end, and a right password must not reset the count of wrong codes."""
+        key = account_key(user.email) if kind == "password" else code_key(user.id)
+        locks = await self.store.locks(db, [key])
+        now = self.clock()
+        locked_until = locks.get(key, 0.0)
+        if locked_until > now:
+            raise AccountLocked(_seconds_left(locked_until, now))
+        return FactorAttempt(key=key, kind=kind, has_counter=key in locks)
+
+    async def factor_failed(
+        self, db: AsyncSession, attempt: FactorAttempt, *, user: User, origin: Origin | None
+    ) -> None:
+        """Count a wrong password or code in the request's transaction, which stores its
+        refusal anyway (InvalidMfaCode and ReauthFailed keep their changes); audit a lockout
+        it causes and tell the owner once per lockout."""
+        now = self.clock()
+        tell = False
+
+        def change(counter: Counter | None) -> Counter:
+            nonlocal tell
+            after = account_failed(counter, now, self.account)
+            tell = after.locked_until > now and not after.notified
+            return replace(after, notified=True) if tell else after
+
+        before, after = await self.store.update(
+            attempt.key, change, ttl_seconds=ACCOUNT_FORGET_SECONDS, db=db
+        )
+        if newly_locked(before, after, now):
+            await self._record_lockout(
+                db,
+                user=user,
+                email=user.email,
+                lock=after,
+                tell=tell,
+                now=now,
+                origin=origin,
+                kind=attempt.kind,
+            )
+
+    async def factor_succeeded(self, db: AsyncSession, attempt: FactorAttempt) -> None:
+        if attempt.has_counter:
+            await self.store.reset(db, attempt.key)
+
     async def _record(
         self,
         *,
@@ -188,29 +253,17 @@ class Throttle:
         async with self.database.sessionmaker() as session:
             async with session.begin():
                 user = await auth_repository.get_user_by_email_key(session, email_key(email))
-                user_id = user.id if user is not None else None
                 if lock is not None:
-                    seconds = round(lock.locked_until - now)
-                    await record(
+                    await self._record_lockout(
                         session,
-                        action=actions.LOCKED_OUT,
-                        actor_id=user_id,
-                        actor=email,
-                        target_type="user" if user_id is not None else None,
-                        target_id=user_id,
+                        user=user,
+                        email=email,
+                        lock=lock,
+                        tell=tell,
+                        now=now,
                         origin=origin,
-                        detail={"failures": lock.failures, "seconds": seconds},
+                        kind="password",
                     )
-                    notifier = self.notifier()
-                    if tell and user is not None and notifier is not None:
-                        await notifier.email(
-                            session,
-                            to=user.email,
-                            subject="Sign-in to your Confide account is paused",
-                            text=_lockout_text(lock.failures, seconds),
-                            purpose=LOCKOUT_PURPOSE,
-                            user_id=user.id,
-                        )
                 if block is not None:
                     await record(
                         session,
@@ -230,8 +283,53 @@ class Throttle:
             for callback in session.info.pop("on_commit", ()):
                 callback()
 
+    async def _record_lockout(
+        self,
+        session: AsyncSession,
+        *,
+        user: User | None,
+        email: str,
+        lock: Counter,
+        tell: bool,
+        now: float,
+        origin: Origin | None,
+        kind: FactorKind,
+    ) -> None:
+        """Audit a lockout and, the first time in a row of failures, queue the owner's
+        notification (in `session`'s transaction)."""
+        user_id = user.id if user is not None else None
+        seconds = round(lock.locked_until - now)
+        await record(
+            session,
+            action=actions.LOCKED_OUT,
+            actor_id=user_id,
+            actor=email,
+            target_type="user" if user_id is not None else None,
+            target_id=user_id,
+            origin=origin,
+            detail={"failures": lock.failures, "seconds": seconds, "factor": kind},
+        )
+        notifier = self.notifier()
+        if tell and user is not None and notifier is not None:
+            await notifier.email(
+                session,
+                to=user.email,
+                subject="Sign-in to your Confide account is paused",
+                text=_lockout_text(lock.failures, seconds, kind),
+                purpose=LOCKOUT_PURPOSE,
+                user_id=user.id,
+            )
 
-def _lockout_text(failures: int, seconds: int) -> str:
+
+def _lockout_text(failures: int, seconds: int, kind: FactorKind) -> str:
+    if kind == "code":
+        return (
+            f"Someone has entered a wrong two-factor code for your Confide account {failures} "
+            f"times in a row, so codes are refused for {seconds} seconds, and longer after "
+            "each further failure.\n\n"
+            "If this was you, wait and try again. If it was not, they know your password: "
+            "change it now, and check the devices signed in to your account.\n"
+        )
     return (
         f"Someone has tried to sign in to your Confide account with a wrong password "
         f"{failures} times in a row, so signing in is paused for {seconds} seconds, and longer "

@@ -12,7 +12,7 @@ from redis.exceptions import WatchError
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from confide.db.engine import Database
 from confide.shared.redis import key as redis_key
@@ -29,10 +29,12 @@ class CounterStore(Protocol):
         ...
 
     async def update(
-        self, key: str, change: Change, *, ttl_seconds: int
+        self, key: str, change: Change, *, ttl_seconds: int, db: AsyncSession | None = None
     ) -> tuple[Counter | None, Counter]:
-        """Apply `change` to the counter atomically, in a transaction of its own (committed
-        before this returns); the counter before and after."""
+        """Apply `change` to the counter atomically; the counter before and after. In a
+        transaction of its own (committed before this returns), or with `db` in that
+        session's, for a request that stores its refusal anyway (a wrong MFA code): on SQLite
+        a transaction of its own would wait for the request's write lock."""
         ...
 
     async def reset(self, db: AsyncSession, key: str) -> None:
@@ -60,49 +62,56 @@ class DatabaseCounterStore:
         return {key: until.timestamp() if until else 0.0 for key, until in rows.all()}
 
     async def update(
-        self, key: str, change: Change, *, ttl_seconds: int
+        self, key: str, change: Change, *, ttl_seconds: int, db: AsyncSession | None = None
+    ) -> tuple[Counter | None, Counter]:
+        if db is not None:
+            return await self._update(await db.connection(), key, change)
+        async with self.database.begin() as conn:
+            return await self._update(conn, key, change)
+
+    async def _update(
+        self, conn: AsyncConnection, key: str, change: Change
     ) -> tuple[Counter | None, Counter]:
         epoch = _dt(0)
         insert = sqlite_insert if self.database.is_sqlite else pg_insert
-        async with self.database.begin() as conn:
-            # A zero row first, so that the row lock below serialises concurrent failures
-            # (a zero counter means the same as none to the rules).
+        # A zero row first, so that the row lock below serialises concurrent failures
+        # (a zero counter means the same as none to the rules).
+        await conn.execute(
+            insert(ThrottleCounter)
+            .values(
+                key=key,
+                failures=0,
+                window_start=epoch,
+                last_failure_at=epoch,
+                locked_until=None,
+                notified=False,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        row = (
             await conn.execute(
-                insert(ThrottleCounter)
-                .values(
-                    key=key,
-                    failures=0,
-                    window_start=epoch,
-                    last_failure_at=epoch,
-                    locked_until=None,
-                    notified=False,
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
+                select(ThrottleCounter).where(ThrottleCounter.key == key).with_for_update()
             )
-            row = (
-                await conn.execute(
-                    select(ThrottleCounter).where(ThrottleCounter.key == key).with_for_update()
-                )
-            ).one()
-            before = Counter(
-                failures=row.failures,
-                window_start=row.window_start.timestamp(),
-                last_failure_at=row.last_failure_at.timestamp(),
-                locked_until=row.locked_until.timestamp() if row.locked_until else 0.0,
-                notified=row.notified,
+        ).one()
+        before = Counter(
+            failures=row.failures,
+            window_start=row.window_start.timestamp(),
+            last_failure_at=row.last_failure_at.timestamp(),
+            locked_until=row.locked_until.timestamp() if row.locked_until else 0.0,
+            notified=row.notified,
+        )
+        after = change(before)
+        await conn.execute(
+            update(ThrottleCounter)
+            .where(ThrottleCounter.key == key)
+            .values(
+                failures=after.failures,
+                window_start=_dt(after.window_start),
+                last_failure_at=_dt(after.last_failure_at),
+                locked_until=_dt(after.locked_until) if after.locked_until else None,
+                notified=after.notified,
             )
-            after = change(before)
-            await conn.execute(
-                update(ThrottleCounter)
-                .where(ThrottleCounter.key == key)
-                .values(
-                    failures=after.failures,
-                    window_start=_dt(after.window_start),
-                    last_failure_at=_dt(after.last_failure_at),
-                    locked_until=_dt(after.locked_until) if after.locked_until else None,
-                    notified=after.notified,
-                )
-            )
+        )
         return before, after
 
     async def reset(self, db: AsyncSession, key: str) -> None:
@@ -153,7 +162,7 @@ class RedisCounterStore:
         }
 
     async def update(
-        self, key: str, change: Change, *, ttl_seconds: int
+        self, key: str, change: Change, *, ttl_seconds: int, db: AsyncSession | None = None
     ) -> tuple[Counter | None, Counter]:
         name = self._key(key)
         async with self.redis.pipeline(transaction=True) as pipe:

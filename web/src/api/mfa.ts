@@ -1,5 +1,6 @@
 // Two-factor authentication and step-up (re-authentication before a sensitive change).
 import { api, unwrap, type Schemas } from "./client";
+import { problemError } from "./errors";
 import { session } from "./session";
 
 export type MfaStatus = Schemas["MfaStatusOut"];
@@ -36,8 +37,10 @@ export async function verifyMfa(mfaToken: string, code: string): Promise<void> {
   });
 }
 
+/** 202 with no body: `unwrap` would take the empty answer for a fault (it allows 204 only). */
 export async function sendMfaCode(mfaToken: string, channel: "email" | "sms"): Promise<void> {
-  await unwrap(api.POST("/api/auth/mfa/send", { body: { mfa_token: mfaToken, channel } }));
+  const { error, response } = await api.POST("/api/auth/mfa/send", { body: { mfa_token: mfaToken, channel } });
+  if (!response.ok) throw problemError(response.status, error);
 }
 
 /** Step-up: prove it is you again (password, or a code) before a sensitive change. */

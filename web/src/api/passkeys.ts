@@ -1,9 +1,13 @@
 // Passkeys (WebAuthn): the options the server sends carry binary fields as base64url strings;
 // navigator.credentials wants ArrayBuffers, and the answer goes back as base64url again.
 import { api, unwrap, type Schemas } from "./client";
+import { errorMessage } from "./errors";
 import { session } from "./session";
 
 export type Passkey = Schemas["PasskeyOut"];
+
+/** The query key of the caller's passkeys (the settings list, the step-up dialog). */
+export const PASSKEYS_KEY = ["passkeys"] as const;
 
 type Json = Record<string, unknown>;
 
@@ -83,6 +87,14 @@ export function credentialJson(credential: PublicKeyCredential): Json {
   };
 }
 
+/** A cancelled browser prompt is the user's choice, not an error worth a red box. */
+export function passkeyErrorMessage(error: unknown): string {
+  if (error instanceof DOMException && error.name === "NotAllowedError") {
+    return "The passkey request was cancelled or timed out.";
+  }
+  return errorMessage(error);
+}
+
 export function passkeysSupported(): boolean {
   return typeof window !== "undefined" && typeof window.PublicKeyCredential === "function";
 }
@@ -112,6 +124,17 @@ export async function renamePasskey(id: string, name: string): Promise<Passkey> 
 
 export async function deletePasskey(id: string): Promise<void> {
   await unwrap(api.DELETE("/api/auth/passkeys/{passkey_id}", { params: { path: { passkey_id: id } } }));
+}
+
+/** Step-up with one of the caller's passkeys (the browser asks for the PIN or face): the
+ * session counts as freshly signed in, as after `POST /api/auth/reauth`. */
+export async function reauthWithPasskey(): Promise<void> {
+  const options = (await unwrap(api.POST("/api/auth/passkeys/reauth/options"))) as Json;
+  const credential = (await navigator.credentials.get({
+    publicKey: requestOptions(options),
+  })) as PublicKeyCredential | null;
+  if (!credential) throw new Error("No passkey was chosen.");
+  await unwrap(api.POST("/api/auth/passkeys/reauth/verify", { body: { credential: credentialJson(credential) } }));
 }
 
 async function assertion(mfaToken: string | null): Promise<Json> {

@@ -332,6 +332,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Email Status
+         * @description The caller's address, whether it is verified, and a change waiting for its link.
+         */
+        get: operations["email_status_api_auth_email_get"];
+        put?: never;
+        /**
+         * Request Email Change
+         * @description Change the address (step-up): a link to the new address (24 hours, single use; a newer
+         *     request voids it) makes the change, and the current address is told, without the link.
+         *     The answer is the same when another account has the address (it gets no link).
+         */
+        post: operations["request_email_change_api_auth_email_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/email/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm Email Change
+         * @description Follow a change link (it may open on any device, signed in or not): the new address
+         *     becomes the account's, verified, and every session of the account ends but the one making
+         *     this request, if it is that account's.
+         */
+        post: operations["confirm_email_change_api_auth_email_confirm_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/email/verification": {
         parameters: {
             query?: never;
@@ -664,6 +712,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/passkeys/reauth/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reauth Options
+         * @description Step-up with a passkey: request options for navigator.credentials.get() limited to the
+         *     caller's passkeys (user verification required). The challenge is good for 5 minutes,
+         *     once, from this session.
+         */
+        post: operations["reauth_options_api_auth_passkeys_reauth_options_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkeys/reauth/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reauth Verify
+         * @description Confirm it is you with one of your passkeys before a sensitive change: answers what
+         *     `POST /api/auth/reauth` answers.
+         */
+        post: operations["reauth_verify_api_auth_passkeys_reauth_verify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/passkeys/register/options": {
         parameters: {
             query?: never;
@@ -788,6 +879,56 @@ export interface paths {
          *     sign-in asks for the second factor as usual. A disabled account stays disabled.
          */
         post: operations["reset_password_api_auth_password_reset_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Phone
+         * @description The caller's phone number and whether it is verified.
+         */
+        get: operations["get_phone_api_auth_phone_get"];
+        /**
+         * Put Phone
+         * @description Set the caller's number (replacing any, verified or not): stored unverified, and a
+         *     6-digit code is sent to it by SMS, good for 5 minutes and 3 tries. Needs a recent
+         *     sign-in.
+         */
+        put: operations["put_phone_api_auth_phone_put"];
+        post?: never;
+        /**
+         * Delete Phone
+         * @description Remove the caller's phone number (needs a recent sign-in).
+         */
+        delete: operations["delete_phone_api_auth_phone_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/phone/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify Phone
+         * @description Verify the caller's number with the code sent to it; the third wrong code ends it.
+         */
+        post: operations["verify_phone_api_auth_phone_verify_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1375,6 +1516,52 @@ export interface components {
              */
             token_type: "cookie";
         };
+        /** EmailChangeConfirm */
+        EmailChangeConfirm: {
+            /**
+             * Token
+             * @description The token from the link.
+             */
+            token: string;
+        };
+        /** EmailChangeRequest */
+        EmailChangeRequest: {
+            /**
+             * New Email
+             * @example ada@example.net
+             */
+            new_email: string;
+        };
+        /** EmailChangeRequested */
+        EmailChangeRequested: {
+            /**
+             * Email
+             * @description The new address, as it will be stored; the confirmation link goes there.
+             */
+            email: string;
+        };
+        /** EmailChanged */
+        EmailChanged: {
+            /**
+             * Email
+             * @description The account's address now (verified).
+             */
+            email: string;
+        };
+        /** EmailStatus */
+        EmailStatus: {
+            /** Email */
+            email: string;
+            /** Email Verified */
+            email_verified: boolean;
+            /**
+             * Pending Email
+             * @description The address a change link was sent to, until it is used or expires.
+             */
+            pending_email: string | null;
+            /** Pending Expires At */
+            pending_expires_at: string | null;
+        };
         /** FieldError */
         FieldError: {
             /** Loc */
@@ -1805,6 +1992,34 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** PhoneCodeRequest */
+        PhoneCodeRequest: {
+            /**
+             * Code
+             * @description The 6 digits sent by SMS.
+             */
+            code: string;
+        };
+        /** PhoneOut */
+        PhoneOut: {
+            /**
+             * Number
+             * @description E.164: + and the country code and number.
+             */
+            number: string;
+            /** Verified */
+            verified: boolean;
+            /** Verified At */
+            verified_at: string | null;
+        };
+        /** PhoneRequest */
+        PhoneRequest: {
+            /**
+             * Number
+             * @description International form: + then 8 to 15 digits (spaces, dashes and parentheses between them are dropped).
+             */
+            number: string;
+        };
         /**
          * Problem
          * @description RFC 9457 problem details, with Confide's stable `code`.
@@ -1862,6 +2077,16 @@ export interface components {
              * @description Seconds sensitive changes are allowed without asking.
              */
             valid_for: number;
+        };
+        /** ReauthVerifyRequest */
+        ReauthVerifyRequest: {
+            /**
+             * Credential
+             * @description The PublicKeyCredential of navigator.credentials.get() for the step-up options, as JSON.
+             */
+            credential: {
+                [key: string]: unknown;
+            };
         };
         /** RefreshRequest */
         RefreshRequest: {
@@ -3327,6 +3552,92 @@ export interface operations {
             };
         };
     };
+    email_status_api_auth_email_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailStatus"];
+                };
+            };
+        };
+    };
+    request_email_change_api_auth_email_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailChangeRequested"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirm_email_change_api_auth_email_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailChangeConfirm"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailChanged"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     send_verification_api_auth_email_verification_post: {
         parameters: {
             query?: never;
@@ -3842,6 +4153,88 @@ export interface operations {
             };
         };
     };
+    reauth_options_api_auth_passkeys_reauth_options_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Options JSON for the browser (binary fields base64url). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description `no_passkey` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reauth_verify_api_auth_passkeys_reauth_verify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReauthVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReauthResponse"];
+                };
+            };
+            /** @description `passkey_challenge_invalid` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `passkey_refused` or `passkey_cloned` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     registration_options_api_auth_passkeys_register_options_post: {
         parameters: {
             query?: never;
@@ -4044,6 +4437,155 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_phone_api_auth_phone_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhoneOut"];
+                };
+            };
+            /** @description `no_phone` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_phone_api_auth_phone_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhoneRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhoneOut"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_phone_api_auth_phone_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    verify_phone_api_auth_phone_verify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhoneCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhoneOut"];
+                };
+            };
+            /** @description `invalid_code` (with `attempts_left`), `code_expired` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `no_phone` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `no_pending_code` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description The request is not valid (`validation_error`) */
             422: {

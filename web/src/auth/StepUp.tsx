@@ -1,11 +1,12 @@
 // Step-up: a sensitive change answered 401 `reauth_required` (its session signed in more than
-// CONFIDE_REAUTH_WINDOW_SECONDS ago) asks for the password or a code inline, re-authenticates
-// and sends the change once more. One place does it for every call: the session's fetch
+// CONFIDE_REAUTH_WINDOW_SECONDS ago) asks for the password, a code or a passkey inline,
+// re-authenticates and sends the change once more. One place does it for every call: the session's fetch
 // (api/session.ts) waits on the handler StepUpHost registers.
-import { useMutation } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { errorMessage } from "../api/errors";
 import { reauth } from "../api/mfa";
+import { listPasskeys, PASSKEYS_KEY, passkeyErrorMessage, passkeysSupported, reauthWithPasskey } from "../api/passkeys";
 import { session } from "../api/session";
 import { Dialog } from "../components/Dialog";
 import { ErrorAlert } from "../components/ErrorAlert";
@@ -33,6 +34,11 @@ function StepUpDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
     mutationFn: () => reauth(useCode ? { code: value.trim() } : { password: value }),
     onSuccess: onDone,
   });
+  // Offered when this browser can use one and the account has one (the list needs no step-up).
+  const supported = passkeysSupported();
+  const passkeys = useQuery({ queryKey: PASSKEYS_KEY, queryFn: listPasskeys, enabled: supported });
+  const withPasskey = useMutation({ mutationFn: reauthWithPasskey, onSuccess: onDone });
+  const busy = confirm.isPending || withPasskey.isPending;
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
     confirm.mutate();
@@ -46,7 +52,7 @@ function StepUpDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
           <button type="button" className="button subtle" onClick={onCancel}>
             Cancel
           </button>
-          <button type="submit" form="step-up-form" className="button primary" disabled={confirm.isPending || !value}>
+          <button type="submit" form="step-up-form" className="button primary" disabled={busy || !value}>
             Confirm
           </button>
         </>
@@ -55,6 +61,7 @@ function StepUpDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
       <form id="step-up-form" onSubmit={onSubmit} className="stack" data-testid="step-up">
         <p className="muted">This change needs you to sign in again.</p>
         {confirm.isError && <ErrorAlert message={errorMessage(confirm.error)} />}
+        {withPasskey.isError && <ErrorAlert message={passkeyErrorMessage(withPasskey.error)} />}
         {useCode ? (
           <Field
             label="Authentication code"
@@ -77,6 +84,11 @@ function StepUpDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
         >
           {useCode ? "Use my password instead" : "Use an authentication code instead"}
         </button>
+        {supported && (passkeys.data?.length ?? 0) > 0 && (
+          <button type="button" className="button subtle" disabled={busy} onClick={() => withPasskey.mutate()}>
+            Use a passkey
+          </button>
+        )}
       </form>
     </Dialog>
   );

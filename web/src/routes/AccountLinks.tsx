@@ -1,8 +1,12 @@
-// The pages the links Confide mails lead to: forgot and reset password, verify email.
-import { useMutation } from "@tanstack/react-query";
+// The pages the links Confide mails lead to: forgot and reset password, verify email, confirm
+// a new email address.
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
-import { forgotPassword, resetPassword, verifyEmail } from "../api/auth";
+import { fetchMe, forgotPassword, resetPassword, verifyEmail } from "../api/auth";
+import { confirmEmailChange, EMAIL_KEY } from "../api/email";
+import { refetchFresh } from "../api/refetch";
+import { keys } from "../api/threads";
 import { errorMessage } from "../api/errors";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
@@ -135,6 +139,51 @@ export function VerifyEmailPage() {
         </p>
       )}
       {verify.isError && <ErrorAlert message={errorMessage(verify.error)} />}
+      <p className="switch">
+        <Link to="/">Go to Confide</Link>
+      </p>
+    </AuthShell>
+  );
+}
+
+export function ConfirmEmailPage() {
+  const token = useLinkToken();
+  const queryClient = useQueryClient();
+  const confirm = useMutation({
+    mutationFn: async () => {
+      // A session of this browser whose access cookie ran out is refreshed first, so the
+      // server sees it and keeps it (it ends every other session of the account).
+      await fetchMe();
+      return confirmEmailChange(token ?? "");
+    },
+    onSuccess: () => {
+      void refetchFresh(queryClient, keys.me);
+      void refetchFresh(queryClient, EMAIL_KEY);
+    },
+  });
+  const started = useRef(false);
+  useEffect(() => {
+    // Once: React's development mode runs effects twice, and a token works only once.
+    if (token && !started.current) {
+      started.current = true;
+      confirm.mutate();
+    }
+  }, [token, confirm]);
+  return (
+    <AuthShell title="Confirm your new email">
+      {!token && <ErrorAlert message="This page needs the link from the email." />}
+      {confirm.isPending && (
+        <p role="status" className="muted">
+          Checking the link…
+        </p>
+      )}
+      {confirm.isSuccess && (
+        <p className="notice-box" role="status" data-testid="email-change-done">
+          Your account's email address is now <strong>{confirm.data}</strong>. Sign in with it from
+          now on; your other devices were signed out.
+        </p>
+      )}
+      {confirm.isError && <ErrorAlert message={errorMessage(confirm.error)} />}
       <p className="switch">
         <Link to="/">Go to Confide</Link>
       </p>

@@ -1,5 +1,5 @@
 // The second step of a sign-in with MFA on: a code from the authenticator app, a backup code,
-// or a code mailed on request.
+// or a code mailed (or texted, to a verified phone) on request.
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { ApiError, errorMessage } from "../api/errors";
@@ -26,7 +26,9 @@ export function MfaStep({
     },
     onError: () => setCode(""),
   });
-  const send = useMutation({ mutationFn: () => sendMfaCode(challenge.mfa_token, "email") });
+  const send = useMutation({
+    mutationFn: (channel: "email" | "sms") => sendMfaCode(challenge.mfa_token, channel),
+  });
   // A challenge that ended (expired, or three wrong codes) needs a new sign-in.
   const ended =
     verify.error instanceof ApiError && verify.error.code === "mfa_token_invalid";
@@ -61,20 +63,33 @@ export function MfaStep({
       <button type="submit" className="button primary wide" disabled={verify.isPending || !code.trim()}>
         Verify
       </button>
-      {challenge.methods.includes("email") && (
+      {send.isSuccess && (
+        <p className="switch" role="status" data-testid="mfa-code-sent">
+          {send.variables === "sms"
+            ? "A code is on its way to your phone by text message (valid 5 minutes)."
+            : "A code is on its way to your email address (valid 5 minutes)."}
+        </p>
+      )}
+      {!send.isSuccess && (challenge.methods.includes("email") || challenge.methods.includes("sms")) && (
         <p className="switch">
-          {send.isSuccess ? (
-            <span role="status" data-testid="mfa-code-sent">
-              A code is on its way to your email address (valid 5 minutes).
-            </span>
-          ) : (
+          {challenge.methods.includes("email") && (
             <button
               type="button"
               className="button subtle"
               disabled={send.isPending}
-              onClick={() => send.mutate()}
+              onClick={() => send.mutate("email")}
             >
               Email me a code instead
+            </button>
+          )}
+          {challenge.methods.includes("sms") && (
+            <button
+              type="button"
+              className="button subtle"
+              disabled={send.isPending}
+              onClick={() => send.mutate("sms")}
+            >
+              Text me a code
             </button>
           )}
         </p>

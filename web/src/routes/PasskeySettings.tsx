@@ -7,6 +7,8 @@ import {
   addPasskey,
   deletePasskey,
   listPasskeys,
+  PASSKEYS_KEY,
+  passkeyErrorMessage,
   passkeysSupported,
   renamePasskey,
   signInWithPasskey,
@@ -17,15 +19,8 @@ import { Field } from "../components/Field";
 import { when } from "../format";
 import { refetchFresh } from "../api/refetch";
 
-const PASSKEYS_KEY = ["passkeys"] as const;
-
-/** A cancelled browser prompt is the user's choice, not an error worth a red box. */
 function shown(error: unknown): string | null {
-  if (!error) return null;
-  if (error instanceof DOMException && error.name === "NotAllowedError") {
-    return "The passkey request was cancelled or timed out.";
-  }
-  return errorMessage(error);
+  return error ? passkeyErrorMessage(error) : null;
 }
 
 export function PasskeySettings() {

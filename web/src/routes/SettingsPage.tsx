@@ -12,8 +12,10 @@ import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
 import { LoadMore } from "../components/LoadMore";
 import { when } from "../format";
+import { EmailSettings } from "./EmailSettings";
 import { MfaSettings } from "./MfaSettings";
 import { PasskeySettings } from "./PasskeySettings";
+import { PhoneSettings } from "./PhoneSettings";
 import { refetchFresh } from "../api/refetch";
 
 export function SettingsPage() {
@@ -30,9 +32,11 @@ export function SettingsPage() {
           {me.data.display_name ? ` (${me.data.email})` : ""}
         </p>
       )}
+      <EmailSettings />
       <PasswordForm />
       <MfaSettings />
       <PasskeySettings />
+      <PhoneSettings />
       <Sessions />
       <AccountActivity />
     </div>
