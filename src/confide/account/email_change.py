@@ -20,7 +20,6 @@ from confide.account.service import (
     PASSWORD_PURPOSES,
     VERIFY_EMAIL,
     InvalidLinkToken,
-    Mailer,
     greeting_name,
     hash_link_token,
     link,
@@ -34,6 +33,7 @@ from confide.auth.models import User
 from confide.auth.service import AccountDisabled, AuthContext
 from confide.db.base import utcnow
 from confide.errors import Conflict
+from confide.notify.senders import EmailSender
 
 log = logging.getLogger("confide.account")
 
@@ -64,7 +64,7 @@ def email_hash(email: str) -> str:
 
 
 class EmailChangeService:
-    def __init__(self, db: AsyncSession, ctx: AuthContext, mailer: Mailer) -> None:
+    def __init__(self, db: AsyncSession, ctx: AuthContext, mailer: EmailSender) -> None:
         self.db = db
         self.ctx = ctx
         self.settings = ctx.settings

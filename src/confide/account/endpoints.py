@@ -25,7 +25,6 @@ from confide.account.schemas import (
 from confide.account.service import (
     SEND_RESET_JOB,
     AccountService,
-    Mailer,
     reset_job_key,
 )
 from confide.audit.service import Origin
@@ -37,16 +36,17 @@ from confide.auth.service import SessionEnded
 from confide.db.engine import SessionDep
 from confide.errors import ConfideError
 from confide.mfa.dependencies import RecentAuth
+from confide.notify.senders import EmailSender
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-def mailer(request: Request) -> Mailer:
-    notify: Mailer = request.app.state.notify
+def mailer(request: Request) -> EmailSender:
+    notify: EmailSender = request.app.state.notify
     return notify
 
 
-MailerDep = Annotated[Mailer, Depends(mailer)]
+MailerDep = Annotated[EmailSender, Depends(mailer)]
 
 
 def base_url(request: Request) -> str:

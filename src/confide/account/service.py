@@ -8,7 +8,6 @@ import logging
 import secrets
 import uuid
 from datetime import timedelta
-from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +21,7 @@ from confide.auth.service import AccountDisabled, AuthContext, AuthService
 from confide.db.base import utcnow
 from confide.db.engine import Database
 from confide.errors import BadRequest, Conflict
+from confide.notify.senders import EmailSender
 
 log = logging.getLogger("confide.account")
 
@@ -42,21 +42,6 @@ class InvalidLinkToken(BadRequest):
 class AlreadyVerified(Conflict):
     code = "already_verified"
     title = "This email address is verified already"
-
-
-class Mailer(Protocol):
-    """What account links need of the notification service (confide.notify)."""
-
-    async def email(
-        self,
-        session: AsyncSession,
-        *,
-        to: str,
-        subject: str,
-        text: str,
-        purpose: str,
-        user_id: uuid.UUID | None = None,
-    ) -> uuid.UUID: ...
 
 
 def new_link_token() -> tuple[str, str]:
@@ -80,7 +65,7 @@ def link(base_url: str, page: str, token: str) -> str:
 
 
 class AccountService:
-    def __init__(self, db: AsyncSession, ctx: AuthContext, mailer: Mailer) -> None:
+    def __init__(self, db: AsyncSession, ctx: AuthContext, mailer: EmailSender) -> None:
         self.db = db
         self.ctx = ctx
         self.settings = ctx.settings
@@ -259,7 +244,7 @@ def greeting_name(user: User) -> str:
 class AccountLinks:
     """The long-lived part: the job `forgot` queues, run in a transaction of its own."""
 
-    def __init__(self, database: Database, ctx: AuthContext, mailer: Mailer) -> None:
+    def __init__(self, database: Database, ctx: AuthContext, mailer: EmailSender) -> None:
         self.database = database
         self.ctx = ctx
         self.mailer = mailer

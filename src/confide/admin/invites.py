@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from confide.access.models import Invite
 from confide.access.permissions import USER_ROLE
 from confide.access.roles import RoleGraph
-from confide.account.service import Mailer
 from confide.admin import repository
 from confide.admin.errors import (
     InviteAlreadyUsed,
@@ -39,6 +38,7 @@ from confide.auth.service import AuthContext
 from confide.auth.tokens import hash_refresh_token, new_refresh_token
 from confide.db.base import utcnow
 from confide.errors import ValidationFailed
+from confide.notify.senders import EmailSender
 
 REGISTER_PATH = "/register"  # the web app's page; it posts the token to /api/auth/register
 
@@ -83,7 +83,7 @@ class InviteService:
         body: InviteCreate,
         *,
         base_url: str,
-        mailer: Mailer | None = None,
+        mailer: EmailSender | None = None,
     ) -> InviteCreated:
         """A single-use link to register, giving `body.roles` (each within what the caller
         holds). The token is in the answer once and nowhere else."""

@@ -9,7 +9,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import segno
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,7 @@ from confide.mfa.errors import (
 )
 from confide.mfa.models import MfaChallenge, MfaTotp
 from confide.mfa.requirement import check_second_factor_kept
+from confide.notify.senders import Sender
 from confide.passkeys.repository import has_passkey
 from confide.phones.repository import verified_number
 from confide.throttle.service import Throttle
@@ -54,32 +55,6 @@ REAUTHENTICATED = "auth.reauthenticated"
 
 Method = Literal["totp", "backup_code", "email", "sms", "passkey"]
 Channel = Literal["email", "sms"]
-
-
-class Notifier(Protocol):
-    """The part of `app.state.notify` (notify/service.py) this feature uses."""
-
-    async def email(
-        self,
-        session: AsyncSession,
-        *,
-        to: str,
-        subject: str,
-        text: str,
-        purpose: str,
-        user_id: uuid.UUID | None = None,
-    ) -> uuid.UUID: ...
-
-    async def sms(
-        self,
-        session: AsyncSession,
-        *,
-        to: str,
-        text: str,
-        purpose: str,
-        user_id: uuid.UUID | None = None,
-        fallback_email: str | None = None,
-    ) -> uuid.UUID: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +197,7 @@ class MfaService:
         then spends it with `repository.spend_challenge`); else `mfa_token_invalid`."""
         return await self._live_challenge(token, self._now())
 
-    async def send_code(self, token: str, *, channel: Channel, notify: Notifier) -> None:
+    async def send_code(self, token: str, *, channel: Channel, notify: Sender) -> None:
         """Send a one-time code for this challenge (a new one replaces the last)."""
         now = self._now()
         challenge = await self._live_challenge(token, now)

@@ -7,7 +7,7 @@ import hmac
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,7 @@ from confide.audit.service import SUCCESS, Origin, record
 from confide.auth.cache import Principal
 from confide.mfa import codes
 from confide.mfa.codes import MfaContext
+from confide.notify.senders import SmsSender
 from confide.phones import repository
 from confide.phones.errors import CodeExpired, InvalidCode, NoPendingCode, NoPhone
 from confide.phones.models import Phone
@@ -31,21 +32,6 @@ SMS_PURPOSE = "phone_verify"
 PHONE_CHANGED = "auth.phone_changed"
 PHONE_VERIFIED = "auth.phone_verified"
 PHONE_REMOVED = "auth.phone_removed"
-
-
-class SmsNotifier(Protocol):
-    """The part of `app.state.notify` (notify/service.py) this feature uses."""
-
-    async def sms(
-        self,
-        session: AsyncSession,
-        *,
-        to: str,
-        text: str,
-        purpose: str,
-        user_id: uuid.UUID | None = None,
-        fallback_email: str | None = None,
-    ) -> uuid.UUID: ...
 
 
 class PhoneService:
@@ -65,7 +51,7 @@ class PhoneService:
         principal: Principal,
         number: str,
         *,
-        notify: SmsNotifier,
+        notify: SmsSender,
         origin: Origin | None = None,
     ) -> Phone:
         """Store `number` (E.164, checked by the caller) unverified, replacing any number

@@ -8,9 +8,10 @@ from redis.asyncio import Redis
 
 from confide.config import Settings
 from confide.db.engine import Database
+from confide.notify.senders import EmailSender
 from confide.shared.broadcast import Broadcast
 from confide.throttle.rules import IpRules
-from confide.throttle.service import Notifier, Throttle
+from confide.throttle.service import Throttle
 from confide.throttle.store import CounterStore, DatabaseCounterStore, RedisCounterStore
 
 
@@ -20,7 +21,7 @@ def build_throttle(
     *,
     redis: Redis | None,
     broadcast: Broadcast | None,
-    notifier: Callable[[], Notifier | None],
+    notifier: Callable[[], EmailSender | None],
 ) -> tuple[Throttle, IpRules]:
     """The sign-in throttle (counters in Redis when there is one, else in the database) and
     the IP rule cache (dropped on every process through `broadcast`)."""

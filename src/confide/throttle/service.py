@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +24,7 @@ from confide.auth.emails import email_key
 from confide.auth.models import User
 from confide.config import Settings
 from confide.db.engine import Database
+from confide.notify.senders import EmailSender
 from confide.throttle.counters import (
     ACCOUNT_FORGET_SECONDS,
     AccountPolicy,
@@ -45,21 +45,6 @@ from confide.throttle.store import CounterStore
 log = logging.getLogger("confide.throttle")
 
 LOCKOUT_PURPOSE = "lockout"
-
-
-class Notifier(Protocol):
-    """What the throttle needs of the notification service (notify/service.py)."""
-
-    async def email(
-        self,
-        session: AsyncSession,
-        *,
-        to: str,
-        subject: str,
-        text: str,
-        purpose: str,
-        user_id: uuid.UUID | None = None,
-    ) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +81,7 @@ class Throttle:
         rules: IpRules,
         account: AccountPolicy,
         ip: IpPolicy,
-        notifier: Callable[[], Notifier | None] = lambda: None,
+        notifier: Callable[[], EmailSender | None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
