@@ -8,7 +8,7 @@ import hashlib
 import logging
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -264,34 +264,18 @@ class PasskeyService:
         user = await auth_repository.get_user(self.db, passkey.user_id)
         if user is None:
             raise PasskeyRefused
-        handle = parsed.response.user_handle
-        if handle is not None and handle != user.id.bytes:
-            await self._refused(user, "user_handle_mismatch", origin)
-            raise PasskeyRefused
-        try:
-            verified = verify_authentication_response(
-                credential=parsed,
-                expected_challenge=_challenge_of(parsed),
-                expected_rp_id=rp.id,
-                expected_origin=rp.origin,
-                credential_public_key=passkey.public_key,
-                # The counter is checked below, where a clone can be told from a bad answer.
-                credential_current_sign_count=0,
-                require_user_verification=mfa_token is None,
+        signed_in_user = user
+
+        async def refuse(reason: str, why: str | None) -> None:
+            cloned = reason == PasskeyCloned.code
+            await self._refused(
+                signed_in_user, reason, origin, why=why, passkey=passkey if cloned else None
             )
-        except (InvalidAuthenticationResponse, *_PARSE_ERRORS) as exc:
-            await self._refused(user, PasskeyRefused.code, origin, why=str(exc))
-            raise PasskeyRefused from None
-        seen, new = passkey.sign_count, verified.new_sign_count
-        # Authenticators that keep no counter always send 0; one that does must go forward.
-        if (new > 0 or seen > 0) and new <= seen:
-            await self._refused(user, PasskeyCloned.code, origin, passkey=passkey)
-            log.warning("passkey counter went backwards", extra={"user_id": str(user.id)})
-            raise PasskeyCloned
-        if not await repository.advance_sign_count(
-            self.db, passkey.id, seen=seen, new=new, now=utcnow()
-        ):
-            raise PasskeyCloned  # a concurrent sign-in used this counter value first
+
+        await self._check_assertion(
+            rp, parsed, passkey, user.id, require_user_verification=mfa_token is None,
+            refuse=refuse,
+        )  # fmt: skip
         if user.status == "disabled":
             await self._refused(user, AccountDisabled.code, origin)
             raise DisabledAccount
@@ -345,32 +329,14 @@ class PasskeyService:
         if passkey is None or passkey.user_id != principal.user_id:
             await self._reauth_refused(principal, "unknown_passkey", origin)
             raise PasskeyRefused
-        handle = parsed.response.user_handle
-        if handle is not None and handle != principal.user_id.bytes:
-            await self._reauth_refused(principal, "user_handle_mismatch", origin)
-            raise PasskeyRefused
-        try:
-            verified = verify_authentication_response(
-                credential=parsed,
-                expected_challenge=_challenge_of(parsed),
-                expected_rp_id=rp.id,
-                expected_origin=rp.origin,
-                credential_public_key=passkey.public_key,
-                credential_current_sign_count=0,  # checked below, as at sign-in
-                require_user_verification=True,
-            )
-        except (InvalidAuthenticationResponse, *_PARSE_ERRORS) as exc:
-            await self._reauth_refused(principal, PasskeyRefused.code, origin, why=str(exc))
-            raise PasskeyRefused from None
-        seen, new = passkey.sign_count, verified.new_sign_count
-        if (new > 0 or seen > 0) and new <= seen:
-            await self._reauth_refused(principal, PasskeyCloned.code, origin)
-            log.warning("passkey counter went backwards", extra={"user_id": str(passkey.user_id)})
-            raise PasskeyCloned
-        if not await repository.advance_sign_count(
-            self.db, passkey.id, seen=seen, new=new, now=utcnow()
-        ):
-            raise PasskeyCloned  # a concurrent use took this counter value first
+
+        async def refuse(reason: str, why: str | None) -> None:
+            await self._reauth_refused(principal, reason, origin, why=why)
+
+        await self._check_assertion(
+            rp, parsed, passkey, principal.user_id, require_user_verification=True,
+            refuse=refuse,
+        )  # fmt: skip
         await auth_repository.mark_authenticated(self.db, principal.session_id, utcnow())
         await record(
             self.db,
@@ -385,6 +351,48 @@ class PasskeyService:
         )
 
     # Helpers -----------------------------------------------------------------------------------
+
+    async def _check_assertion(
+        self,
+        rp: RelyingParty,
+        parsed: AuthenticationCredential,
+        passkey: Passkey,
+        user_id: uuid.UUID,
+        *,
+        require_user_verification: bool,
+        refuse: Callable[[str, str | None], Awaitable[None]],
+    ) -> None:
+        """The steps every use of a passkey takes (sign-in, its MFA step, step-up): the user
+        handle names its owner, the signature answers the challenge, the counter goes forward
+        (then stored). `refuse(reason, why)` audits a refusal before it is raised."""
+        handle = parsed.response.user_handle
+        if handle is not None and handle != user_id.bytes:
+            await refuse("user_handle_mismatch", None)
+            raise PasskeyRefused
+        try:
+            verified = verify_authentication_response(
+                credential=parsed,
+                expected_challenge=_challenge_of(parsed),
+                expected_rp_id=rp.id,
+                expected_origin=rp.origin,
+                credential_public_key=passkey.public_key,
+                # The counter is checked below, where a clone can be told from a bad answer.
+                credential_current_sign_count=0,
+                require_user_verification=require_user_verification,
+            )
+        except (InvalidAuthenticationResponse, *_PARSE_ERRORS) as exc:
+            await refuse(PasskeyRefused.code, str(exc))
+            raise PasskeyRefused from None
+        seen, new = passkey.sign_count, verified.new_sign_count
+        # Authenticators that keep no counter always send 0; one that does must go forward.
+        if (new > 0 or seen > 0) and new <= seen:
+            await refuse(PasskeyCloned.code, None)
+            log.warning("passkey counter went backwards", extra={"user_id": str(user_id)})
+            raise PasskeyCloned
+        if not await repository.advance_sign_count(
+            self.db, passkey.id, seen=seen, new=new, now=utcnow()
+        ):
+            raise PasskeyCloned  # a concurrent use took this counter value first
 
     async def _invalidate_user(self, user_id: uuid.UUID) -> None:
         # Every session of the user, on every process: the next request reloads it.
