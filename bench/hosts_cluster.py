@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from common import HOST, LOAD_LIMITS, BenchError, free_port, own_cpu_seconds, tail
 
 # Shared by every process, as the hosts of one deployment share theirs (64 characters).
+MASTER_KEYS = "bench:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"  # a test key, not secret
 SECRET = "hosts-bench-secret-0123456789abcdef0123456789abcdef0123456789ab"
 STARTUP_SECONDS = 60.0
 STOP_SECONDS = 15.0
@@ -224,6 +225,7 @@ def base_env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CONFIDE_")}
     env.update(
         CONFIDE_SECRET_KEY=SECRET,
+        CONFIDE_MASTER_KEYS=MASTER_KEYS,  # one key ring for every process
         CONFIDE_DATA_DIR=str(data_dir),
         CONFIDE_ALLOWED_HOSTS="127.0.0.1,localhost",
         CONFIDE_ARGON2_TIME_COST="1",

@@ -24,8 +24,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from confide.storage.codec import decode_json
 from confide.threads.models import Message, Thread
+from confide.threads.service import open_tool_calls
 
 SETTLE_SECONDS = 30.0
 TERMINAL = ("run.completed", "run.failed", "run.cancelled")
@@ -84,7 +84,7 @@ async def settle(app: FastAPI, *, timeout: float = SETTLE_SECONDS) -> None:
 async def assert_threads_valid(app: FastAPI) -> None:
     """Every thread in the app's database keeps the invariant (once its runs have ended)."""
     await settle(app)
-    codec = app.state.codec
+    vault = app.state.vault
     failures: list[str] = []
     async with app.state.database.sessionmaker() as db:
         threads = (await db.execute(select(Thread).order_by(Thread.created_at))).scalars().all()
@@ -98,6 +98,7 @@ async def assert_threads_valid(app: FastAPI) -> None:
                 .scalars()
                 .all()
             )
+            codec = await vault.codec(db, thread.owner_id)
             rows = [_row(message, codec) for message in messages]
             failures += [
                 f"thread {thread.id}: {problem}"
@@ -108,7 +109,9 @@ async def assert_threads_valid(app: FastAPI) -> None:
 
 def _row(message: Message, codec: Any) -> Row:
     calls: list[dict[str, Any]] = (
-        decode_json(codec, message.tool_calls) if message.tool_calls is not None else []
+        open_tool_calls(codec, message.id, message.tool_calls)
+        if message.tool_calls is not None
+        else []
     )
     return Row(
         seq=message.seq,

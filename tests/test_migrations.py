@@ -15,6 +15,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from confide.crypto.keyring import KeyRing
 from confide.db.base import Base
 from confide.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from confide.models import User  # also registers every table on the metadata
@@ -60,9 +61,11 @@ def _tables(connection: Connection) -> set[str]:
     return set(inspect(connection).get_table_names())
 
 
-def _downgrade(connection: Connection, revision: str) -> None:
+def _downgrade(connection: Connection, revision: str, ring: KeyRing | None = None) -> None:
+    """Down to `revision`; `ring` opens what 0013 sealed (a database holding content)."""
     config = alembic_config()
     config.attributes["connection"] = connection
+    config.attributes["key_ring"] = ring
     command.downgrade(config, revision)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import inspect
 import uuid
@@ -37,6 +38,8 @@ from confide.auth.tokens import (
     WebSocketTickets,
 )
 from confide.config import Settings, load_settings
+from confide.crypto.keystore import key_store
+from confide.crypto.vault import KeyVault
 from confide.datadir import secure_data_dir
 from confide.db.engine import Database
 from confide.error_handlers import install_error_handlers
@@ -47,6 +50,8 @@ from confide.jobs import JobDefinition, JobQueue
 from confide.jobs.inprocess import InProcessQueue
 from confide.jobs.redis_queue import SaqQueue
 from confide.logs import configure_logging
+from confide.memories.endpoints import router as memories_router
+from confide.memories.hooks import MEMORY_JOB, RunMemories
 from confide.mfa.codes import MfaContext
 from confide.mfa.endpoints import router as mfa_router
 from confide.notify.service import (
@@ -63,6 +68,10 @@ from confide.notify.service import PURGE_JOB as PURGE_NOTIFY_JOB
 from confide.openapi import install_problem_schema
 from confide.passkeys.endpoints import router as passkeys_router
 from confide.phones.endpoints import router as phones_router
+from confide.preferences.endpoints import router as preferences_router
+from confide.privacy.endpoints import admin_router as privacy_admin_router
+from confide.privacy.endpoints import router as privacy_router
+from confide.privacy.retention import RETENTION_CRON, RETENTION_JOB, Retention
 from confide.ratelimit.dependencies import count_api_request
 from confide.ratelimit.middleware import RateLimitMiddleware
 from confide.ratelimit.service import build_rate_limits
@@ -74,9 +83,9 @@ from confide.runs.service import CANCEL_CHANNEL, RUN_JOB, RunService
 from confide.runs.store import RunStore
 from confide.runs.sweeper import RunSweeper
 from confide.runs.websocket import router as websocket_router
+from confide.search.endpoints import router as search_router
 from confide.shared.broadcast import Broadcast
 from confide.shared.redis import connect_redis
-from confide.storage.codec import PlainCodec
 from confide.threads.endpoints import router as threads_router
 from confide.throttle.endpoints import router as ip_rules_router
 from confide.throttle.factory import build_throttle
@@ -146,6 +155,7 @@ def create_app(
         await sweeper.sweep()
         await jobs.start()  # executes jobs here, or only connects to queue them
         sweeper.start()
+        pruning = asyncio.create_task(app.state.vault.prune_forever(), name="data-key-prune")
         # Everything loaded so far lives as long as the process: move it out of the collector's
         # sight, so a full collection does not walk the whole framework on a request's time.
         gc.collect()
@@ -153,6 +163,7 @@ def create_app(
         yield
         if worker:  # a worker gives its runs their grace period (the queue's) first
             await jobs.aclose()
+        pruning.cancel()
         await run_manager.shutdown()
         # Only now: until its runs have ended, this process renews their leases, or another
         # would take them for a dead process's and close them during the grace period.
@@ -183,8 +194,11 @@ def create_app(
     # Shared state across processes (None: everything lives in this process).
     redis = app.state.redis = connect_redis(settings.redis_url) if settings.redis_url else None
     app.state.auth = build_auth_context(settings, redis)
-    app.state.mfa = MfaContext.build(settings.resolved_secret_key(), app.state.auth.cache)
-    app.state.codec = PlainCodec()
+    # Encryption at rest (crypto/vault.py): every user's content sealed under their data key.
+    app.state.vault = KeyVault(key_store(settings), broadcast=app.state.auth.broadcast)
+    app.state.mfa = MfaContext.build(
+        settings.resolved_secret_key(), app.state.auth.cache, app.state.vault
+    )
     app.state.tools = builtin_tools()
     app.state.agents = AgentRegistry.from_settings(settings, known_tools=app.state.tools.names())
     app.state.auth.permissions.add_agents(agent.id for agent in app.state.agents.agents)
@@ -200,8 +214,16 @@ def create_app(
     # Budgets (ratelimit/): counted in Redis when there is one, so every process shares them.
     app.state.rate_limits = build_rate_limits(settings, redis)
     app.state.on_principal = count_api_request  # every signed-in request counts
-    run_store = RunStore(database, app.state.codec, lease_seconds=settings.job_lease_seconds)
+    run_store = RunStore(database, app.state.vault, lease_seconds=settings.job_lease_seconds)
     models = ModelCatalog(settings, app.state.agents)
+    # Memories (memories/): given to each run's prompt, extracted after each completed run.
+    memories = app.state.memories = RunMemories(
+        database=database,
+        vault=app.state.vault,
+        agents=app.state.agents,
+        models=models,
+        prompt_chars=settings.memory_prompt_chars,
+    )
     run_manager = RunManager(store=run_store, tool_log=tool_call_log(settings))
     bus: EventBus = (
         RedisBus(
@@ -219,6 +241,7 @@ def create_app(
     notify = app.state.notify = Notifications.from_settings(settings, database=database)
     job_definitions = [
         run_job,
+        JobDefinition(MEMORY_JOB, lambda run_id: memories.extract(uuid.UUID(run_id)), tries=2),
         JobDefinition(
             SEND_RESET_JOB,
             lambda email, base_url: AccountLinks(
@@ -244,6 +267,11 @@ def create_app(
             timeout_seconds=STATUS_TIMEOUT_SECONDS,
         ),
         JobDefinition(PURGE_NOTIFY_JOB, lambda: notify.purge(), cron=PURGE_NOTIFY_CRON),
+        JobDefinition(
+            RETENTION_JOB,
+            lambda: Retention(database, days=settings.retention_days).purge(),
+            cron=RETENTION_CRON,
+        ),
     ]
     jobs: JobQueue = (
         SaqQueue(
@@ -276,6 +304,8 @@ def create_app(
     )
     app.state.jobs = jobs
     notify.jobs = jobs
+    memories.jobs = jobs
+    runs.memories = memories  # the prompt's memories, the extraction after a completed run
     broadcast = app.state.auth.broadcast
     if broadcast is not None:
         # A cancel reaches the process executing the run at once (SAQ's abort, also sent,
@@ -298,9 +328,14 @@ def create_app(
     app.include_router(account_router)
     app.include_router(agents_router)
     app.include_router(threads_router)
+    app.include_router(memories_router)
+    app.include_router(preferences_router)
+    app.include_router(search_router)
     app.include_router(admin_router)
     app.include_router(ip_rules_router)
     app.include_router(audit_router)
+    app.include_router(privacy_router)
+    app.include_router(privacy_admin_router)
     app.include_router(websocket_router)
     install_web_app(app, settings.web_dir)
 

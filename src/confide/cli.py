@@ -19,7 +19,9 @@ from confide.admin.cli import roles_app
 from confide.agents.mockllm import register_cli as register_mock_llm
 from confide.audit.cli import audit_app
 from confide.config import Settings, SettingsError, load_settings
+from confide.crypto.cli import keys_app
 from confide.notify.cli import outbox as notify_outbox
+from confide.search.cli import reindex_hint, search_app
 
 app = typer.Typer(help="Confide: self-hosted multi-user AI agent chat.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -30,6 +32,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
 app.add_typer(audit_app, name="audit")
 app.add_typer(roles_app, name="roles")
+app.add_typer(search_app, name="search")
+app.add_typer(keys_app, name="keys")
 
 out = Console()
 err = Console(stderr=True)
@@ -85,12 +89,13 @@ def _check_agents(settings: Settings) -> None:
 
 async def _prepare_database(settings: Settings) -> None:
     """Migrate the embedded SQLite database; insist a server database is already migrated."""
+    from confide.crypto.keystore import load_key_ring
     from confide.db.migrate import current_revision, head_revision, upgrade
 
     url = settings.effective_database_url
     if settings.uses_embedded_database:
         with out.status("Migrating the embedded database..."):
-            await upgrade(url)
+            await upgrade(url, key_ring=load_key_ring(settings))
         return
     current, head = await current_revision(url), head_revision()
     if current != head:
@@ -114,6 +119,8 @@ def serve(
     asyncio.run(_prepare_database(settings))
     if not asyncio.run(has_active_admin(settings)):
         out.print(NO_ADMIN_HINT, highlight=False)
+    if hint := asyncio.run(reindex_hint(settings)):
+        out.print(hint, highlight=False)
     # Workers build their app from the environment; make it say what the options said.
     os.environ["CONFIDE_HOST"], os.environ["CONFIDE_PORT"] = settings.host, str(settings.port)
     out.print(f"Confide serving on http://{settings.host}:{settings.port} ({settings.env.value})")
@@ -189,6 +196,7 @@ async def _work(settings: Settings, concurrency: int | None) -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply the migrations up to REVISION (the latest by default)."""
+    from confide.crypto.keystore import load_key_ring
     from confide.db.migrate import upgrade
 
     settings = _settings()
@@ -197,7 +205,14 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
         out.print("Another process is migrating this database; waiting for it to finish.")
 
     with out.status(f"Migrating to {revision}..."):
-        asyncio.run(upgrade(settings.effective_database_url, revision, on_wait=waiting))
+        asyncio.run(
+            upgrade(
+                settings.effective_database_url,
+                revision,
+                on_wait=waiting,
+                key_ring=load_key_ring(settings),
+            )
+        )
     out.print("[green]Database is up to date.[/]")
 
 

@@ -244,6 +244,21 @@ class Settings(BaseSettings):
     ip_block_window_seconds: int = Field(default=900, ge=1, le=86400)
     ip_block_seconds: int = Field(default=900, ge=1, le=7 * 86400)
 
+    # --- memory (issue 12, deliverable 1) ---
+    # Characters of a user's memories put into each run's system prompt, at most (0: none).
+    memory_prompt_chars: int = Field(default=2000, ge=0, le=100_000)
+
+    # --- retention (issue 12, deliverable 6) ---
+    # Threads untouched for longer than this many days are deleted by a daily job
+    # (`purge_idle_threads`), or sooner under a user's own shorter `retention_days`.
+    # Unset: kept for ever (unless their owner set a retention). privacy/retention.py.
+    retention_days: int | None = Field(default=None, ge=1, le=36500)
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _empty_retention_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
     # --- encryption at rest (issue 12, deliverable 2; not yet applied to stored data) ---
     # The master key ring: `<key id>:<base64url 32-byte key>`, comma-separated, the current
     # key first (it wraps new data keys; the others still unwrap). Unset: a ring generated

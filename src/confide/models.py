@@ -4,11 +4,15 @@ from confide.access.models import Invite, InviteRole, Role, RolePermission, User
 from confide.account.models import AccountToken
 from confide.audit.models import AuditEvent, AuditHead
 from confide.auth.models import AuthSession, RefreshToken, User
+from confide.crypto.models import UserKey
+from confide.memories.models import Memory
 from confide.mfa.models import MfaBackupCode, MfaChallenge, MfaTotp
 from confide.notify.models import NotificationAttempt, OutboxMessage
 from confide.passkeys.models import Passkey, PasskeyChallenge
 from confide.phones.models import Phone
+from confide.preferences.models import UserSettings
 from confide.runs.models import Run, RunEvent
+from confide.search.models import SearchTerm
 from confide.threads.models import Message, Thread, ThreadShare
 from confide.throttle.models import IpRule, ThrottleCounter
 
@@ -20,6 +24,7 @@ __all__ = [
     "Invite",
     "InviteRole",
     "IpRule",
+    "Memory",
     "Message",
     "MfaBackupCode",
     "MfaChallenge",
@@ -34,9 +39,12 @@ __all__ = [
     "RolePermission",
     "Run",
     "RunEvent",
+    "SearchTerm",
     "Thread",
     "ThreadShare",
     "ThrottleCounter",
     "User",
+    "UserKey",
     "UserRole",
+    "UserSettings",
 ]

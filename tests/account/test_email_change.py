@@ -53,6 +53,24 @@ async def change_token(app: FastAPI, to: str) -> str:
     return sent[-1].link("confirm-email")[1]
 
 
+async def requested(
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str]
+) -> tuple[str, str]:
+    """A change to a new address asked for: (the new address, the token mailed to it)."""
+    new_email = unique_email("new")
+    asked = await change(client, headers, new_email)
+    assert asked.status_code == 202, asked.text
+    return new_email, await change_token(app, new_email)
+
+
+async def changed_address(app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str]) -> str:
+    """The account's address changed to a new one (the link followed); the new address."""
+    new_email, token = await requested(app, client, headers)
+    done = await client.post(CONFIRM, json={"token": token})
+    assert done.status_code == 200, done.text
+    return new_email
+
+
 async def me(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
     response = await client.get("/api/auth/me", headers=headers)
     assert response.status_code == 200, response.text
@@ -227,9 +245,7 @@ async def test_the_link_changes_and_verifies_the_address_and_ends_other_sessions
     mine = await login(client, email=user["email"])
     headers = bearer(mine["access_token"])
     others = [await login(client, email=user["email"]) for _ in range(2)]
-    new_email = unique_email("new")
-    await change(client, headers, new_email)
-    token = await change_token(app, new_email)
+    new_email, token = await requested(app, client, headers)
 
     done = await client.post(CONFIRM, json={"token": token}, headers=headers)
     assert done.status_code == 200, done.text
@@ -288,9 +304,7 @@ async def test_the_link_followed_signed_out_ends_every_session(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     _, headers = await signed_up(client)
-    new_email = unique_email("new")
-    await change(client, headers, new_email)
-    token = await change_token(app, new_email)
+    _, token = await requested(app, client, headers)
     done = await client.post(CONFIRM, json={"token": token})  # another device, nobody signed in
     assert done.status_code == 200, done.text
     assert_problem(await client.get("/api/auth/me", headers=headers), 401, "session_expired")
@@ -303,9 +317,7 @@ async def test_another_accounts_session_keeps_nothing_of_the_owners(
 ) -> None:
     _, headers = await signed_up(client)
     _, stranger = await signed_up(client)
-    new_email = unique_email("new")
-    await change(client, headers, new_email)
-    token = await change_token(app, new_email)
+    new_email, token = await requested(app, client, headers)
     done = await client.post(CONFIRM, json={"token": token}, headers=stranger)
     assert done.status_code == 200, done.text
     assert_problem(await client.get("/api/auth/me", headers=headers), 401, "session_expired")
@@ -314,9 +326,7 @@ async def test_another_accounts_session_keeps_nothing_of_the_owners(
 
 async def test_an_expired_link_changes_nothing(app: FastAPI, client: httpx.AsyncClient) -> None:
     user, headers = await signed_up(client)
-    new_email = unique_email("new")
-    await change(client, headers, new_email)
-    token = await change_token(app, new_email)
+    _, token = await requested(app, client, headers)
     async with app.state.database.session() as db:
         await db.execute(update(AccountToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert_problem(await client.post(CONFIRM, json={"token": token}), 400, "invalid_token")
@@ -344,9 +354,7 @@ async def test_an_address_taken_meanwhile_is_a_conflict_and_nothing_changes(
 ) -> None:
     user, headers = await signed_up(client)
     other_login = await login(client, email=user["email"])
-    new_email = unique_email("new")
-    await change(client, headers, new_email)
-    token = await change_token(app, new_email)
+    new_email, token = await requested(app, client, headers)
     await register(client, email=new_email.upper())  # someone registers it first
 
     refused = await client.post(CONFIRM, json={"token": token}, headers=headers)
@@ -369,9 +377,7 @@ async def test_a_registration_racing_the_link_is_a_conflict_and_nothing_changes(
     """Another account takes the address after the link's check found it free and before the
     change is written: the unique key refuses the change, which answers as the check would."""
     user, headers = await signed_up(client)
-    new_email = unique_email("new")
-    await change(client, headers, new_email)
-    token = await change_token(app, new_email)
+    new_email, token = await requested(app, client, headers)
 
     rival = create_async_engine(app.state.settings.database_url)
     armed = True
@@ -416,9 +422,7 @@ async def test_a_disabled_accounts_link_does_nothing(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     user, headers = await signed_up(client)
-    new_email = unique_email("new")
-    await change(client, headers, new_email)
-    token = await change_token(app, new_email)
+    _, token = await requested(app, client, headers)
     async with app.state.database.session() as db:
         await db.execute(update(User).where(User.email == user["email"]).values(status="disabled"))
     assert_problem(await client.post(CONFIRM, json={"token": token}), 403, "account_disabled")
@@ -435,9 +439,7 @@ async def test_links_mailed_to_the_old_address_stop_working(
     await settle(app)
     reset = [m for m in mails(app, user["email"]) if "reset-password" in m.text][-1]
     _, reset_token = reset.link("reset-password")
-    new_email = unique_email("new")
-    await change(client, headers, new_email)
-    await client.post(CONFIRM, json={"token": await change_token(app, new_email)})
+    await changed_address(app, client, headers)
     refused = await client.post(
         "/api/auth/password/reset", json={"token": reset_token, "new_password": "x" * 20}
     )
@@ -448,9 +450,7 @@ async def test_registration_then_finds_the_new_address_taken_in_any_case(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     user, headers = await signed_up(client)
-    new_email = unique_email("new")
-    await change(client, headers, new_email)
-    await client.post(CONFIRM, json={"token": await change_token(app, new_email)})
+    new_email = await changed_address(app, client, headers)
     full_width = "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in new_email)
     for variant in (new_email, new_email.upper(), " " + new_email.capitalize(), full_width):
         again = await client.post(
@@ -465,9 +465,7 @@ async def test_no_log_line_holds_the_link_or_the_addresses(
     app: FastAPI, client: httpx.AsyncClient, log_lines: Any
 ) -> None:
     user, headers = await signed_up(client)
-    new_email = unique_email("new")
-    await change(client, headers, new_email)
-    token = await change_token(app, new_email)
+    new_email, token = await requested(app, client, headers)
     await client.post(CONFIRM, json={"token": token})
     await settle(app)
     for secret in (token, new_email, user["email"]):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from confide.audit.models import AuditEvent
 from confide.mfa.models import MfaChallenge
 from tests.factories import PASSWORD, assert_problem, bearer, grant_role, login, signed_up
-from tests.mfa.helpers import challenge, enrolled, use_clock
+from tests.mfa.helpers import Clock, Enrolled, challenge, enrolled, use_clock
 from tests.phones.helpers import NUMBER, PHONE, texted_code, texts, verified_phone
 
 SEND = "/api/auth/mfa/send"
@@ -29,12 +29,26 @@ def _wrong(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
-async def test_a_verified_phone_offers_and_finishes_with_a_texted_code(
-    app: FastAPI, client: httpx.AsyncClient
-) -> None:
+async def _with_phone(app: FastAPI, client: httpx.AsyncClient) -> tuple[Clock, Enrolled]:
+    """An account with TOTP and a verified phone, on the test's clock."""
     clock = use_clock(app)
     account = await enrolled(client, clock)
     await verified_phone(app, client, account.headers)
+    return clock, account
+
+
+async def _texted(app: FastAPI, client: httpx.AsyncClient, email: str) -> tuple[str, str]:
+    """A new sign-in challenge for `email` with its code sent by SMS: (mfa token, code)."""
+    body = await challenge(client, email)
+    sent = await _send_sms(client, body["mfa_token"])
+    assert sent.status_code == 202, sent.text
+    return body["mfa_token"], await texted_code(app, NUMBER, "mfa_code")
+
+
+async def test_a_verified_phone_offers_and_finishes_with_a_texted_code(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    _, account = await _with_phone(app, client)
     body = await challenge(client, account.email)
     assert body["methods"] == ["totp", "backup_code", "sms"]
     sent = await _send_sms(client, body["mfa_token"])
@@ -63,49 +77,34 @@ async def test_a_verified_phone_offers_and_finishes_with_a_texted_code(
 async def test_a_texted_code_is_bound_to_its_challenge(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    clock = use_clock(app)
-    account = await enrolled(client, clock)
-    await verified_phone(app, client, account.headers)
-    first = await challenge(client, account.email)
+    _, account = await _with_phone(app, client)
     second = await challenge(client, account.email)
-    assert (await _send_sms(client, first["mfa_token"])).status_code == 202
-    code = await texted_code(app, NUMBER, "mfa_code")
-    refused = await _verify(client, second["mfa_token"], code)
-    assert_problem(refused, 401, "invalid_mfa_code")
-    assert (await _verify(client, first["mfa_token"], code)).status_code == 200
+    first, code = await _texted(app, client, account.email)
+    assert_problem(await _verify(client, second["mfa_token"], code), 401, "invalid_mfa_code")
+    assert (await _verify(client, first, code)).status_code == 200
 
 
 async def test_three_wrong_codes_end_the_texted_code_and_its_challenge(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    clock = use_clock(app)
-    account = await enrolled(client, clock)
-    await verified_phone(app, client, account.headers)
-    body = await challenge(client, account.email)
-    await _send_sms(client, body["mfa_token"])
-    code = await texted_code(app, NUMBER, "mfa_code")
+    _, account = await _with_phone(app, client)
+    token, code = await _texted(app, client, account.email)
     for left in (2, 1, 0):
-        wrong = await _verify(client, body["mfa_token"], _wrong(code))
+        wrong = await _verify(client, token, _wrong(code))
         assert assert_problem(wrong, 401, "invalid_mfa_code")["attempts_left"] == left
-    assert_problem(await _verify(client, body["mfa_token"], code), 401, "mfa_token_invalid")
+    assert_problem(await _verify(client, token, code), 401, "mfa_token_invalid")
 
 
 async def test_a_texted_code_expires_after_five_minutes(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    clock = use_clock(app)
-    account = await enrolled(client, clock)
-    await verified_phone(app, client, account.headers)
-    in_time = await challenge(client, account.email)
-    await _send_sms(client, in_time["mfa_token"])
-    code = await texted_code(app, NUMBER, "mfa_code")
+    clock, account = await _with_phone(app, client)
+    in_time, code = await _texted(app, client, account.email)
     clock.advance(299)
-    assert (await _verify(client, in_time["mfa_token"], code)).status_code == 200
-    late = await challenge(client, account.email)
-    await _send_sms(client, late["mfa_token"])
-    code = await texted_code(app, NUMBER, "mfa_code")
+    assert (await _verify(client, in_time, code)).status_code == 200
+    late, code = await _texted(app, client, account.email)
     clock.advance(301)
-    refused = await _verify(client, late["mfa_token"], code)
+    refused = await _verify(client, late, code)
     assert_problem(refused, 401, "mfa_token_invalid")  # the challenge's 5 minutes are over too
 
 
@@ -121,9 +120,7 @@ async def test_an_unverified_phone_gets_no_code(app: FastAPI, client: httpx.Asyn
 
 
 async def test_a_removed_phone_gets_no_code(app: FastAPI, client: httpx.AsyncClient) -> None:
-    clock = use_clock(app)
-    account = await enrolled(client, clock)
-    await verified_phone(app, client, account.headers)
+    _, account = await _with_phone(app, client)
     assert (await client.delete(PHONE, headers=account.headers)).status_code == 204
     body = await challenge(client, account.email)
     assert body["methods"] == ["totp", "backup_code"]

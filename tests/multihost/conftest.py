@@ -36,7 +36,13 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import POSTGRES_URL, TEST_RATE_LIMITS, run_async, unavailable
+from tests.conftest import (
+    POSTGRES_URL,
+    TEST_MASTER_KEYS,
+    TEST_RATE_LIMITS,
+    run_async,
+    unavailable,
+)
 from tests.factories import PASSWORD
 from tests.redis_server import RedisServer
 
@@ -163,6 +169,9 @@ class Cluster:
             CONFIDE_DATABASE_URL=self.database_url,
             CONFIDE_REDIS_URL=self.redis.url,
             CONFIDE_SECRET_KEY=SECRET,
+            # One key ring for every process, as a deployment must have (each its own key file
+            # would make the others' data keys unreadable to it).
+            CONFIDE_MASTER_KEYS=TEST_MASTER_KEYS,
             CONFIDE_DATA_DIR=str(data_dir),
             CONFIDE_ALLOWED_HOSTS="127.0.0.1,localhost",
             CONFIDE_ARGON2_TIME_COST="1",

@@ -30,6 +30,24 @@ async def _verify(
     return await client.post(VERIFY, json={"credential": credential}, headers=headers)
 
 
+async def _answer(
+    client: httpx.AsyncClient, headers: dict[str, str], authenticator: Authenticator
+) -> httpx.Response:
+    """Ask for a challenge and answer it with `authenticator`."""
+    return await _verify(client, headers, authenticator.get(await _options(client, headers)))
+
+
+async def _stale_with_passkey(
+    app: FastAPI, client: httpx.AsyncClient, *, minutes: int = 11
+) -> tuple[dict[str, str], Authenticator]:
+    """A new account with a passkey, its session signed in `minutes` ago (past the step-up
+    window by default): (headers, the passkey's authenticator)."""
+    _, headers = await signed_up(client)
+    authenticator, _ = await register_passkey(client, headers)
+    await age_sessions(app, minutes=minutes)
+    return headers, authenticator
+
+
 async def test_a_passkey_re_authenticates_the_session(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -83,18 +101,16 @@ async def test_the_challenge_is_bound_to_its_session(
 async def test_another_users_passkey_is_refused_like_a_bad_answer(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    _, mine = await signed_up(client)
-    authenticator, _ = await register_passkey(client, mine)
     _, theirs = await signed_up(client)
     their_authenticator, _ = await register_passkey(client, theirs)
-    await age_sessions(app)
+    mine, authenticator = await _stale_with_passkey(app, client)
 
-    other = await _verify(client, mine, their_authenticator.get(await _options(client, mine)))
+    other = await _answer(client, mine, their_authenticator)
     other_body = assert_problem(other, 401, "passkey_refused")
     # A forged answer: the right credential id, signed by another key.
     forged = Authenticator(credential_id=authenticator.credential_id)
     forged.user_handle = authenticator.user_handle
-    bad = await _verify(client, mine, forged.get(await _options(client, mine)))
+    bad = await _answer(client, mine, forged)
     bad_body = assert_problem(bad, 401, "passkey_refused")
     assert {k: other_body[k] for k in ("title", "detail")} == {
         k: bad_body[k] for k in ("title", "detail")
@@ -109,11 +125,9 @@ async def test_another_users_passkey_is_refused_like_a_bad_answer(
 
 
 async def test_the_user_must_be_verified(app: FastAPI, client: httpx.AsyncClient) -> None:
-    _, headers = await signed_up(client)
-    authenticator, _ = await register_passkey(client, headers)
-    await age_sessions(app)
+    headers, authenticator = await _stale_with_passkey(app, client)
     authenticator.user_verified = False
-    refused = await _verify(client, headers, authenticator.get(await _options(client, headers)))
+    refused = await _answer(client, headers, authenticator)
     assert_problem(refused, 401, "passkey_refused")
     assert_problem(await client.post(GUARDED, headers=headers), 401, "reauth_required")
 
@@ -125,10 +139,8 @@ async def test_without_a_passkey_there_is_nothing_to_use(client: httpx.AsyncClie
 
 async def test_a_stale_session_may_step_up(app: FastAPI, client: httpx.AsyncClient) -> None:
     """The step-up routes themselves need no recent sign-in (they are how one gets it)."""
-    _, headers = await signed_up(client)
-    authenticator, _ = await register_passkey(client, headers)
-    await age_sessions(app, minutes=60)
-    ok = await _verify(client, headers, authenticator.get(await _options(client, headers)))
+    headers, authenticator = await _stale_with_passkey(app, client, minutes=60)
+    ok = await _answer(client, headers, authenticator)
     assert ok.status_code == 200, ok.text
 
 
@@ -139,12 +151,10 @@ async def test_signed_out_is_refused(client: httpx.AsyncClient) -> None:
 async def test_a_wrong_user_handle_a_backward_counter_and_junk_are_refused(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    _, headers = await signed_up(client)
-    authenticator, _ = await register_passkey(client, headers)
-    await age_sessions(app)
+    headers, authenticator = await _stale_with_passkey(app, client)
     own_handle = authenticator.user_handle
     authenticator.user_handle = b"someone else"
-    mismatch = await _verify(client, headers, authenticator.get(await _options(client, headers)))
+    mismatch = await _answer(client, headers, authenticator)
     assert_problem(mismatch, 401, "passkey_refused")
     authenticator.user_handle = own_handle
     copied = authenticator.get(await _options(client, headers), sign_count=1)  # registered at 1

@@ -17,7 +17,7 @@ from confide.db.base import utcnow
 from confide.phones import repository as phone_repository
 from confide.phones.models import Phone
 from tests.factories import PASSWORD, assert_problem, signed_up
-from tests.mfa.helpers import use_clock
+from tests.mfa.helpers import Clock, use_clock
 from tests.phones.helpers import NUMBER, PHONE, age_sessions, texted_code, texts, verified_phone
 from tests.throttle.helpers import client_from
 
@@ -28,11 +28,30 @@ def _wrong(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
+async def _account(app: FastAPI, client: httpx.AsyncClient) -> tuple[Clock, dict[str, str]]:
+    """A new account signed in, on the test's clock: (clock, headers)."""
+    clock = use_clock(app)
+    _, headers = await signed_up(client)
+    return clock, headers
+
+
+async def _set_number(
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], number: str = NUMBER
+) -> str:
+    """Set the caller's number; the verification code texted to it."""
+    added = await client.put(PHONE, json={"number": number}, headers=headers)
+    assert added.status_code == 202, added.text
+    return await texted_code(app, number, "phone_verify")
+
+
+async def _verify(client: httpx.AsyncClient, headers: dict[str, str], code: str) -> httpx.Response:
+    return await client.post(VERIFY, json={"code": code}, headers=headers)
+
+
 async def test_add_a_number_and_verify_it_with_the_texted_code(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    use_clock(app)
-    _, headers = await signed_up(client)
+    _, headers = await _account(app, client)
     assert_problem(await client.get(PHONE, headers=headers), 404, "no_phone")
     added = await client.put(PHONE, json={"number": "+49 (151) 1234-5678"}, headers=headers)
     assert added.status_code == 202, added.text
@@ -42,7 +61,7 @@ async def test_add_a_number_and_verify_it_with_the_texted_code(
     assert sms.purpose == "phone_verify"
     code = await texted_code(app, NUMBER, "phone_verify")
     assert (await client.get(PHONE, headers=headers)).json()["verified"] is False
-    verified = await client.post(VERIFY, json={"code": code}, headers=headers)
+    verified = await _verify(client, headers, code)
     assert verified.status_code == 200, verified.text
     body = verified.json()
     assert body["number"] == NUMBER
@@ -50,15 +69,13 @@ async def test_add_a_number_and_verify_it_with_the_texted_code(
     assert body["verified_at"] is not None
     assert (await client.get(PHONE, headers=headers)).json() == body
     # The code is spent: nothing is pending any more.
-    again = await client.post(VERIFY, json={"code": code}, headers=headers)
+    again = await _verify(client, headers, code)
     assert_problem(again, 409, "no_pending_code")
 
 
 async def test_the_code_is_stored_hashed(app: FastAPI, client: httpx.AsyncClient) -> None:
-    use_clock(app)
-    _, headers = await signed_up(client)
-    await client.put(PHONE, json={"number": NUMBER}, headers=headers)
-    code = await texted_code(app, NUMBER, "phone_verify")
+    _, headers = await _account(app, client)
+    code = await _set_number(app, client, headers)
     async with app.state.database.session() as db:
         row = (await db.execute(select(Phone))).scalars().one()
     assert row.code_hash is not None
@@ -69,8 +86,7 @@ async def test_the_code_is_stored_hashed(app: FastAPI, client: httpx.AsyncClient
 async def test_an_invalid_number_is_refused_and_changes_nothing(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    use_clock(app)
-    _, headers = await signed_up(client)
+    _, headers = await _account(app, client)
     await verified_phone(app, client, headers)
     for typed in ("4915112345678", "+0151123456", "+1234567", "+49 151 abc", "+49.151.1234567"):
         refused = await client.put(PHONE, json={"number": typed}, headers=headers)
@@ -90,57 +106,46 @@ async def test_an_invalid_number_is_refused_and_changes_nothing(
 async def test_a_new_number_replaces_the_verified_one(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    use_clock(app)
-    _, headers = await signed_up(client)
+    _, headers = await _account(app, client)
     await verified_phone(app, client, headers)
-    changed = await client.put(PHONE, json={"number": "+14155550132"}, headers=headers)
-    assert changed.status_code == 202, changed.text
-    assert changed.json() == {"number": "+14155550132", "verified": False, "verified_at": None}
-    code = await texted_code(app, "+14155550132", "phone_verify")
-    assert (await client.post(VERIFY, json={"code": code}, headers=headers)).status_code == 200
+    code = await _set_number(app, client, headers, "+14155550132")
+    got = (await client.get(PHONE, headers=headers)).json()
+    assert got == {"number": "+14155550132", "verified": False, "verified_at": None}
+    assert (await _verify(client, headers, code)).status_code == 200
 
 
 async def test_a_code_sent_to_the_old_number_does_not_verify_the_new_one(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    use_clock(app)
-    _, headers = await signed_up(client)
-    await client.put(PHONE, json={"number": NUMBER}, headers=headers)
-    old = await texted_code(app, NUMBER, "phone_verify")
-    await client.put(PHONE, json={"number": "+14155550132"}, headers=headers)
-    new = await texted_code(app, "+14155550132", "phone_verify")
+    _, headers = await _account(app, client)
+    old = await _set_number(app, client, headers)
+    new = await _set_number(app, client, headers, "+14155550132")
     if old != new:  # the same six digits by chance would be the new code too
-        refused = await client.post(VERIFY, json={"code": old}, headers=headers)
-        assert_problem(refused, 400, "invalid_code")
-    assert (await client.post(VERIFY, json={"code": new}, headers=headers)).status_code == 200
+        assert_problem(await _verify(client, headers, old), 400, "invalid_code")
+    assert (await _verify(client, headers, new)).status_code == 200
 
 
 async def test_three_wrong_codes_end_the_pending_code(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    use_clock(app)
-    _, headers = await signed_up(client)
-    await client.put(PHONE, json={"number": NUMBER}, headers=headers)
-    code = await texted_code(app, NUMBER, "phone_verify")
+    _, headers = await _account(app, client)
+    code = await _set_number(app, client, headers)
     for attempts_left in (2, 1, 0):
-        wrong = await client.post(VERIFY, json={"code": _wrong(code)}, headers=headers)
+        wrong = await _verify(client, headers, _wrong(code))
         assert assert_problem(wrong, 400, "invalid_code")["attempts_left"] == attempts_left
-    ended = await client.post(VERIFY, json={"code": code}, headers=headers)
+    ended = await _verify(client, headers, code)
     assert_problem(ended, 409, "no_pending_code")
     assert (await client.get(PHONE, headers=headers)).json()["verified"] is False
     # A new code starts again with three tries.
-    await client.put(PHONE, json={"number": NUMBER}, headers=headers)
-    fresh = await texted_code(app, NUMBER, "phone_verify")
-    assert (await client.post(VERIFY, json={"code": fresh}, headers=headers)).status_code == 200
+    fresh = await _set_number(app, client, headers)
+    assert (await _verify(client, headers, fresh)).status_code == 200
 
 
 async def test_the_code_expires_after_five_minutes(app: FastAPI, client: httpx.AsyncClient) -> None:
-    clock = use_clock(app)
-    _, headers = await signed_up(client)
-    await client.put(PHONE, json={"number": NUMBER}, headers=headers)
-    code = await texted_code(app, NUMBER, "phone_verify")
+    clock, headers = await _account(app, client)
+    code = await _set_number(app, client, headers)
     clock.advance(301)
-    expired = await client.post(VERIFY, json={"code": code}, headers=headers)
+    expired = await _verify(client, headers, code)
     assert_problem(expired, 400, "code_expired")
     assert (await client.get(PHONE, headers=headers)).json()["verified"] is False
 
@@ -148,25 +153,21 @@ async def test_the_code_expires_after_five_minutes(app: FastAPI, client: httpx.A
 async def test_a_code_just_inside_five_minutes_works(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    clock = use_clock(app)
-    _, headers = await signed_up(client)
-    await client.put(PHONE, json={"number": NUMBER}, headers=headers)
-    code = await texted_code(app, NUMBER, "phone_verify")
+    clock, headers = await _account(app, client)
+    code = await _set_number(app, client, headers)
     clock.advance(299)
-    assert (await client.post(VERIFY, json={"code": code}, headers=headers)).status_code == 200
+    assert (await _verify(client, headers, code)).status_code == 200
 
 
 async def test_verify_without_a_phone(app: FastAPI, client: httpx.AsyncClient) -> None:
     _, headers = await signed_up(client)
-    assert_problem(await client.post(VERIFY, json={"code": "123456"}, headers=headers), 404,
-                   "no_phone")  # fmt: skip
+    assert_problem(await _verify(client, headers, "123456"), 404, "no_phone")
 
 
 async def test_changing_or_removing_the_number_needs_a_recent_sign_in(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    use_clock(app)
-    _, headers = await signed_up(client)
+    _, headers = await _account(app, client)
     await verified_phone(app, client, headers)
     await age_sessions(app)
     stale_put = await client.put(PHONE, json={"number": "+14155550132"}, headers=headers)
@@ -198,20 +199,16 @@ async def test_every_route_needs_a_signed_in_session(client: httpx.AsyncClient) 
 async def test_another_users_phone_is_neither_seen_nor_verified(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    use_clock(app)
-    _, alice = await signed_up(client)
+    _, alice = await _account(app, client)
     _, bob = await signed_up(client)
-    await client.put(PHONE, json={"number": NUMBER}, headers=alice)
-    code = await texted_code(app, NUMBER, "phone_verify")
+    code = await _set_number(app, client, alice)
     assert_problem(await client.get(PHONE, headers=bob), 404, "no_phone")
-    assert_problem(await client.post(VERIFY, json={"code": code}, headers=bob), 404, "no_phone")
+    assert_problem(await _verify(client, bob, code), 404, "no_phone")
     # Bob's own pending code for the same number is his, and Alice's code is not it.
-    await client.put(PHONE, json={"number": NUMBER}, headers=bob)
-    bobs = await texted_code(app, NUMBER, "phone_verify")
+    bobs = await _set_number(app, client, bob)
     if bobs != code:
-        refused = await client.post(VERIFY, json={"code": code}, headers=bob)
-        assert_problem(refused, 400, "invalid_code")
-    assert (await client.post(VERIFY, json={"code": code}, headers=alice)).status_code == 200
+        assert_problem(await _verify(client, bob, code), 400, "invalid_code")
+    assert (await _verify(client, alice, code)).status_code == 200
     assert (await client.get(PHONE, headers=bob)).json()["verified"] is False
 
 
@@ -219,7 +216,7 @@ async def test_changes_are_audited_with_the_number_masked(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     use_clock(app)
-    user, headers = await signed_up(client)
+    user, headers = await signed_up(client)  # the user's id is asserted on below
     await verified_phone(app, client, headers)
     code = await texted_code(app, NUMBER, "phone_verify")
     assert (await client.delete(PHONE, headers=headers)).status_code == 204
@@ -289,14 +286,14 @@ async def test_two_first_numbers_at_once_give_one_phone(
     async with database.sessionmaker() as first, database.sessionmaker() as second:
         await first.begin()
         await second.begin()
-        await phone_repository.get_or_create(first, user_id, number="+14155550140", now=now)
+        await phone_repository.get_or_create(first, user_id, number=b"sealed-first", now=now)
         racing = asyncio.create_task(
-            phone_repository.get_or_create(second, user_id, number="+14155550141", now=now)
+            phone_repository.get_or_create(second, user_id, number=b"sealed-second", now=now)
         )
         await first.commit()  # the second's insert was waiting on this row's key
         taken = await asyncio.wait_for(racing, 30)
-        assert taken.number == "+14155550140"
+        assert taken.number == b"sealed-first"
         await second.commit()
     async with database.session() as db:
         rows = (await db.scalars(select(Phone).where(Phone.user_id == user_id))).all()
-    assert [row.number for row in rows] == ["+14155550140"]
+    assert [row.number for row in rows] == [b"sealed-first"]

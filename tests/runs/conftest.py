@@ -54,7 +54,7 @@ def left_running(app: FastAPI) -> LeftRunning:
             )
             db.add(run)
             await db.flush()
-            threads = ThreadService(db, codec=app.state.codec)
+            threads = ThreadService(db, vault=app.state.vault)
             await threads.append(thread, list(messages), run_id=run.id)
             await db.commit()
             return run.id

@@ -114,7 +114,7 @@ async def new_thread(app: FastAPI, *messages: NewMessage) -> uuid.UUID:
     async with app.state.database.sessionmaker() as db:
         thread = await db.get(Thread, thread_id)
         assert thread is not None
-        await ThreadService(db, codec=app.state.codec).append(thread, list(messages), run_id=None)
+        await ThreadService(db, vault=app.state.vault).append(thread, list(messages), run_id=None)
         await db.commit()
     return thread_id
 
@@ -157,7 +157,7 @@ async def test_gaps_and_counts_in_the_database_are_caught(bare_app: FastAPI) -> 
         bare_app, NewMessage(role="user", content="one"), NewMessage(role="assistant", content="2")
     )
     async with bare_app.state.database.sessionmaker() as db:
-        db.add(Message(id=uuid.uuid4(), thread_id=thread_id, seq=5, role="user", content="x"))
+        db.add(Message(id=uuid.uuid4(), thread_id=thread_id, seq=5, role="user", content=None))
         await db.execute(update(Thread).where(Thread.id == thread_id).values(message_count=7))
         await db.commit()
     with pytest.raises(AssertionError) as caught:

@@ -4,6 +4,7 @@ runs in progress at shutdown are cancelled, each thread closed validly."""
 from __future__ import annotations
 
 import gc
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -128,12 +129,18 @@ async def test_a_run_failed_at_start_ends_its_event_stream(
     left_running: LeftRunning,
     make_app: Callable[..., FastAPI],
 ) -> None:
-    _, headers = await signed_up(client)
+    user, headers = await signed_up(client)
     thread_id = await new_thread(client, headers)
     run_id = await left_running(thread_id, *open_call_turn("call_a"))
     async with app.state.database.sessionmaker() as db:  # what the dead process had recorded
+        codec = await app.state.vault.codec(db, uuid.UUID(user["id"]))
         for seq, kind in enumerate(["run.started", "message.completed"], start=1):
-            data = f'{{"run_id":"{run_id}"}}'
+            data = codec.encode(
+                f'{{"run_id":"{run_id}"}}',
+                table="run_events",
+                column="data",
+                row_id=f"{run_id}:{seq}",
+            )
             db.add(RunEvent(run_id=run_id, seq=seq, type=kind, data=data, created_at=utcnow()))
         await db.commit()
 

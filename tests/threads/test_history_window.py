@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from confide.threads.models import Thread
 from confide.threads.service import MessageLog, NewMessage, ThreadService, estimate_tokens
@@ -35,15 +36,16 @@ async def thread_with(app: FastAPI, messages: list[NewMessage]) -> uuid.UUID:
     async with app.state.database.sessionmaker() as db:
         thread = await db.get(Thread, thread_id)
         assert thread is not None
-        await ThreadService(db, codec=app.state.codec).append(thread, messages, run_id=None)
+        await ThreadService(db, vault=app.state.vault).append(thread, messages, run_id=None)
         await db.commit()
     return thread_id
 
 
 async def window(app: FastAPI, thread_id: uuid.UUID, budget: int) -> list[dict[str, Any]]:
     async with app.state.database.connect() as conn:
-        return await MessageLog(app.state.codec).recent(
-            conn, thread_id=thread_id, budget_tokens=budget
+        owner_id = await conn.scalar(select(Thread.owner_id).where(Thread.id == thread_id))
+        return await MessageLog(app.state.vault).recent(
+            conn, owner_id=owner_id, thread_id=thread_id, budget_tokens=budget
         )
 
 

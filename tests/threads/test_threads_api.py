@@ -29,7 +29,7 @@ async def new_thread(
 async def append(app: FastAPI, thread_id: str, *messages: NewMessage) -> None:
     """Store messages the way a run does (runs arrive with the agent-chat work)."""
     async with app.state.database.sessionmaker() as db:
-        service = ThreadService(db, codec=app.state.codec)
+        service = ThreadService(db, vault=app.state.vault)
         thread = await db.get(Thread, uuid.UUID(thread_id))
         assert thread is not None
         await service.append(thread, list(messages), run_id=None)

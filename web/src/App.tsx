@@ -12,6 +12,8 @@ import {
 } from "./routes/AccountLinks";
 import { LoginPage, RegisterPage } from "./routes/AuthForms";
 import { NewChatPage } from "./routes/NewChatPage";
+import { MemoryPage } from "./routes/MemoryPage";
+import { SearchPage } from "./routes/SearchPage";
 import { SettingsPage } from "./routes/SettingsPage";
 
 // The conversation view carries the markdown and highlighting code: loaded when first needed.
@@ -76,6 +78,8 @@ export function App() {
           }
         />
         <Route path="settings" element={<SettingsPage />} />
+        <Route path="search" element={<SearchPage />} />
+        <Route path="memory" element={<MemoryPage />} />
         <Route path="admin" element={<AdminLayout />}>
           <Route index element={<AdminHome />} />
           <Route path="users" element={guarded("users", UsersPage)} />

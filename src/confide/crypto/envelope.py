@@ -24,7 +24,7 @@ from confide.crypto.keys import SymmetricKey, is_key_id
 VERSION = 1
 NONCE_BYTES = 12
 TAG_BYTES = 16
-_FIELD_AAD = b"confide/field/v1"
+FIELD_AAD = b"confide/field/v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,7 @@ def aad_for(table: str, column: str, row_id: str | UUID, user_id: UUID) -> bytes
     """The associated data that binds a value to its table, column, row and user."""
     if not table or not column or not str(row_id):
         raise ValueError("the table, column and row id must not be empty")
-    return length_prefixed(_FIELD_AAD, table, column, str(row_id), str(user_id))
+    return length_prefixed(FIELD_AAD, table, column, str(row_id), str(user_id))
 
 
 def length_prefixed(*fields: bytes | str) -> bytes:

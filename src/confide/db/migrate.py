@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -25,6 +25,9 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+if TYPE_CHECKING:
+    from confide.crypto.keyring import KeyRing
 
 # The advisory lock key of Confide's migrations: any fixed 64-bit number, this one spells
 # "confide" in ASCII (another application sharing the database would pick its own).
@@ -52,10 +55,16 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 
 async def upgrade(
-    url: str, revision: str = "head", *, on_wait: Callable[[], None] | None = None
+    url: str,
+    revision: str = "head",
+    *,
+    on_wait: Callable[[], None] | None = None,
+    key_ring: KeyRing | None = None,
 ) -> None:
     """Bring the database at `url` to `revision` (the latest by default). `on_wait` is
-    called when another process holds the migration lock, before waiting for it."""
+    called when another process holds the migration lock, before waiting for it. `key_ring`
+    seals content already stored when a migration encrypts it (0013); without one, such a
+    migration refuses a database that holds content."""
     _ensure_sqlite_dir(url)
     engine = _migration_engine(url)
     try:
@@ -64,7 +73,7 @@ async def upgrade(
             _migration_lock(connection, on_wait),
             connection.begin(),
         ):
-            await connection.run_sync(_upgrade, revision)
+            await connection.run_sync(_upgrade, revision, key_ring)
     finally:
         # Closing the connection also frees the lock when the upgrade failed.
         await engine.dispose()
@@ -111,9 +120,10 @@ async def _migration_lock(
     await connection.commit()
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
+def _upgrade(connection: Connection, revision: str, key_ring: KeyRing | None) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
+    config.attributes["key_ring"] = key_ring
     command.upgrade(config, revision)
 
 

@@ -22,6 +22,7 @@ import pyotp
 
 from confide.auth.cache import SessionCache
 from confide.auth.tokens import derive_key
+from confide.storage.codec import Vault
 
 TOTP_DIGITS = 6
 TOTP_PERIOD = 30
@@ -100,11 +101,12 @@ class MfaContext:
 
     code_key: bytes
     cache: SessionCache
+    vault: Vault  # TOTP secrets are sealed under their user's data key
     clock: Callable[[], float] = field(default=time.time)
 
     @classmethod
-    def build(cls, secret: str, cache: SessionCache) -> MfaContext:
-        return cls(code_key=derive_key(secret, "mfa-codes"), cache=cache)
+    def build(cls, secret: str, cache: SessionCache, vault: Vault) -> MfaContext:
+        return cls(code_key=derive_key(secret, "mfa-codes"), cache=cache, vault=vault)
 
     def code_hash(self, code: str, *, purpose: str) -> str:
         """The stored form of a backup or sent code (its purpose in the MAC, so one kind is

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from confide.db.base import Base, IdMixin, utcnow
@@ -21,7 +21,7 @@ class MfaTotp(Base):
     )
     # Stored as is for now: encryption at rest (a key store) comes in a later issue. A
     # database dump therefore holds every user's second factor; the backup codes are hashed.
-    secret: Mapped[str] = mapped_column(String(64))
+    secret: Mapped[bytes] = mapped_column(LargeBinary)  # base32, sealed (user's codec)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
     # The last 30 s time step accepted: a step is accepted once (UPDATE ... WHERE last_step <).

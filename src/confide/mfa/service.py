@@ -37,7 +37,8 @@ from confide.mfa.models import MfaChallenge, MfaTotp
 from confide.mfa.requirement import check_second_factor_kept
 from confide.notify.senders import Sender
 from confide.passkeys.repository import has_passkey
-from confide.phones.repository import verified_number
+from confide.phones.repository import verified_number as verified_number_stored
+from confide.phones.service import verified_number
 from confide.throttle.service import Throttle
 
 log = logging.getLogger("confide.mfa")
@@ -112,10 +113,12 @@ class MfaService:
         if totp is not None and totp.confirmed_at is not None:
             raise MfaAlreadyEnabled
         secret = codes.new_secret()
+        codec = await self.ctx.vault.codec(self.db, principal.user_id)
+        sealed = codec.encode(secret, **_secret_field(principal.user_id))
         if totp is None:
-            self.db.add(MfaTotp(user_id=principal.user_id, secret=secret, created_at=self._now()))
+            self.db.add(MfaTotp(user_id=principal.user_id, secret=sealed, created_at=self._now()))
         else:
-            totp.secret, totp.created_at, totp.last_step = secret, self._now(), 0
+            totp.secret, totp.created_at, totp.last_step = sealed, self._now(), 0
         await self.db.flush()
         uri = codes.provisioning_uri(secret, principal.email)
         return Enrolment(secret=secret, otpauth_uri=uri, qr_svg=qr_svg(uri))
@@ -188,7 +191,7 @@ class MfaService:
         if user.email_verified_at is not None:
             methods.append("email")
         # A verified phone (phones/) only ever adds a sent code: it never turns MFA on.
-        if await verified_number(self.db, user.id) is not None:
+        if await verified_number_stored(self.db, user.id) is not None:
             methods.append("sms")
         return Challenge(token, methods, int(CHALLENGE_TTL.total_seconds()))
 
@@ -204,7 +207,9 @@ class MfaService:
         user = await auth_repository.get_user(self.db, challenge.user_id)
         if user is None:
             raise MfaTokenInvalid
-        phone = await verified_number(self.db, user.id) if channel == "sms" else None
+        phone = (
+            await verified_number(self.db, self.ctx.vault, user.id) if channel == "sms" else None
+        )
         if channel == "sms" and phone is None:
             raise NoVerifiedPhone
         if channel == "email" and user.email_verified_at is None:
@@ -364,7 +369,9 @@ class MfaService:
         return "totp" if await self._totp_accepted(totp, normal) else None
 
     async def _totp_accepted(self, totp: MfaTotp, code: str) -> bool:
-        step = codes.matching_step(totp.secret, codes.normalise_code(code), self.ctx.clock())
+        codec = await self.ctx.vault.codec(self.db, totp.user_id)
+        secret = codec.decode(totp.secret, **_secret_field(totp.user_id))
+        step = codes.matching_step(secret, codes.normalise_code(code), self.ctx.clock())
         if step is None:
             return False
         accepted = await repository.accept_step(self.db, totp.user_id, step)
@@ -414,3 +421,8 @@ def qr_svg(uri: str) -> str:
 def _sent_purpose(challenge: MfaChallenge) -> str:
     # Bound to its challenge: the same digits sent for another challenge never match here.
     return f"sent:{challenge.id}"
+
+
+def _secret_field(user_id: uuid.UUID) -> dict[str, Any]:
+    """Where a TOTP secret is sealed (the envelope's associated data)."""
+    return {"table": "mfa_totp", "column": "secret", "row_id": user_id}

@@ -209,15 +209,8 @@ class PasskeyService:
         of this site, or, for a sign-in's MFA step, only that user's passkeys."""
         if mfa_token is None:
             challenge = await self._new_challenge("sign_in")
-            options = generate_authentication_options(
-                rp_id=rp.id,
-                challenge=challenge,
-                timeout=int(CHALLENGE_TTL.total_seconds() * 1000),
-                allow_credentials=[],
-                # Alone, a passkey is both factors: only with user verification (PIN, face).
-                user_verification=UserVerificationRequirement.REQUIRED,
-            )
-            return options_to_json(options)
+            # Alone, a passkey is both factors: only with user verification (PIN, face).
+            return _request_options(rp, challenge, [], UserVerificationRequirement.REQUIRED)
         mfa_challenge = await MfaService(self.db, self.mfa).live_challenge(mfa_token)
         passkeys = await repository.list_for_user(self.db, mfa_challenge.user_id)
         if not passkeys:
@@ -225,14 +218,7 @@ class PasskeyService:
         challenge = await self._new_challenge(
             "mfa", user_id=mfa_challenge.user_id, mfa_challenge_id=mfa_challenge.id
         )
-        options = generate_authentication_options(
-            rp_id=rp.id,
-            challenge=challenge,
-            timeout=int(CHALLENGE_TTL.total_seconds() * 1000),
-            allow_credentials=[_descriptor(p) for p in passkeys],
-            user_verification=UserVerificationRequirement.PREFERRED,
-        )
-        return options_to_json(options)
+        return _request_options(rp, challenge, passkeys, UserVerificationRequirement.PREFERRED)
 
     async def authenticate(
         self,
@@ -296,15 +282,8 @@ class PasskeyService:
         challenge = await self._new_challenge(
             "reauth", user_id=principal.user_id, session_id=principal.session_id
         )
-        options = generate_authentication_options(
-            rp_id=rp.id,
-            challenge=challenge,
-            timeout=int(CHALLENGE_TTL.total_seconds() * 1000),
-            allow_credentials=[_descriptor(p) for p in passkeys],
-            # It stands in for the password: only with user verification (PIN, face).
-            user_verification=UserVerificationRequirement.REQUIRED,
-        )
-        return options_to_json(options)
+        # It stands in for the password: only with user verification (PIN, face).
+        return _request_options(rp, challenge, passkeys, UserVerificationRequirement.REQUIRED)
 
     async def reauthenticate(
         self,
@@ -512,6 +491,24 @@ def _hash(challenge: bytes) -> str:
 def _challenge_of(parsed: RegistrationCredential | AuthenticationCredential) -> bytes:
     """The challenge the authenticator signed, as the browser wrote it in clientDataJSON."""
     return parse_client_data_json(parsed.response.client_data_json).challenge
+
+
+def _request_options(
+    rp: RelyingParty,
+    challenge: bytes,
+    passkeys: Sequence[Passkey],
+    verification: UserVerificationRequirement,
+) -> str:
+    """Request options (JSON) for navigator.credentials.get() answering `challenge`: with
+    one of `passkeys`, or any discoverable passkey of this site when there are none."""
+    options = generate_authentication_options(
+        rp_id=rp.id,
+        challenge=challenge,
+        timeout=int(CHALLENGE_TTL.total_seconds() * 1000),
+        allow_credentials=[_descriptor(p) for p in passkeys],
+        user_verification=verification,
+    )
+    return options_to_json(options)
 
 
 def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:

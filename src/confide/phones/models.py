@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from confide.db.base import Base, utcnow
@@ -20,7 +20,7 @@ class Phone(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    number: Mapped[str] = mapped_column(String(16))  # "+" and at most 15 digits
+    number: Mapped[bytes] = mapped_column(LargeBinary)  # E.164, sealed (user's codec)
     verified_at: Mapped[datetime | None] = mapped_column(default=None)
     # The pending verification: the code's HMAC (mfa/codes.py), bound to this user and number.
     code_hash: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -20,7 +20,7 @@ async def get_for_user(db: AsyncSession, user_id: uuid.UUID) -> Phone | None:
 
 
 async def get_or_create(
-    db: AsyncSession, user_id: uuid.UUID, *, number: str, now: datetime
+    db: AsyncSession, user_id: uuid.UUID, *, number: bytes, now: datetime
 ) -> Phone:
     """The user's phone row, inserted first if there is none. `ON CONFLICT DO NOTHING`: two
     first-time changes racing both get the one row (the second waits for the first's insert)
@@ -38,8 +38,8 @@ async def get_or_create(
     return found.scalar_one()
 
 
-async def verified_number(db: AsyncSession, user_id: uuid.UUID) -> str | None:
-    """The user's phone number if it is verified (for SMS sign-in codes), else None."""
+async def verified_number(db: AsyncSession, user_id: uuid.UUID) -> bytes | None:
+    """The user's phone number (sealed) if it is verified, else None."""
     found = await db.execute(
         select(Phone.number).where(Phone.user_id == user_id, Phone.verified_at.is_not(None))
     )

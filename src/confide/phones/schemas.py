@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from confide.phones.models import Phone
+
+@dataclass(frozen=True, slots=True)
+class PhoneState:
+    """The caller's phone as the service shows it: the number opened from its sealed form."""
+
+    number: str
+    verified_at: datetime | None
 
 
 class _Body(BaseModel):
@@ -19,7 +26,7 @@ class PhoneOut(BaseModel):
     verified_at: datetime | None
 
     @classmethod
-    def of(cls, phone: Phone) -> PhoneOut:
+    def of(cls, phone: PhoneState) -> PhoneOut:
         return cls(
             number=phone.number,
             verified=phone.verified_at is not None,

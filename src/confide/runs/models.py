@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, literal_column, text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from confide.db.base import Base, IdMixin, utcnow
@@ -77,5 +77,5 @@ class RunEvent(Base):
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     type: Mapped[str] = mapped_column(String(32))
-    data: Mapped[str] = mapped_column(Text)  # JSON, through the content codec
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # JSON, sealed by the run owner's codec
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

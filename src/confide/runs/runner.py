@@ -197,7 +197,7 @@ class RunManager:
             for event in told:
                 job.emit(event)
             job.channel.prepare(terminal)
-            await self.store.record_events(job.run.id, [*job.take_events(), terminal])
+            await self.store.record_events(job.run, [*job.take_events(), terminal])
             job.channel.push(terminal)
         except Exception:
             log.exception("could not record the end of a run", extra={"run_id": str(job.run.id)})

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confide.access.permissions import RUNS_DIAGNOSE
 from confide.agents.definitions import AgentDefinition, render_system_prompt
@@ -54,6 +54,9 @@ from confide.threads.visibility import (
     reads_any,
     refuse_write,
 )
+
+if TYPE_CHECKING:
+    from confide.memories.hooks import RunMemories
 
 DEFAULT_CONTEXT_TOKENS = 32_768
 # Room kept for the answer when the agent sets no max_tokens: an eighth of the context, at
@@ -124,6 +127,7 @@ class RunService:
         self._prepared: dict[uuid.UUID, RunJob] = {}
         self._taking: set[uuid.UUID] = set()
         self.broadcast: Broadcast | None = None  # with Redis: cancels reach every process
+        self.memories: RunMemories | None = None  # the user's memories, in and out of runs
 
     async def start(self, principal: Principal, thread_id: uuid.UUID, content: str) -> Launched:
         """Store the user's message and start the agent's turn in the background."""
@@ -217,7 +221,11 @@ class RunService:
             finally:
                 self._taking.discard(run_id)
         if job is not None:
+            if self.memories is not None:
+                job.system_prompt += await self.memories.prompt_for(job.run.user_id)
             await self.manager.run(job)
+            if self.memories is not None and job.status == "completed":
+                await self.memories.after_run(job.run.id)
 
     async def _take(self, run_id: uuid.UUID) -> RunJob | None:
         """Claim a queued run and prepare it; None when there is nothing to execute."""
@@ -308,7 +316,8 @@ class RunService:
                 estimate_text_tokens(spec.name + spec.description + json.dumps(spec.parameters))
                 for spec in self.tools.select(agent.tools).specs()
             )
-            fixed = self._fixed_costs[agent.id] = context - answer - tools
+            memories = -(-self.settings.memory_prompt_chars // 4)  # their block's room
+            fixed = self._fixed_costs[agent.id] = context - answer - tools - memories
         return max(fixed - estimate_text_tokens(system_prompt), 0)
 
     async def get(

@@ -34,7 +34,7 @@ from confide.runs.events import (
     ending,
 )
 from confide.runs.models import RUNNING, RunState
-from confide.storage.codec import ContentCodec, decode_json
+from confide.storage.codec import ContentCodec, Vault, decode_json
 from confide.threads.repository import Executor, owned_agent_id
 from confide.threads.schemas import MessageOut
 from confide.threads.service import MessageLog, NewMessage, ThreadNotFound, estimate_tokens
@@ -92,12 +92,10 @@ class Choice:
 
 
 class RunStore:
-    def __init__(
-        self, database: Database, codec: ContentCodec, *, lease_seconds: float = 30.0
-    ) -> None:
+    def __init__(self, database: Database, vault: Vault, *, lease_seconds: float = 30.0) -> None:
         self.database = database
-        self.codec = codec
-        self.messages = MessageLog(codec)
+        self.vault = vault
+        self.messages = MessageLog(vault)
         self.lease = timedelta(seconds=lease_seconds)
 
     async def start(
@@ -128,6 +126,7 @@ class RunStore:
             history = (
                 await self.messages.recent(
                     conn,
+                    owner_id=owner_id,
                     thread_id=thread_id,
                     budget_tokens=choice.history_budget - _estimate(user),
                 )
@@ -161,7 +160,12 @@ class RunStore:
             except repository.ThreadBusy:
                 raise RunInProgress from None
             stored = await self.messages.append(
-                conn, thread_id=thread_id, messages=[user], run_id=run.id, now=now
+                conn,
+                owner_id=owner_id,
+                thread_id=thread_id,
+                messages=[user],
+                run_id=run.id,
+                now=now,
             )
             if not stored:
                 raise ThreadNotFound
@@ -200,7 +204,9 @@ class RunStore:
             history = (
                 []
                 if tokens is None
-                else await self.messages.recent(conn, thread_id=run.thread_id, budget_tokens=tokens)
+                else await self.messages.recent(
+                    conn, owner_id=run.user_id, thread_id=run.thread_id, budget_tokens=tokens
+                )
             )
         return Claim(run=run, history=history)
 
@@ -241,11 +247,16 @@ class RunStore:
         async with self.database.begin() as conn:
             await self._hold(conn, run, now)
             shown = await self.messages.append(
-                conn, thread_id=run.thread_id, messages=messages, run_id=run.id, now=now
+                conn,
+                owner_id=run.user_id,
+                thread_id=run.thread_id,
+                messages=messages,
+                run_id=run.id,
+                now=now,
             )
             if shown is None:  # deleted while the run went on; nothing left to keep
                 return []
-            await self._insert_events(conn, run.id, events)
+            await self._insert_events(conn, run.id, run.user_id, events)
         return shown
 
     async def complete(
@@ -262,21 +273,26 @@ class RunStore:
         async with self.database.begin() as conn:
             await self._hold(conn, run, now)
             shown = await self.messages.append(
-                conn, thread_id=run.thread_id, messages=messages, run_id=run.id, now=now
+                conn,
+                owner_id=run.user_id,
+                thread_id=run.thread_id,
+                messages=messages,
+                run_id=run.id,
+                now=now,
             )
             if shown is None:
                 return False
             await repository.end_run(
                 conn, run_id=run.id, status="completed", code=None, error=None, detail=None, now=now
             )
-            await self._insert_events(conn, run.id, [*events, *closing(shown)])
+            await self._insert_events(conn, run.id, run.user_id, [*events, *closing(shown)])
         run.status, run.finished_at = "completed", now
         return True
 
-    async def record_events(self, run_id: uuid.UUID, events: Sequence[EventBase]) -> None:
+    async def record_events(self, run: RunState, events: Sequence[EventBase]) -> None:
         if events:
             async with self.database.begin() as conn:
-                await self._insert_events(conn, run_id, events)
+                await self._insert_events(conn, run.id, run.user_id, events)
 
     async def finish(
         self,
@@ -303,7 +319,9 @@ class RunStore:
             if not await repository.lock_running(conn, run_id):
                 return None
             run = await repository.get_run(conn, run_id, user_id=None)
-            open_calls = await self.messages.unanswered_calls(conn, thread_id=run.thread_id)
+            open_calls = await self.messages.unanswered_calls(
+                conn, owner_id=run.user_id, thread_id=run.thread_id
+            )
             new = [
                 NewMessage(
                     role="tool",
@@ -317,7 +335,12 @@ class RunStore:
                 new.append(NewMessage(role="assistant", content=partial, interrupted=True))
             closing = (
                 await self.messages.append(
-                    conn, thread_id=run.thread_id, messages=new, run_id=run_id, now=now
+                    conn,
+                    owner_id=run.user_id,
+                    thread_id=run.thread_id,
+                    messages=new,
+                    run_id=run_id,
+                    now=now,
                 )
                 or []
             )
@@ -343,7 +366,7 @@ class RunStore:
                 events = closing_events(run_id, closing, status, error_code, error)
                 for offset, event in enumerate(events):
                     event.id = first + offset
-                await self._insert_events(conn, run_id, events)
+                await self._insert_events(conn, run_id, run.user_id, events)
         return Closed(messages=closing, events=events)
 
     async def events_after(self, run_id: uuid.UUID, after: int) -> list[EventBase]:
@@ -351,20 +374,27 @@ class RunStore:
         not above `after` (ids a client heard as in-memory deltas may have been reused by a
         restarted server): a replay always tells how the run ended."""
         async with self.database.connect() as conn:
+            run = await repository.get_run(conn, run_id, user_id=None)
+            if run is None:
+                return []
+            codec = await self.vault.codec(conn, run.user_id)
             events = [
-                self._event(row) for row in await repository.events_after(conn, run_id, after)
+                _event(codec, run_id, row)
+                for row in await repository.events_after(conn, run_id, after)
             ]
             if not any(event.type in TERMINAL for event in events):
                 final = await repository.final_event(conn, run_id)
                 if final is not None:
-                    events.append(self._event(final))
+                    events.append(_event(codec, run_id, final))
         return events
 
     async def _insert_events(
-        self, conn: Executor, run_id: uuid.UUID, events: Sequence[EventBase]
+        self, conn: Executor, run_id: uuid.UUID, user_id: uuid.UUID, events: Sequence[EventBase]
     ) -> None:
+        if not events:
+            return
         now = utcnow()
-        codec = self.codec
+        codec = await self.vault.codec(conn, user_id)
         await repository.insert_events(
             conn,
             [
@@ -374,21 +404,26 @@ class RunStore:
                     "type": event.type,
                     # Stored without what the row has in columns (id, type): the same JSON
                     # rows written before events were typed.
-                    "data": codec.encode(event.model_dump_json(exclude=_STORED_ELSEWHERE)),
+                    "data": codec.encode(
+                        event.model_dump_json(exclude=_STORED_ELSEWHERE),
+                        table="run_events",
+                        column="data",
+                        row_id=f"{run_id}:{event.id}",
+                    ),
                     "created_at": now,
                 }
                 for event in events
             ],
         )
 
-    def _event(self, row: Any) -> EventBase:
-        seq, type_, data = row
-        return EVENT_ADAPTER.validate_python(
-            {**decode_json(self.codec, data), "id": seq, "type": type_}
-        )
-
 
 _STORED_ELSEWHERE = {"id", "type"}
+
+
+def _event(codec: ContentCodec, run_id: uuid.UUID, row: Any) -> EventBase:
+    seq, type_, data = row
+    stored = decode_json(codec, data, table="run_events", column="data", row_id=f"{run_id}:{seq}")
+    return EVENT_ADAPTER.validate_python({**stored, "id": seq, "type": type_})
 
 
 def log_run_end(

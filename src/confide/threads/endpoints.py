@@ -21,7 +21,7 @@ from confide.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from confide.storage.codec import ContentCodec
+from confide.storage.codec import Vault
 from confide.threads.schemas import (
     MessageOut,
     ShareAccepted,
@@ -40,8 +40,8 @@ router = APIRouter(prefix="/api/threads", tags=["threads"])
 
 # Dependencies are `async def` so FastAPI calls them on the loop, not in a worker thread.
 async def thread_service(request: Request, db: SessionDep) -> ThreadService:
-    codec: ContentCodec = request.app.state.codec
-    return ThreadService(db, codec=codec, origin=Origin.of(request))
+    vault: Vault = request.app.state.vault
+    return ThreadService(db, vault=vault, origin=Origin.of(request))
 
 
 async def share_service(request: Request, db: SessionDep) -> ShareService:
@@ -66,7 +66,7 @@ async def create_thread(
     thread = await threads.create(
         principal, agents=agents, agent_id=body.agent_id, title=body.title
     )
-    return threads.thread_out(thread, owner=owner_of(principal))
+    return await threads.thread_out(thread, owner=owner_of(principal))
 
 
 @router.get("", response_model=Page[ThreadOut])

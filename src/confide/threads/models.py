@@ -10,8 +10,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
-    Text,
     UniqueConstraint,
     false,
 )
@@ -29,7 +29,7 @@ class Thread(IdMixin, Base):
 
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     agent_id: Mapped[str] = mapped_column(String(64))
-    title: Mapped[str | None] = mapped_column(Text, default=None)  # through the codec
+    title: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # sealed (codec)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
     message_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -44,8 +44,8 @@ class Message(IdMixin, Base):
     thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)  # position in the thread, from 1
     role: Mapped[str] = mapped_column(String(16))  # user | assistant | tool | system
-    content: Mapped[str | None] = mapped_column(Text, default=None)  # through the codec
-    tool_calls: Mapped[str | None] = mapped_column(Text, default=None)  # JSON, via the codec
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # sealed
+    tool_calls: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # JSON, sealed
     tool_call_id: Mapped[str | None] = mapped_column(String(128), default=None)
     name: Mapped[str | None] = mapped_column(String(128), default=None)  # tool name
     run_id: Mapped[uuid.UUID | None] = mapped_column(default=None)

@@ -12,12 +12,13 @@ from sqlalchemy import (
     ColumnElement,
     Exists,
     Integer,
+    LargeBinary,
     Row,
     Select,
-    Text,
     bindparam,
     delete,
     exists,
+    false,
     func,
     insert,
     literal,
@@ -31,16 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from confide.auth.models import User
 from confide.db.keyset import newest_first_page
 from confide.runs.models import IS_RUNNING, Run
+from confide.search.filters import WordTokens
+from confide.search.models import SearchTerm
 from confide.threads.models import Message, Thread, ThreadShare
 
 # Repositories run on a request's session or, outside a request, on a `Database.begin()`
 # connection: Core statements work on both.
 Executor = AsyncConnection | AsyncSession
-
-
-def _like(q: str) -> str:
-    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 async def get_owned(
@@ -75,16 +73,20 @@ def readable(user_id: Any) -> ColumnElement[bool]:
 Ts = TypeVarTuple("Ts")
 
 
-def _filtered(stmt: Select[*Ts], *, agent_id: str | None, q: str | None) -> Select[*Ts]:
+def _filtered(stmt: Select[*Ts], *, agent_id: str | None, q: WordTokens | None) -> Select[*Ts]:
     if agent_id is not None:
         stmt = stmt.where(Thread.agent_id == agent_id)
-    if q:
-        pattern = _like(q)
-        in_messages = exists().where(
-            Message.thread_id == Thread.id,
-            func.lower(Message.content).like(pattern, escape="\\"),
-        )
-        stmt = stmt.where(or_(func.lower(Thread.title).like(pattern, escape="\\"), in_messages))
+    if q is not None:  # through the blind index (search/filters.py): every word must match
+        if not q:
+            return stmt.where(false())
+        for tokens in q:
+            stmt = stmt.where(
+                exists().where(
+                    SearchTerm.user_id == Thread.owner_id,
+                    SearchTerm.token.in_(tokens),
+                    SearchTerm.thread_id == Thread.id,
+                )
+            )
     return stmt
 
 
@@ -93,7 +95,7 @@ async def list_owned(
     *,
     owner_id: uuid.UUID,
     agent_id: str | None,
-    q: str | None,
+    q: WordTokens | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Thread]:
@@ -110,7 +112,7 @@ async def list_shared(
     *,
     user_id: uuid.UUID,
     agent_id: str | None,
-    q: str | None,
+    q: WordTokens | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Row[Thread, uuid.UUID, str, str | None]]:
@@ -291,13 +293,14 @@ _CLAIM = (
     .values(
         message_count=Thread.message_count + bindparam("b_count", type_=Integer()),
         last_activity_at=bindparam("b_now"),
-        title=func.coalesce(Thread.title, bindparam("b_title", type_=Text())),
+        title=func.coalesce(Thread.title, bindparam("b_title", type_=LargeBinary())),
     )
     .returning(Thread.message_count)
 )
 _INSERT_MESSAGES = insert(Message)
 _HISTORY_PAGE = (
     select(
+        Message.id,
         Message.seq,
         Message.role,
         Message.content,
@@ -310,7 +313,7 @@ _HISTORY_PAGE = (
     .limit(bindparam("b_limit"))
 )
 _LAST_CALL_TURN = (
-    select(Message.seq, Message.tool_calls)
+    select(Message.id, Message.seq, Message.tool_calls)
     .where(
         Message.thread_id == bindparam("b_thread"),
         Message.role == "assistant",
@@ -327,7 +330,7 @@ _ANSWERED = select(Message.tool_call_id).where(
 
 
 async def claim_positions(
-    db: Executor, *, thread_id: uuid.UUID, count: int, now: datetime, title: str | None
+    db: Executor, *, thread_id: uuid.UUID, count: int, now: datetime, title: bytes | None
 ) -> int | None:
     """Claim `count` positions at the thread's end and return the first (None: no such
     thread). `title` (stored form) is set only if the thread has none yet."""
@@ -345,14 +348,14 @@ async def insert_messages(db: Executor, rows: list[dict[str, Any]]) -> None:
 async def history_page(
     db: Executor, *, thread_id: uuid.UUID, before_seq: int, limit: int
 ) -> Sequence[Any]:
-    """Up to `limit` messages before a position, newest first (seq, role, content,
+    """Up to `limit` messages before a position, newest first (id, seq, role, content,
     tool_calls, tool_call_id, name)."""
     params = {"b_thread": thread_id, "b_before": before_seq, "b_limit": limit}
     return (await db.execute(_HISTORY_PAGE, params)).all()
 
 
 async def last_call_turn(db: Executor, *, thread_id: uuid.UUID) -> Any:
-    """The thread's last assistant message that called tools: (seq, tool_calls)."""
+    """The thread's last assistant message that called tools: (id, seq, tool_calls)."""
     return (await db.execute(_LAST_CALL_TURN, {"b_thread": thread_id})).one_or_none()
 
 

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from confide.audit.service import Origin
 from confide.auth.cache import Principal
 from confide.db.base import utcnow
-from confide.storage.codec import ContentCodec, decode_json, encode_json
+from confide.search import filters as search_filters
+from confide.search import index as search_index
+from confide.storage.codec import ContentCodec, Vault, decode_json, encode_json
 from confide.threads import repository
 from confide.threads.models import Message, Thread
 from confide.threads.schemas import (
@@ -75,11 +77,9 @@ def owner_of(principal: Principal) -> ThreadOwner:
 
 
 class ThreadService:
-    def __init__(
-        self, db: AsyncSession, *, codec: ContentCodec, origin: Origin | None = None
-    ) -> None:
+    def __init__(self, db: AsyncSession, *, vault: Vault, origin: Origin | None = None) -> None:
         self.db = db
-        self.codec = codec
+        self.vault = vault
         self.origin = origin  # where the request came from, for the reads the trail keeps
 
     async def create(
@@ -87,17 +87,20 @@ class ThreadService:
     ) -> Thread:
         agent = agents.get_for(principal, agent_id) if agent_id else agents.default_for(principal)
         now = utcnow()
+        thread_id = uuid.uuid4()
+        codec = await self.vault.codec(self.db, principal.user_id)
         thread = Thread(
-            id=uuid.uuid4(),
+            id=thread_id,
             owner_id=principal.user_id,
             agent_id=agent.id,
-            title=self.codec.encode(title) if title else None,
+            title=seal_title(codec, thread_id, title) if title else None,
             created_at=now,
             last_activity_at=now,
             message_count=0,
         )
         self.db.add(thread)
         await self.db.flush()
+        await search_index.set_title(self.db, codec, thread_id=thread_id, title=title, now=now)
         return thread
 
     async def owned(self, principal: Principal, thread_id: uuid.UUID) -> Thread:
@@ -147,13 +150,23 @@ class ThreadService:
                 self.db,
                 owner_id=principal.user_id,
                 agent_id=agent_id,
-                q=q,
+                q=await search_filters.tokens_for_owners(
+                    self.db, self.vault, owner_ids=[principal.user_id], q=q
+                ),
                 after=after,
                 limit=limit,
             )
             return [Readable(t, me, Access.OWNER) for t in rows]
+        tokens = await search_filters.shared_threads_tokens(
+            self.db, self.vault, user_id=principal.user_id, q=q
+        )
         found = await repository.list_shared(
-            self.db, user_id=principal.user_id, agent_id=agent_id, q=q, after=after, limit=limit
+            self.db,
+            user_id=principal.user_id,
+            agent_id=agent_id,
+            q=tokens,
+            after=after,
+            limit=limit,
         )
         owners: dict[uuid.UUID, ThreadOwner] = {}
         listed = []
@@ -169,8 +182,10 @@ class ThreadService:
     async def rename(self, principal: Principal, thread_id: uuid.UUID, title: str) -> Thread:
         """Rename the caller's own thread."""
         thread = await self.owned(principal, thread_id)
-        thread.title = self.codec.encode(title)
+        codec = await self.vault.codec(self.db, principal.user_id)
+        thread.title = seal_title(codec, thread.id, title)
         await self.db.flush()
+        await search_index.set_title(self.db, codec, thread_id=thread.id, title=title)
         return thread
 
     async def delete(self, principal: Principal, thread_id: uuid.UUID) -> None:
@@ -205,14 +220,15 @@ class ThreadService:
             newest_first=newest_first,
             limit=limit,
         )
-        return [self.message_out(row) for row in rows]
+        codec = await self.vault.codec(self.db, owner_id)
+        return [message_out(codec, row) for row in rows]
 
     async def append(
         self, thread: Thread, messages: list[NewMessage], *, run_id: uuid.UUID | None
     ) -> list[MessageOut]:
         """Add messages at the end of the thread (rows are never rewritten)."""
-        stored = await MessageLog(self.codec).append(
-            self.db, thread_id=thread.id, messages=messages, run_id=run_id
+        stored = await MessageLog(self.vault).append(
+            self.db, owner_id=thread.owner_id, thread_id=thread.id, messages=messages, run_id=run_id
         )
         await self.db.refresh(thread)
         return stored or []
@@ -220,8 +236,13 @@ class ThreadService:
     async def threads_out(self, listed: Sequence[Readable]) -> list[ThreadOut]:
         """Threads as the API shows them, each with its run in progress (if any)."""
         running = await repository.running_runs(self.db, [r.thread.id for r in listed])
+        codecs: dict[uuid.UUID, ContentCodec] = {}
+        for r in listed:
+            if r.thread.owner_id not in codecs:
+                codecs[r.thread.owner_id] = await self.vault.codec(self.db, r.thread.owner_id)
         return [
-            self.thread_out(
+            thread_out(
+                codecs[r.thread.owner_id],
                 r.thread,
                 owner=r.owner,
                 shared=r.access is Access.SHARED,
@@ -230,44 +251,72 @@ class ThreadService:
             for r in listed
         ]
 
-    def thread_out(
-        self,
-        thread: Thread,
-        *,
-        owner: ThreadOwner,
-        shared: bool = False,
-        active_run_id: uuid.UUID | None = None,
-    ) -> ThreadOut:
-        title = thread.title
-        return trusted_thread_out(
-            {
-                "id": thread.id,
-                "agent_id": thread.agent_id,
-                "title": None if title is None else self.codec.decode(title),
-                "created_at": thread.created_at,
-                "last_activity_at": thread.last_activity_at,
-                "message_count": thread.message_count,
-                "active_run_id": active_run_id,
-                "owner": owner,
-                "shared": shared,
-            }
-        )
+    async def thread_out(self, thread: Thread, *, owner: ThreadOwner) -> ThreadOut:
+        """The caller's own thread as the API shows it (no run in progress: just made)."""
+        return thread_out(await self.vault.codec(self.db, thread.owner_id), thread, owner=owner)
 
-    def message_out(self, row: Message) -> MessageOut:
-        return MessageOut(
-            id=row.id,
-            seq=row.seq,
-            role=row.role,
-            content=None if row.content is None else self.codec.decode(row.content),
-            tool_calls=None
-            if row.tool_calls is None
-            else [ToolCallOut.model_validate(c) for c in decode_json(self.codec, row.tool_calls)],
-            tool_call_id=row.tool_call_id,
-            name=row.name,
-            run_id=row.run_id,
-            interrupted=row.interrupted,
-            created_at=row.created_at,
-        )
+
+def thread_out(
+    codec: ContentCodec,
+    thread: Thread,
+    *,
+    owner: ThreadOwner,
+    shared: bool = False,
+    active_run_id: uuid.UUID | None = None,
+) -> ThreadOut:
+    """A thread as the API shows it, its title opened with its owner's codec."""
+    title = thread.title
+    return trusted_thread_out(
+        {
+            "id": thread.id,
+            "agent_id": thread.agent_id,
+            "title": None if title is None else open_title(codec, thread.id, title),
+            "created_at": thread.created_at,
+            "last_activity_at": thread.last_activity_at,
+            "message_count": thread.message_count,
+            "active_run_id": active_run_id,
+            "owner": owner,
+            "shared": shared,
+        }
+    )
+
+
+def message_out(codec: ContentCodec, row: Message) -> MessageOut:
+    """A stored message as the API shows it, opened with its thread owner's codec."""
+    return MessageOut(
+        id=row.id,
+        seq=row.seq,
+        role=row.role,
+        content=None if row.content is None else open_content(codec, row.id, row.content),
+        tool_calls=None
+        if row.tool_calls is None
+        else [
+            ToolCallOut.model_validate(c) for c in open_tool_calls(codec, row.id, row.tool_calls)
+        ],
+        tool_call_id=row.tool_call_id,
+        name=row.name,
+        run_id=row.run_id,
+        interrupted=row.interrupted,
+        created_at=row.created_at,
+    )
+
+
+# Where each piece of a thread is sealed: the envelope's associated data names the table,
+# the column and the row, so a value copied elsewhere does not open (crypto/vault.py).
+def seal_title(codec: ContentCodec, thread_id: uuid.UUID, title: str) -> bytes:
+    return codec.encode(title, table="threads", column="title", row_id=thread_id)
+
+
+def open_title(codec: ContentCodec, thread_id: uuid.UUID, stored: bytes) -> str:
+    return codec.decode(stored, table="threads", column="title", row_id=thread_id)
+
+
+def open_content(codec: ContentCodec, message_id: uuid.UUID, stored: bytes) -> str:
+    return codec.decode(stored, table="messages", column="content", row_id=message_id)
+
+
+def open_tool_calls(codec: ContentCodec, message_id: uuid.UUID, stored: bytes) -> Any:
+    return decode_json(codec, stored, table="messages", column="tool_calls", row_id=message_id)
 
 
 _THREAD_OUT_FIELDS = frozenset(ThreadOut.model_fields)
@@ -294,13 +343,14 @@ class MessageLog:
     Works on a request's session or on a connection outside a request (`Database.begin()`);
     never commits."""
 
-    def __init__(self, codec: ContentCodec) -> None:
-        self.codec = codec
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
 
     async def append(
         self,
         db: repository.Executor,
         *,
+        owner_id: uuid.UUID,
         thread_id: uuid.UUID,
         messages: Sequence[NewMessage],
         run_id: uuid.UUID | None,
@@ -311,8 +361,9 @@ class MessageLog:
         if not messages:
             return []
         now = now or utcnow()
+        codec = await self.vault.codec(db, owner_id)
         first_user = next((m.content for m in messages if m.role == "user" and m.content), None)
-        title = None if first_user is None else self.codec.encode(title_from(first_user))
+        title = None if first_user is None else seal_title(codec, thread_id, title_from(first_user))
         first = await repository.claim_positions(
             db, thread_id=thread_id, count=len(messages), now=now, title=title
         )
@@ -321,19 +372,33 @@ class MessageLog:
         rows, shown = [], []
         for offset, message in enumerate(messages):
             row, out = stored_message(
-                self.codec, message, thread_id=thread_id, seq=first + offset, run_id=run_id, now=now
+                codec, message, thread_id=thread_id, seq=first + offset, run_id=run_id, now=now
             )
             rows.append(row)
             shown.append(out)
         await repository.insert_messages(db, rows)
+        await search_index.add_messages(db, codec, thread_id=thread_id, messages=shown)
+        await search_index.title_from_message(
+            db,
+            codec,
+            thread_id=thread_id,
+            sealed=title,
+            title=first_user and title_from(first_user),
+        )
         return shown
 
     async def recent(
-        self, db: repository.Executor, *, thread_id: uuid.UUID, budget_tokens: int
+        self,
+        db: repository.Executor,
+        *,
+        owner_id: uuid.UUID,
+        thread_id: uuid.UUID,
+        budget_tokens: int,
     ) -> list[dict[str, Any]]:
         """The newest messages that fit in `budget_tokens` (by `estimate_tokens`), oldest
         first, in OpenAI's format. The window starts at a user message, so no tool call is
         ever cut from its result; older messages are not read at all."""
+        codec = await self.vault.codec(db, owner_id)
         window: list[dict[str, Any]] = []
         spent = 0
         before = 2**31 - 1
@@ -342,11 +407,11 @@ class MessageLog:
             rows = await repository.history_page(
                 db, thread_id=thread_id, before_seq=before, limit=HISTORY_PAGE
             )
-            for seq, role, content, tool_calls, tool_call_id, name in rows:
+            for message_id, seq, role, content, tool_calls, tool_call_id, name in rows:
                 message = openai_message(
                     role,
-                    None if content is None else self.codec.decode(content),
-                    None if tool_calls is None else decode_json(self.codec, tool_calls),
+                    None if content is None else open_content(codec, message_id, content),
+                    None if tool_calls is None else open_tool_calls(codec, message_id, tool_calls),
                     tool_call_id,
                 )
                 if name is not None and role == "tool":
@@ -366,14 +431,15 @@ class MessageLog:
         return window
 
     async def unanswered_calls(
-        self, db: repository.Executor, *, thread_id: uuid.UUID
+        self, db: repository.Executor, *, owner_id: uuid.UUID, thread_id: uuid.UUID
     ) -> list[tuple[str, str | None]]:
         """Tool calls of the thread's last assistant turn that have no tool message yet."""
         turn = await repository.last_call_turn(db, thread_id=thread_id)
         if turn is None:
             return []
-        seq, stored_calls = turn
-        calls: list[dict[str, Any]] = decode_json(self.codec, stored_calls)
+        message_id, seq, stored_calls = turn
+        codec = await self.vault.codec(db, owner_id)
+        calls: list[dict[str, Any]] = open_tool_calls(codec, message_id, stored_calls)
         answered = await repository.answered_call_ids(db, thread_id=thread_id, after_seq=seq)
         return [
             (call["id"], call.get("function", {}).get("name"))
@@ -419,8 +485,14 @@ def stored_message(
         "thread_id": thread_id,
         "seq": seq,
         "role": message.role,
-        "content": None if message.content is None else codec.encode(message.content),
-        "tool_calls": None if not message.tool_calls else encode_json(codec, message.tool_calls),
+        "content": None
+        if message.content is None
+        else codec.encode(message.content, table="messages", column="content", row_id=message_id),
+        "tool_calls": None
+        if not message.tool_calls
+        else encode_json(
+            codec, message.tool_calls, table="messages", column="tool_calls", row_id=message_id
+        ),
         "tool_call_id": message.tool_call_id,
         "name": message.name,
         "run_id": run_id,

@@ -221,7 +221,12 @@ export interface paths {
         get: operations["get_user_api_admin_users__user_id__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete User
+         * @description Delete an account for good, as `DELETE /api/me` does (not the caller's own, nor one
+         *     holding a permission the caller lacks, nor the last active administrator).
+         */
+        delete: operations["delete_user_api_admin_users__user_id__delete"];
         options?: never;
         head?: never;
         /**
@@ -1078,6 +1083,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete My Account
+         * @description Delete the caller's account for good: its data key is destroyed first, so nothing
+         *     sealed under it can be opened again (docs/security.md, "Deleting an account", says what
+         *     older backups hold), then all its data; the audit trail keeps a pseudonymous record.
+         *     Needs a recent sign-in, and the account's email typed again as `email`.
+         */
+        delete: operations["delete_my_account_api_me_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export My Data
+         * @description Everything Confide holds about the caller (profile, settings, threads with their
+         *     messages, memories, sessions, their own audit events, shares) as one JSON document,
+         *     streamed as it is read. No secret is in it (password hash, MFA secrets, tokens).
+         */
+        get: operations["export_my_data_api_me_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/memories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Memories
+         * @description The caller's memories, newest first, each with the message it came from.
+         */
+        get: operations["list_memories_api_me_memories_get"];
+        put?: never;
+        /**
+         * Create Memory
+         * @description Remember something by hand (no source message). A name or location supersedes the
+         *     one remembered before.
+         */
+        post: operations["create_memory_api_me_memories_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/memories/{memory_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Memory
+         * @description Forget a memory.
+         */
+        delete: operations["delete_memory_api_me_memories__memory_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Patch Memory
+         * @description Change a memory's text or key.
+         */
+        patch: operations["patch_memory_api_me_memories__memory_id__patch"];
+        trace?: never;
+    };
+    "/api/me/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search
+         * @description Whole words in the caller's own threads (titles, their and the agents' messages),
+         *     best first: most query words matched, then rarer words, then newest.
+         */
+        get: operations["search_api_me_search_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Settings
+         * @description The caller's settings (defaults until changed: memory on, conversations kept).
+         */
+        get: operations["get_settings_api_me_settings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Patch Settings
+         * @description Change some of the caller's settings: `memory_enabled` (off also stops extraction),
+         *     `retention_days` (null: keep forever, else 1 to 36500).
+         */
+        patch: operations["patch_settings_api_me_settings_patch"];
+        trace?: never;
+    };
     "/api/ready": {
         parameters: {
             query?: never;
@@ -1326,6 +1471,41 @@ export interface components {
              */
             outcome: "success" | "failure" | "denied";
         };
+        /**
+         * AccountExport
+         * @description Everything Confide holds about one user, as `GET /api/me/export` streams it.
+         */
+        AccountExport: {
+            /**
+             * Audit Events
+             * @description The events the user is the actor of.
+             */
+            audit_events: components["schemas"]["AuditEventOut"][];
+            /**
+             * Exported At
+             * Format: date-time
+             */
+            exported_at: string;
+            /**
+             * Format
+             * @default confide-export/1
+             * @constant
+             */
+            format: "confide-export/1";
+            /**
+             * Memories
+             * @description Every memory, superseded ones too.
+             */
+            memories: components["schemas"]["MemoryOut"][];
+            profile: components["schemas"]["ExportProfile"];
+            /** Sessions */
+            sessions: components["schemas"]["ExportSession"][];
+            /** @description As `GET /api/me/settings` gives them. */
+            settings: components["schemas"]["SettingsOut"];
+            shares: components["schemas"]["ExportShares"];
+            /** Threads */
+            threads: components["schemas"]["ExportThread"][];
+        };
         /** AdminUserOut */
         AdminUserOut: {
             /**
@@ -1516,6 +1696,17 @@ export interface components {
              */
             token_type: "cookie";
         };
+        /**
+         * DeleteAccount
+         * @description The account's email, typed again: a deletion is not undone.
+         */
+        DeleteAccount: {
+            /**
+             * Email
+             * @example alice@example.org
+             */
+            email: string;
+        };
         /** EmailChangeConfirm */
         EmailChangeConfirm: {
             /**
@@ -1561,6 +1752,145 @@ export interface components {
             pending_email: string | null;
             /** Pending Expires At */
             pending_expires_at: string | null;
+        };
+        /** ExportProfile */
+        ExportProfile: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Display Name */
+            display_name: string | null;
+            /** Email */
+            email: string;
+            /** Email Verified At */
+            email_verified_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Roles */
+            roles: string[];
+            /** Status */
+            status: string;
+        };
+        /**
+         * ExportSession
+         * @description A sign-in, without anything that would let it be used (no token or its hash).
+         */
+        ExportSession: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** End Reason */
+            end_reason: string | null;
+            /** Ended At */
+            ended_at: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Ip */
+            ip: string | null;
+            /** Label */
+            label: string;
+            /**
+             * Last Seen At
+             * Format: date-time
+             */
+            last_seen_at: string;
+            /** Mode */
+            mode: string;
+        };
+        /**
+         * ExportShareGiven
+         * @description One of the user's threads, shared with another user.
+         */
+        ExportShareGiven: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Shared With
+             * @description The email of the user it is shared with.
+             */
+            shared_with: string;
+            /**
+             * Thread Id
+             * Format: uuid
+             */
+            thread_id: string;
+            /** Title */
+            title: string | null;
+        };
+        /**
+         * ExportShareReceived
+         * @description A thread another user shared with this one (its content is theirs: not exported).
+         */
+        ExportShareReceived: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Owner
+             * @description The email of the thread's owner.
+             */
+            owner: string;
+            /**
+             * Thread Id
+             * Format: uuid
+             */
+            thread_id: string;
+            /** Title */
+            title: string | null;
+        };
+        /** ExportShares */
+        ExportShares: {
+            /** Given */
+            given: components["schemas"]["ExportShareGiven"][];
+            /** Received */
+            received: components["schemas"]["ExportShareReceived"][];
+        };
+        /** ExportThread */
+        ExportThread: {
+            /** Agent Id */
+            agent_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Last Activity At
+             * Format: date-time
+             */
+            last_activity_at: string;
+            /**
+             * Messages
+             * @description Every message, oldest first, decoded.
+             */
+            messages: components["schemas"]["MessageOut"][];
+            /** Title */
+            title: string | null;
         };
         /** FieldError */
         FieldError: {
@@ -1743,6 +2073,75 @@ export interface components {
             /** Note */
             note: string;
         };
+        /** MemoryCreate */
+        MemoryCreate: {
+            /** Content */
+            content: string;
+            /**
+             * Key
+             * @default note
+             * @enum {string}
+             */
+            key: "name" | "location" | "preference" | "project" | "note";
+        };
+        /** MemoryOut */
+        MemoryOut: {
+            /** Content */
+            content: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Key
+             * @description name and location hold one fact each; others many.
+             * @enum {string}
+             */
+            key: "name" | "location" | "preference" | "project" | "note";
+            /**
+             * Last Used At
+             * @description Last given to a run's system prompt.
+             */
+            last_used_at: string | null;
+            /**
+             * Source Message Id
+             * @description The message it was learnt from; null when added by hand (or deleted).
+             */
+            source_message_id: string | null;
+            /** Source Thread Id */
+            source_thread_id: string | null;
+            /**
+             * Status
+             * @description Superseded: a newer fact of the same key replaced it (kept, not used).
+             * @enum {string}
+             */
+            status: "active" | "superseded";
+            /** Superseded By */
+            superseded_by: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Use Count */
+            use_count: number;
+        };
+        /**
+         * MemoryPatch
+         * @description Only the fields given change.
+         */
+        MemoryPatch: {
+            /** Content */
+            content?: string | null;
+            /** Key */
+            key?: ("name" | "location" | "preference" | "project" | "note") | null;
+        };
         /**
          * MessageCompleted
          * @description A message stored in the thread (the assistant's, or a tool's result).
@@ -1910,6 +2309,13 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** Page[MemoryOut] */
+        Page_MemoryOut_: {
+            /** Items */
+            items: components["schemas"]["MemoryOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Page[MessageOut] */
         Page_MessageOut_: {
             /** Items */
@@ -1935,6 +2341,13 @@ export interface components {
         Page_RoleOut_: {
             /** Items */
             items: components["schemas"]["RoleOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[SearchHit] */
+        Page_SearchHit_: {
+            /** Items */
+            items: components["schemas"]["SearchHit"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -2384,6 +2797,51 @@ export interface components {
              */
             type: "run.started";
         };
+        /**
+         * SearchHit
+         * @description One document that matched: a message, or a thread's title (no `message_id`).
+         */
+        SearchHit: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Matched Words
+             * @description How many of the query's words the document holds.
+             */
+            matched_words: number;
+            /**
+             * Message Id
+             * @description None when the thread's title matched.
+             */
+            message_id: string | null;
+            /** Role */
+            role: ("user" | "assistant") | null;
+            /**
+             * Score
+             * @description Rank within `matched_words`: rarer words weigh more.
+             */
+            score: number;
+            /**
+             * Seq
+             * @description The message's position in its thread (None: title).
+             */
+            seq: number | null;
+            /**
+             * Snippet
+             * @description About 160 characters around the first matching word.
+             */
+            snippet: string;
+            /**
+             * Thread Id
+             * Format: uuid
+             */
+            thread_id: string;
+            /** Thread Title */
+            thread_title: string | null;
+        };
         /** SendMessage */
         SendMessage: {
             /**
@@ -2435,6 +2893,34 @@ export interface components {
             last_seen_at: string;
             /** Mode */
             mode: string;
+        };
+        /** SettingsOut */
+        SettingsOut: {
+            /**
+             * Memory Enabled
+             * @description Facts are remembered from new messages and given to later runs.
+             */
+            memory_enabled: boolean;
+            /**
+             * Retention Days
+             * @description Days a conversation is kept after its last activity; null: forever.
+             */
+            retention_days: number | null;
+            /**
+             * Updated At
+             * @description Null while every setting is the default.
+             */
+            updated_at: string | null;
+        };
+        /**
+         * SettingsPatch
+         * @description Only the fields given change.
+         */
+        SettingsPatch: {
+            /** Memory Enabled */
+            memory_enabled?: boolean | null;
+            /** Retention Days */
+            retention_days?: number | null;
         };
         /**
          * ShareAccepted
@@ -3335,6 +3821,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdminUserOut"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_user_api_admin_users__user_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `own_account`, `user_outranks_caller` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `user_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `last_admin` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The request is not valid (`validation_error`) */
@@ -4798,6 +5340,334 @@ export interface operations {
                     "application/json": {
                         [key: string]: string;
                     };
+                };
+            };
+        };
+    };
+    delete_my_account_api_me_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteAccount"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `reauth_required`: sign in again first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `last_admin` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_my_data_api_me_export_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A JSON file download (`Content-Disposition: attachment`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountExport"];
+                };
+            };
+        };
+    };
+    list_memories_api_me_memories_get: {
+        parameters: {
+            query?: {
+                status?: "active" | "superseded" | "all";
+                /** @description `export`: all of them, as a file. */
+                format?: "page" | "export";
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of memories, or with `format=export` every memory as a download (confide-memories.json, a MemoryExport). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MemoryOut_"];
+                };
+            };
+            /** @description `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_memory_api_me_memories_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemoryCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemoryOut"];
+                };
+            };
+            /** @description `memory_exists` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_memory_api_me_memories__memory_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                memory_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `memory_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_memory_api_me_memories__memory_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                memory_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemoryPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemoryOut"];
+                };
+            };
+            /** @description `memory_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    search_api_me_search_get: {
+        parameters: {
+            query: {
+                /** @description Words to find. */
+                q: string;
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SearchHit_"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_settings_api_me_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsOut"];
+                };
+            };
+        };
+    };
+    patch_settings_api_me_settings_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsOut"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -1,6 +1,6 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
-import { NavLink, useNavigate } from "react-router";
+import { Link, NavLink, useNavigate } from "react-router";
 import { errorMessage } from "../api/errors";
 import { keys, listThreads } from "../api/threads";
 import { listSharedThreads, personName, shareKeys } from "../api/shares";
@@ -57,6 +57,13 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
           value={search}
           onChange={(e) => setSearch(e.target.value)}
         />
+        <Link
+          to={search.trim() ? `/search?${new URLSearchParams({ q: search.trim() })}` : "/search"}
+          className="search-all"
+          onClick={onNavigate}
+        >
+          Search in messages
+        </Link>
       </div>
       <nav aria-label="Threads" className="thread-nav">
         {threads.isError && (

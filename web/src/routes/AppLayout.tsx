@@ -52,6 +52,13 @@ export function AppLayout() {
               Admin
             </Link>
           )}
+          <Link
+            to="/memory"
+            className="button subtle"
+            aria-current={location.pathname === "/memory" ? "page" : undefined}
+          >
+            Memory
+          </Link>
           <Link to="/settings" className="button subtle">
             Account
           </Link>

@@ -16,6 +16,7 @@ import { EmailSettings } from "./EmailSettings";
 import { MfaSettings } from "./MfaSettings";
 import { PasskeySettings } from "./PasskeySettings";
 import { PhoneSettings } from "./PhoneSettings";
+import { PrivacySettings } from "./PrivacySettings";
 import { refetchFresh } from "../api/refetch";
 
 export function SettingsPage() {
@@ -39,6 +40,7 @@ export function SettingsPage() {
       <PhoneSettings />
       <Sessions />
       <AccountActivity />
+      <PrivacySettings />
     </div>
   );
 }

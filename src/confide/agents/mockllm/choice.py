@@ -18,8 +18,10 @@ from confide.agents.models.scripted import (
     CURRENT_TIME,
     ScriptedReply,
     ScriptedToolCall,
+    message_text,
     scripted_reply,
 )
+from confide.memories.facts import MEMORY_TOOL, MOCK_GARBAGE, MOCK_REFUSE, scripted_facts
 
 
 def model_reply(
@@ -118,6 +120,9 @@ def _forced_call(
     """One call to `tool`, its arguments read from the last user message or its schema."""
     name = _name(tool)
     last_user = next((m for m in reversed(messages) if m["role"] == "user"), None)
+    if name == MEMORY_TOOL:  # a memory extraction (memories/extraction.py)
+        facts = _memory_arguments(message_text(last_user) if last_user else "")
+        return ScriptedToolCall(name=name, arguments=facts, id=_call_id(messages, name, facts))
     scripted_name = to_scripted.get(name, name)
     guess = scripted_reply([last_user], {scripted_name}) if last_user else ScriptedReply(None)
     arguments = next((c.arguments for c in guess.tool_calls if c.name == scripted_name), None)
@@ -133,6 +138,16 @@ def _forced_call(
         if not isinstance(arguments, dict):
             raise Refusal(f"The parameters of the function {name!r} are not an object.", "tools")
     return ScriptedToolCall(name=name, arguments=arguments, id=_call_id(messages, name, arguments))
+
+
+def _memory_arguments(text: str) -> dict[str, Any]:
+    """The facts the scripted rules find, as `save_memories` takes them; garbage, or a
+    refusal, when the message asks for it."""
+    if MOCK_REFUSE in text:
+        raise Refusal("The mock model refuses to extract memories, on purpose.", "tools")
+    if MOCK_GARBAGE in text:
+        return {"facts": "nothing to see here", "mood": 7}
+    return {"facts": [{"key": f.key, "content": f.content} for f in scripted_facts(text)]}
 
 
 def _call_id(messages: list[dict[str, Any]], name: str, arguments: dict[str, Any]) -> str:

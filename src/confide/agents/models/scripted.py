@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from confide.memories.prompt import remembered
+
 ADD, CALCULATOR, CURRENT_TIME = "add", "calculator", "current_time"
 
 CITY_ZONES: dict[str, str] = {
@@ -343,6 +345,9 @@ _QUOTE_LIMIT = 200
 
 def _chat(text: str, messages: list[dict[str, Any]], tools: frozenset[str]) -> str:
     name = _user_name(messages)
+    recalled = _recall(text, messages, name)
+    if recalled:
+        return recalled
     if _GREETING.search(text):
         hello = f"Hello, {name}!" if name else "Hello!"
         return f"{hello} I'm Confide's built-in scripted model. {_capabilities(tools)}"
@@ -369,6 +374,40 @@ def _user_name(messages: Iterable[dict[str, Any]]) -> str | None:
             if name and any(c.isalpha() for c in name) and len(name) <= 60:
                 return name
     return None
+
+
+# Questions answered from the memories in the system prompt (memories/prompt.py).
+_ASK_NAME = re.compile(
+    r"\b(?:what(?:'s|\s+is)\s+my\s+name|do\s+you\s+know\s+my\s+name|who\s+am\s+i)\b", re.I
+)
+_ASK_HOME = re.compile(r"\bwhere\s+do\s+i\s+live\b", re.I)
+_ASK_ALL = re.compile(r"\bwhat\s+do\s+you\s+(?:know|remember)\s+about\s+me\b", re.I)
+
+
+def _recall(text: str, messages: Iterable[dict[str, Any]], account_name: str | None) -> str | None:
+    """The answer to a question about the user, from what the system prompt remembers."""
+    asks_name, asks_home, asks_all = (p.search(text) for p in (_ASK_NAME, _ASK_HOME, _ASK_ALL))
+    if not (asks_name or asks_home or asks_all):
+        return None
+    memories: list[tuple[str, str]] = []
+    for message in messages:
+        if message.get("role") in ("system", "developer"):
+            memories.extend(remembered(message_text(message)))
+    known = dict(memories)
+    if asks_all:
+        if not memories:
+            return "I don't remember anything about you yet."
+        facts = [f"{key}: {content}" for key, content in memories]
+        return f"I remember this about you: {'; '.join(facts)}."
+    if asks_name:
+        if "name" in known:
+            return f"Your name is {known['name']}."
+        if account_name:
+            return f"You haven't told me your name; your account calls you {account_name}."
+        return "You haven't told me your name yet."
+    if "location" in known:
+        return f"You live in {known['location']}."
+    return "You haven't told me where you live."
 
 
 def _skills(tools: frozenset[str]) -> list[str]:

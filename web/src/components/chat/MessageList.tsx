@@ -1,4 +1,5 @@
 import { useEffect, useRef } from "react";
+import { useLocation } from "react-router";
 import type { DisplayItem, Interruption, TurnPart } from "../../chat/conversation";
 import { Markdown } from "./Markdown";
 import { ToolCard } from "./ToolCard";
@@ -13,14 +14,27 @@ const INTERRUPTION_LABEL: Record<Interruption, string> = {
  * `status`: what the live region announces (`runAnnouncement`). */
 export function MessageList({ items, status }: { items: DisplayItem[]; status: string }) {
   const end = useRef<HTMLDivElement>(null);
+  const list = useRef<HTMLDivElement>(null);
   const last = items[items.length - 1];
   const lastSize = last?.kind === "assistant" ? last.parts.map(partSize).join(",") : "";
+  const target = targetMessage(useLocation().hash);
+  // A link to a message (a search result: /chat/<id>#message-<id>) lands on it once; the
+  // list follows its end again when the conversation goes on.
+  const shown = useRef<{ id: string; length: number } | null>(null);
   useEffect(() => {
+    const found = target && shown.current?.id !== target && findMessage(list.current, target);
+    if (found) {
+      shown.current = { id: target, length: items.length };
+      found.classList.add("search-target");
+      found.scrollIntoView?.({ block: "center" });
+      return;
+    }
+    if (shown.current && shown.current.length === items.length) return;
     end.current?.scrollIntoView?.({ block: "end" });
-  }, [items.length, lastSize]);
+  }, [items.length, lastSize, target]);
 
   return (
-    <div className="messages">
+    <div className="messages" ref={list}>
       {/* Announced once per change, not per token: streaming text would flood a screen reader. */}
       <p className="sr-only" role="status" data-testid="run-status">
         {status}
@@ -32,6 +46,7 @@ export function MessageList({ items, status }: { items: DisplayItem[]; status: s
             className="message user"
             data-testid="message"
             data-role="user"
+            data-message-ids={item.key}
             aria-label="You"
           >
             <div className="bubble user-text">{item.text}</div>
@@ -42,6 +57,7 @@ export function MessageList({ items, status }: { items: DisplayItem[]; status: s
             className="message assistant"
             data-testid="message"
             data-role="assistant"
+            data-message-ids={messageIds(item.parts)}
             aria-label="Assistant"
           >
             {item.parts.map((part) =>
@@ -70,6 +86,23 @@ export function MessageList({ items, status }: { items: DisplayItem[]; status: s
       <div ref={end} />
     </div>
   );
+}
+
+function targetMessage(hash: string): string | null {
+  return hash.startsWith("#message-") ? decodeURIComponent(hash.slice("#message-".length)) : null;
+}
+
+/** The article showing a message (an assistant turn shows several: their text parts). */
+function findMessage(root: HTMLElement | null, id: string): HTMLElement | null {
+  if (!root) return null;
+  for (const node of root.querySelectorAll<HTMLElement>("[data-message-ids]")) {
+    if ((node.dataset.messageIds ?? "").split(" ").includes(id)) return node;
+  }
+  return null;
+}
+
+function messageIds(parts: TurnPart[]): string {
+  return parts.flatMap((part) => (part.kind === "text" ? [part.key] : [])).join(" ");
 }
 
 function partSize(part: TurnPart): string {

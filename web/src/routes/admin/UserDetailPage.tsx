@@ -16,6 +16,7 @@ import { Dialog } from "../../components/Dialog";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { StatusBadge } from "../../components/StatusBadge";
 import { when } from "../../format";
+import { DeleteUser } from "./DeleteUser";
 import { useRoleNames } from "./UsersPage";
 import { refetchFresh } from "../../api/refetch";
 
@@ -68,6 +69,7 @@ function UserDetail({ user }: { user: AdminUser }) {
       {manage && <StatusActions user={user} self={self} />}
       <RolesEditor user={user} manage={manage} self={self} />
       {manage && <EndSessions user={user} />}
+      {manage && !self && <DeleteUser user={user} />}
     </>
   );
 }

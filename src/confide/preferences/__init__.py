@@ -1,0 +1,1 @@
+"""Users' settings: memory on or off, how long their conversations are kept."""
