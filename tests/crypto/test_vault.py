@@ -172,3 +172,18 @@ async def test_a_destroyed_key_leaves_the_other_processes_cache_at_once(
                 await app.state.auth.broadcast.aclose()
                 await app.state.redis.aclose()
                 await app.state.database.dispose()
+
+
+async def test_a_key_made_on_a_connection_is_cached_once_its_transaction_is_over(
+    app: FastAPI,
+) -> None:
+    user_id = await _user(app)
+    vault: KeyVault = app.state.vault
+    async with app.state.database.connect() as conn:
+        async with conn.begin():
+            await vault.codec(conn, user_id)  # made here: not cached while uncommitted
+            await vault.codec(conn, user_id)
+            assert user_id not in vault.cache._entries
+        async with conn.begin():  # the same pooled connection, a later transaction
+            await vault.codec(conn, user_id)
+            assert user_id in vault.cache._entries

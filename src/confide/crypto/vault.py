@@ -19,6 +19,7 @@ import logging
 import os
 import struct
 import uuid
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 
@@ -56,8 +57,8 @@ log = logging.getLogger("confide.crypto")
 FORGET_CHANNEL = key("crypto", "forget")  # a user's data key was destroyed: drop it
 DATA_KEY_ID = "dk1"  # the id a data key's envelopes carry (one data key per user)
 _INDEX_INFO = b"confide/search-index/v1"
-# Users whose data key this session or connection made (not yet known to be committed).
-_NEW_KEYS = "confide.new_data_keys"
+# The users whose data key each open transaction made (not yet known to be committed).
+_MADE: weakref.WeakKeyDictionary[object, set[uuid.UUID]] = weakref.WeakKeyDictionary()
 
 
 class EncryptingCodec:
@@ -160,7 +161,7 @@ class KeyVault:
             broadcast.on_reset(self.cache.clear)  # a forget may have been missed meanwhile
 
     async def codec(self, db: Executor, user_id: uuid.UUID) -> ContentCodec:
-        if user_id in db.info.get(_NEW_KEYS, ()):
+        if user_id in _made_in(db):
             return EncryptingCodec(user_id, await self._read_or_create(db, user_id))
         try:
             key = await self.cache.get(user_id, lambda: self._read(db, user_id))
@@ -171,7 +172,7 @@ class KeyVault:
     async def destroy(self, db: Executor, user_id: uuid.UUID) -> None:
         await db.execute(delete(UserKey).where(UserKey.user_id == user_id))
         self.cache.forget(user_id)
-        db.info.get(_NEW_KEYS, set()).discard(user_id)
+        _made_in(db).discard(user_id)
         if self.broadcast is not None:
             try:
                 await self.broadcast.publish(FORGET_CHANNEL, user_id.bytes)
@@ -212,7 +213,7 @@ class KeyVault:
             )
             .on_conflict_do_nothing(index_elements=["user_id"])
         )
-        db.info.setdefault(_NEW_KEYS, set()).add(user_id)
+        _made_in(db).add(user_id)
         stored = await db.scalar(select(UserKey.wrapped).where(UserKey.user_id == user_id))
         if stored is None:  # deleted meanwhile (the account is being deleted)
             raise DecryptionFailed("unknown_key", "the user's data key no longer exists.")
@@ -228,6 +229,17 @@ class KeyVault:
             # on the key file): read the ring again, once.
             self.ring = self.store.load()
             return datakeys.unwrap(self.ring, wrapped, user_id=user_id)
+
+
+def _made_in(db: Executor) -> set[uuid.UUID]:
+    """The users whose data key `db`'s current transaction made: not cached while it lasts.
+    Kept by transaction, not on the connection (whose `info` outlives it, pooled), so a key
+    is cached from the next transaction on."""
+    sync = db.sync_connection if isinstance(db, AsyncConnection) else db.sync_session
+    transaction = sync.get_transaction() if sync is not None else None
+    if transaction is None:
+        return set()
+    return _MADE.setdefault(transaction, set())
 
 
 class _NoDataKey(Exception):
