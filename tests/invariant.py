@@ -24,6 +24,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from confide.runs.models import Run
 from confide.threads.models import Message, Thread
 from confide.threads.service import open_tool_calls
 
@@ -42,8 +43,10 @@ class Row:
     tool_call_id: str | None = None
 
 
-def thread_problems(rows: Sequence[Row], *, message_count: int) -> list[str]:
-    """Every way these rows (ordered by seq) break the invariant; empty when they keep it."""
+def thread_problems(rows: Sequence[Row], *, message_count: int, waiting: bool = False) -> list[str]:
+    """Every way these rows (ordered by seq) break the invariant; empty when they keep it.
+    `waiting`: the thread's run is paused on calls its user has not answered yet, which may
+    end it."""
     problems: list[str] = []
     seqs = [row.seq for row in rows]
     if seqs != list(range(1, len(rows) + 1)):
@@ -68,7 +71,7 @@ def thread_problems(rows: Sequence[Row], *, message_count: int) -> list[str]:
         if len(set(row.tool_call_ids)) != len(row.tool_call_ids):
             problems.append(f"seq {row.seq}: repeated tool_call ids {list(row.tool_call_ids)}")
         open_calls = list(dict.fromkeys(row.tool_call_ids))
-    if open_calls:
+    if open_calls and not waiting:
         problems.append(f"the thread ends with tool calls never answered: {open_calls}")
     return problems
 
@@ -100,9 +103,16 @@ async def assert_threads_valid(app: FastAPI) -> None:
             )
             codec = await vault.codec(db, thread.owner_id)
             rows = [_row(message, codec) for message in messages]
+            waiting = (
+                await db.execute(
+                    select(Run.id).where(Run.thread_id == thread.id, Run.status == "waiting")
+                )
+            ).first() is not None
             failures += [
                 f"thread {thread.id}: {problem}"
-                for problem in thread_problems(rows, message_count=thread.message_count)
+                for problem in thread_problems(
+                    rows, message_count=thread.message_count, waiting=waiting
+                )
             ]
     assert not failures, "threads break the tool-call invariant:\n" + "\n".join(failures)
 

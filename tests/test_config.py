@@ -384,3 +384,22 @@ def test_empty_secret_key_variable_means_generated(
     monkeypatch.setenv("CONFIDE_DATA_DIR", str(tmp_path / "data"))
     settings = load_settings()
     assert len(settings.resolved_secret_key()) >= MIN_SECRET_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [("172800", 172800), ("90s", 90), ("30m", 1800), ("48h", 172800), ("2d", 172800)],
+)
+def test_approval_timeout_reads_seconds_or_a_unit(
+    monkeypatch: pytest.MonkeyPatch, raw: str, seconds: int
+) -> None:
+    monkeypatch.setenv("CONFIDE_APPROVAL_TIMEOUT", raw)
+    assert load_settings().approval_timeout.total_seconds() == seconds
+
+
+@pytest.mark.parametrize("raw", ["0", "-5m", "400d", "soon"])
+def test_an_approval_timeout_that_cannot_be_is_refused(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    (problem,) = problems_of(monkeypatch, CONFIDE_APPROVAL_TIMEOUT=raw)
+    assert problem.startswith("CONFIDE_APPROVAL_TIMEOUT")

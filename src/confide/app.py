@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,8 @@ from confide.agents.endpoints import router as agents_router
 from confide.agents.models.factory import ModelCatalog
 from confide.agents.registry import AgentRegistry
 from confide.agents.tools import builtin_tools, tool_call_log
+from confide.approvals.endpoints import router as approvals_router
+from confide.approvals.service import EXPIRE_CRON, EXPIRE_JOB, ApprovalService
 from confide.audit.endpoints import router as audit_router
 from confide.audit.hooks import record_access_denied
 from confide.auth.cache import MemorySessionCache, RedisSessionCache, SessionCache
@@ -43,6 +46,14 @@ from confide.crypto.vault import KeyVault
 from confide.datadir import secure_data_dir
 from confide.db.engine import Database
 from confide.error_handlers import install_error_handlers
+from confide.feedback.endpoints import pages_router as feedback_pages_router
+from confide.feedback.endpoints import router as channels_router
+from confide.feedback.endpoints import slack_router
+from confide.feedback.notices import RESOLVE_JOB as FEEDBACK_RESOLVE_JOB
+from confide.feedback.notices import SEND_JOB as FEEDBACK_SEND_JOB
+from confide.feedback.notices import SWEEP_CRON as FEEDBACK_SWEEP_CRON
+from confide.feedback.notices import SWEEP_JOB as FEEDBACK_SWEEP_JOB
+from confide.feedback.notices import Feedback
 from confide.health.endpoints import router as health_router
 from confide.hosts import AllowedHosts
 from confide.http import HttpHygieneMiddleware, ProblemCORSMiddleware
@@ -50,6 +61,10 @@ from confide.jobs import JobDefinition, JobQueue
 from confide.jobs.inprocess import InProcessQueue
 from confide.jobs.redis_queue import SaqQueue
 from confide.logs import configure_logging
+from confide.mcp.credentials import UserTokens
+from confide.mcp.endpoints import admin_router as mcp_admin_router
+from confide.mcp.endpoints import router as mcp_router
+from confide.mcp.manager import McpManager
 from confide.memories.endpoints import router as memories_router
 from confide.memories.hooks import MEMORY_JOB, RunMemories
 from confide.mfa.codes import MfaContext
@@ -153,6 +168,7 @@ def create_app(
         # whose process is certainly gone: runs/sweeper.py). Every process sweeps, those that
         # only serve too: with every worker gone, a run must still end rather than hang.
         await sweeper.sweep()
+        mcp.start()  # connects in the background: a server that is down delays nothing
         await jobs.start()  # executes jobs here, or only connects to queue them
         sweeper.start()
         pruning = asyncio.create_task(app.state.vault.prune_forever(), name="data-key-prune")
@@ -165,6 +181,7 @@ def create_app(
             await jobs.aclose()
         pruning.cancel()
         await run_manager.shutdown()
+        await mcp.aclose()  # after the runs: stops every stdio server's process
         # Only now: until its runs have ended, this process renews their leases, or another
         # would take them for a dead process's and close them during the grace period.
         await sweeper.aclose()
@@ -239,6 +256,10 @@ def create_app(
         RUN_JOB, lambda run_id: runs.execute(uuid.UUID(run_id)), tries=2, timeout_seconds=None
     )
     notify = app.state.notify = Notifications.from_settings(settings, database=database)
+    # Waiting runs told over email and Slack (feedback/), answered there.
+    feedback = app.state.feedback = Feedback.from_settings(
+        settings, database=database, vault=app.state.vault, notify=notify
+    )
     job_definitions = [
         run_job,
         JobDefinition(MEMORY_JOB, lambda run_id: memories.extract(uuid.UUID(run_id)), tries=2),
@@ -272,6 +293,17 @@ def create_app(
             lambda: Retention(database, days=settings.retention_days).purge(),
             cron=RETENTION_CRON,
         ),
+        # Approvals past CONFIDE_APPROVAL_TIMEOUT count as denied; their runs go on.
+        JobDefinition(EXPIRE_JOB, lambda: approvals.expire(), tries=1, cron=EXPIRE_CRON),
+        JobDefinition(
+            FEEDBACK_SEND_JOB, lambda approval_id: feedback.send(uuid.UUID(approval_id)), tries=1
+        ),
+        JobDefinition(
+            FEEDBACK_RESOLVE_JOB, lambda approval_id: feedback.resolve(uuid.UUID(approval_id))
+        ),
+        JobDefinition(
+            FEEDBACK_SWEEP_JOB, lambda: feedback.sweep(), tries=1, cron=FEEDBACK_SWEEP_CRON
+        ),
     ]
     jobs: JobQueue = (
         SaqQueue(
@@ -302,10 +334,21 @@ def create_app(
         if settings.redis_url and settings.jobs == "inprocess" and not worker
         else None,
     )
+    approvals = app.state.approvals = ApprovalService(
+        database=database, vault=app.state.vault, runs=runs
+    )
     app.state.jobs = jobs
     notify.jobs = jobs
     memories.jobs = jobs
+    feedback.jobs, feedback.approvals = jobs, approvals
+    approvals.listeners.append(feedback)
     runs.memories = memories  # the prompt's memories, the extraction after a completed run
+    # MCP servers (mcp/): one connection (one process, for stdio) per server in this process.
+    mcp = app.state.mcp = McpManager(
+        app.state.agents.agents,
+        tokens=UserTokens(database=database, vault=app.state.vault, environ=os.environ),
+    )
+    runs.mcp = mcp
     broadcast = app.state.auth.broadcast
     if broadcast is not None:
         # A cancel reaches the process executing the run at once (SAQ's abort, also sent,
@@ -320,6 +363,7 @@ def create_app(
     install_error_handlers(app)
     install_problem_schema(app)
     app.include_router(runs_router)  # first: routes are tried in order, a turn is the hot path
+    app.include_router(approvals_router)
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(mfa_router)
@@ -335,7 +379,12 @@ def create_app(
     app.include_router(ip_rules_router)
     app.include_router(audit_router)
     app.include_router(privacy_router)
+    app.include_router(channels_router)
+    app.include_router(slack_router)
+    app.include_router(feedback_pages_router)
     app.include_router(privacy_admin_router)
+    app.include_router(mcp_admin_router)
+    app.include_router(mcp_router)
     app.include_router(websocket_router)
     install_web_app(app, settings.web_dir)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import tempfile
+from datetime import timedelta
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -108,6 +110,9 @@ class Settings(BaseSettings):
     tool_result_log_limit: int = Field(default=2000, ge=100, le=1_000_000)
     tool_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     run_max_steps: int = Field(default=8, ge=1, le=100)
+    # How long a run waits for its user to answer an approval (or an `ask_user` question)
+    # before the call counts as denied: seconds, or "48h", "30m", "2d", "90s".
+    approval_timeout: timedelta = timedelta(hours=48)
     # Silence, not length: the longest wait for a model's first token and between two chunks.
     model_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     # The cap on one whole model request (a long answer streaming steadily is fine below it).
@@ -169,6 +174,14 @@ class Settings(BaseSettings):
     # Sent and given-up messages, their attempts and the outbox channel's files are deleted
     # once this old (the daily purge_notifications job); queued ones never are.
     notification_retention_days: int = Field(default=30, ge=1, le=3650)
+
+    # --- approvals over Slack (issue 13, deliverable 5; docs/deployment.md, "Slack") ---
+    # The Slack app's bot token (xoxb-...) and its signing secret: Slack is a channel users
+    # may choose only with both set (interactions are verified with the secret).
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    # Slack's Web API (ends with a slash); tests point it at a local server.
+    slack_api_url: str = "https://slack.com/api/"
 
     @model_validator(mode="after")
     def _check_notifications(self) -> Settings:
@@ -254,6 +267,23 @@ class Settings(BaseSettings):
     # Unset: kept for ever (unless their owner set a retention). privacy/retention.py.
     retention_days: int | None = Field(default=None, ge=1, le=36500)
 
+    @field_validator("approval_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            found = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*([smhd]?)\s*", value.lower())
+            if found:
+                unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[found[2]]
+                return timedelta(seconds=float(found[1]) * unit)
+        return value
+
+    @field_validator("approval_timeout")
+    @classmethod
+    def _positive_duration(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0) or value > timedelta(days=365):
+            raise ValueError("must be more than 0 and at most 365 days")
+        return value
+
     @field_validator("retention_days", mode="before")
     @classmethod
     def _empty_retention_is_unset(cls, value: Any) -> Any:
@@ -319,7 +349,7 @@ class Settings(BaseSettings):
             raise ValueError("must have no query, fragment, user or password")
         return str(value).strip().rstrip("/")
 
-    @field_validator("secret_key", mode="before")
+    @field_validator("secret_key", "slack_bot_token", "slack_signing_secret", mode="before")
     @classmethod
     def _empty_secret_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -487,6 +517,11 @@ class Settings(BaseSettings):
             )
         elif "*" in self.allowed_hosts:
             problems.append("CONFIDE_ALLOWED_HOSTS: a bare * (any host) is refused in production")
+        if self.slack_bot_token is not None and self.slack_signing_secret is None:
+            problems.append(
+                "CONFIDE_SLACK_SIGNING_SECRET: must be set with CONFIDE_SLACK_BOT_TOKEN in "
+                "production (Slack's button presses are verified with it)"
+            )
         return problems
 
 

@@ -2,9 +2,12 @@
 
 from confide.access.models import Invite, InviteRole, Role, RolePermission, UserRole
 from confide.account.models import AccountToken
+from confide.approvals.models import Approval
 from confide.audit.models import AuditEvent, AuditHead
 from confide.auth.models import AuthSession, RefreshToken, User
 from confide.crypto.models import UserKey
+from confide.feedback.models import ApprovalNotice, FeedbackChannels
+from confide.mcp.models import McpCredential, McpOAuthState
 from confide.memories.models import Memory
 from confide.mfa.models import MfaBackupCode, MfaChallenge, MfaTotp
 from confide.notify.models import NotificationAttempt, OutboxMessage
@@ -18,12 +21,17 @@ from confide.throttle.models import IpRule, ThrottleCounter
 
 __all__ = [
     "AccountToken",
+    "Approval",
+    "ApprovalNotice",
     "AuditEvent",
     "AuditHead",
     "AuthSession",
+    "FeedbackChannels",
     "Invite",
     "InviteRole",
     "IpRule",
+    "McpCredential",
+    "McpOAuthState",
     "Memory",
     "Message",
     "MfaBackupCode",

@@ -46,6 +46,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/agents/{}"): THREADS_READ,
     ("GET", "/api/threads"): THREADS_READ,
     ("GET", "/api/me/search"): THREADS_READ,
+    ("GET", "/api/me/approvals"): THREADS_READ,
+    ("GET", "/api/runs/{}/approvals"): THREADS_READ,
+    ("POST", "/api/runs/{}/approvals/{}"): "threads:write",
     ("POST", "/api/threads"): "threads:write",
     ("GET", "/api/threads/{}"): THREADS_READ,
     ("PATCH", "/api/threads/{}"): "threads:write",
@@ -100,6 +103,10 @@ ACCESS: dict[tuple[str, str], str] = {
     ("DELETE", "/api/me/memories/{}"): AUTHENTICATED,
     ("GET", "/api/me/settings"): AUTHENTICATED,
     ("PATCH", "/api/me/settings"): AUTHENTICATED,
+    ("GET", "/api/me/channels"): AUTHENTICATED,
+    ("PUT", "/api/me/channels"): AUTHENTICATED,
+    # Verified by Slack's signature, not a session (feedback/interactions.py).
+    ("POST", "/api/slack/interactions"): PUBLIC,
     ("GET", "/api/admin/ip-rules"): "admin:ip_rules",
     ("POST", "/api/admin/ip-rules"): "admin:ip_rules",
     ("DELETE", "/api/admin/ip-rules/{}"): "admin:ip_rules",
@@ -116,6 +123,12 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/api/threads/{}/shares"): "threads:share",
     ("GET", "/api/threads/{}/shares"): THREADS_READ,
     ("DELETE", "/api/threads/{}/shares/{}"): THREADS_READ,
+    ("GET", "/api/admin/mcp"): "admin:mcp",
+    ("GET", "/api/me/connections"): AUTHENTICATED,
+    ("PUT", "/api/me/connections/{}"): AUTHENTICATED,
+    ("DELETE", "/api/me/connections/{}"): AUTHENTICATED,
+    ("POST", "/api/me/connections/{}/oauth"): AUTHENTICATED,
+    ("GET", "/api/me/connections/{}/oauth/callback"): AUTHENTICATED,
 }
 
 CALLERS = ("anonymous", "pending", "user", "custom", "admin")

@@ -628,3 +628,44 @@ def test_the_registry_resolves_keys_from_the_environment_and_settings(
     assert llm_registry.api_key(llm) == "sk-from-settings"
     assert llm_registry.api_key(llm_registry.agents.default) is None
     assert llm_registry.startup_warnings() == []
+
+
+# Approval ----------------------------------------------------------------------------------
+
+
+def test_requires_approval_names_tools_of_the_agent(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[[agents]]
+id = "careful"
+name = "Careful"
+tools = ["add", "calculator"]
+requires_approval = ["calculator"]
+[agents.model]
+provider = "scripted"
+""",
+    )
+    (agent,) = load(path).agents
+    assert agent.requires_approval == ["calculator"]
+
+
+def test_requires_approval_of_a_tool_the_agent_lacks_is_a_problem_on_its_line(
+    tmp_path: Path,
+) -> None:
+    problem = only_problem(
+        tmp_path,
+        """
+[[agents]]
+id = "careful"
+name = "Careful"
+tools = ["add"]
+requires_approval = ["calculator"]
+[agents.model]
+provider = "scripted"
+""",
+    )
+    assert problem == (
+        "agents.toml:6: agent 'careful': requires_approval: names calculator, not in this "
+        "agent's tools"
+    )

@@ -300,3 +300,79 @@ def test_stream_chunks_join_back_to_the_text(text: str) -> None:
 
 def test_stream_chunks_are_words_with_their_space() -> None:
     assert stream_chunks("It is 14:05 in Tokyo.") == ["It ", "is ", "14:05 ", "in ", "Tokyo."]
+
+
+# The generic rule: "call TOOL with {json}" -----------------------------------------------------
+
+
+def test_call_tool_with_json_calls_that_tool_with_those_arguments() -> None:
+    tools = {*TOOLS, "files_read"}
+    text = 'Please call files_read with {"path": "a.txt", "lines": [1, 2]}.'
+    reply = scripted_reply([user(text)], tools)
+    assert reply.text is None
+    assert [(c.name, c.arguments) for c in reply.tool_calls] == [
+        ("files_read", {"path": "a.txt", "lines": [1, 2]})
+    ]
+
+
+def test_several_sentences_make_several_calls_in_order_and_arithmetic_inside_is_left_alone() -> (
+    None
+):
+    text = 'call calculator with {"expression": "6*7"}. Then call add with {"a": 1, "b": 2}.'
+    reply = scripted_reply([user(text)], TOOLS)
+    assert [(c.name, c.arguments) for c in reply.tool_calls] == [
+        ("calculator", {"expression": "6*7"}),
+        ("add", {"a": 1, "b": 2}),
+    ]
+    messages = [user(text)]
+    answered(messages, reply, "42", "3")
+    final = scripted_reply(messages, TOOLS)
+    assert final.text == "6*7 = 42. 1 + 2 = 3."
+
+
+def test_a_generic_call_to_a_tool_the_agent_lacks_is_said_not_made() -> None:
+    reply = scripted_reply([user('call weather_now with {"city": "Paris"}')], TOOLS)
+    assert reply.tool_calls == []
+    assert (
+        reply.text
+        == "The weather_now tool isn't available to this agent, so I can't call weather_now."
+    )
+
+
+def test_a_generic_call_without_a_json_object_falls_back_to_the_other_rules() -> None:
+    reply = scripted_reply([user("call add with {not json} and add 2 and 3")], TOOLS)
+    assert [(c.name, c.arguments) for c in reply.tool_calls] == [("add", {"a": 2, "b": 3})]
+
+
+def test_any_tools_result_is_reported_and_denials_and_edits_are_told() -> None:
+    tools = {*TOOLS, "files_read"}
+    messages = [user('call files_read with {"path": "a.txt"}')]
+    reply = scripted_reply(messages, tools)
+    answered(messages, reply, '{"text": "hello"}')
+    assert (
+        scripted_reply(messages, tools).text == 'The files_read tool returned: {"text": "hello"}.'
+    )
+
+    messages = [user('call calculator with {"expression": "6*7"}')]
+    reply = scripted_reply(messages, TOOLS)
+    answered(messages, reply, "Denied by the user: the call was not made. Reason: no")
+    said = scripted_reply(messages, TOOLS).text
+    assert (
+        said == "I didn't call calculator: Denied by the user: the call was not made. Reason: no."
+    )
+
+    messages = [user('call calculator with {"expression": "6*7"}')]
+    reply = scripted_reply(messages, TOOLS)
+    edited = 'The user changed the arguments before approving, to: {"expression":"6*8"}\nResult: 48'
+    answered(messages, reply, edited)
+    said = scripted_reply(messages, TOOLS).text
+    assert said == 'You changed the arguments to {"expression":"6*8"}. 6*8 = 48.'
+
+
+def test_an_answer_to_ask_user_is_repeated() -> None:
+    tools = {*TOOLS, "ask_user"}
+    messages = [user('call ask_user with {"question": "Which colour?"}')]
+    reply = scripted_reply(messages, tools)
+    assert reply.tool_calls[0].name == "ask_user"
+    answered(messages, reply, '{"answer": "blue"}')
+    assert scripted_reply(messages, tools).text == 'You answered: "blue".'

@@ -64,6 +64,7 @@ def test_one_line_in_each_file(tmp_path: Path) -> None:
             "user_id": "user-1",
             "agent_id": "helper",
             "tool_name": "add",
+            "server_id": None,
             "arguments": {"a": 5, "b": 3},
             "status": "ok",
             "duration_ms": 0.123,
@@ -74,7 +75,7 @@ def test_one_line_in_each_file(tmp_path: Path) -> None:
     ]
     assert text_lines(data_dir) == [
         "2026-11-22T05:43:58Z run=run-1 thread=thread-1 user=user-1 agent=helper model=scripted "
-        'tool=add status=ok 0.1 ms args={"a": 5, "b": 3} -> 8'
+        'tool=add server=- status=ok 0.1 ms args={"a": 5, "b": 3} -> 8'
     ]
 
 

@@ -381,10 +381,10 @@ async def test_multi_line_error_is_one_line() -> None:
 
 def test_builtin_tools_are_fresh_each_call() -> None:
     first, second = builtin_tools(), builtin_tools()
-    assert first.names() == ["add", "calculator", "current_time"]
+    assert first.names() == ["add", "calculator", "current_time", "ask_user"]
     assert first is not second
     first.select(["add"])  # narrowing one never changes another
-    assert second.names() == ["add", "calculator", "current_time"]
+    assert second.names() == ["add", "calculator", "current_time", "ask_user"]
 
 
 @pytest.mark.parametrize(

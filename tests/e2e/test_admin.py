@@ -43,7 +43,9 @@ async def test_the_admin_link_shows_only_with_admin_permissions(
     page = await admin_page(new_context, approval_server)
     await page.get_by_role("link", name="Admin", exact=True).click()
     tabs = admin_nav(page).get_by_role("link")
-    await expect(tabs).to_have_text(["Users", "Roles", "Invites", "Audit log", "IP rules"])
+    await expect(tabs).to_have_text(
+        ["Users", "Roles", "Invites", "Audit log", "IP rules", "MCP servers"]
+    )
 
     # An approved account with the user role only: no Admin link, and the pages refuse.
     email = unique_email("e2e")

@@ -15,6 +15,7 @@ import { NewChatPage } from "./routes/NewChatPage";
 import { MemoryPage } from "./routes/MemoryPage";
 import { SearchPage } from "./routes/SearchPage";
 import { SettingsPage } from "./routes/SettingsPage";
+import { ConnectionsPage } from "./routes/ConnectionsPage";
 
 // The conversation view carries the markdown and highlighting code: loaded when first needed.
 const ThreadPage = lazy(() => import("./routes/ThreadPage").then((m) => ({ default: m.ThreadPage })));
@@ -33,6 +34,7 @@ const RoleEditorPage = adminPage("RoleEditorPage");
 const InvitesPage = adminPage("InvitesPage");
 const AuditPage = adminPage("AuditPage");
 const IpRulesPage = adminPage("IpRulesPage");
+const McpPage = adminPage("McpPage");
 
 function Loading() {
   return (
@@ -78,6 +80,7 @@ export function App() {
           }
         />
         <Route path="settings" element={<SettingsPage />} />
+        <Route path="settings/connections" element={<ConnectionsPage />} />
         <Route path="search" element={<SearchPage />} />
         <Route path="memory" element={<MemoryPage />} />
         <Route path="admin" element={<AdminLayout />}>
@@ -90,6 +93,7 @@ export function App() {
           <Route path="invites" element={guarded("invites", InvitesPage)} />
           <Route path="audit" element={guarded("audit", AuditPage)} />
           <Route path="ip-rules" element={guarded("ip-rules", IpRulesPage)} />
+          <Route path="mcp" element={guarded("mcp", McpPage)} />
         </Route>
         <Route path="*" element={<Navigate to="/" replace />} />
       </Route>

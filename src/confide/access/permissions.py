@@ -24,6 +24,7 @@ INVITES_MANAGE = "invites:manage"
 AUDIT_READ = "audit:read"
 RUNS_DIAGNOSE = "runs:diagnose"
 IP_RULES_MANAGE = "admin:ip_rules"
+MCP_READ = "admin:mcp"
 
 PERMISSIONS: dict[str, str] = {
     THREADS_READ: "Read your own threads, their messages and their runs.",
@@ -39,6 +40,7 @@ PERMISSIONS: dict[str, str] = {
     AUDIT_READ: "Read the audit trail.",
     RUNS_DIAGNOSE: "See what a failing model endpoint answered (a run's error_detail).",
     IP_RULES_MANAGE: "List, add and delete the allow and block rules of client IP addresses.",
+    MCP_READ: "See the MCP servers: their state, last error and tools.",
 }
 
 # The built-in roles. `admin` holds every permission but `threads:read:any`, every agent's

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from confide.mcp.config import McpServerConfig, mcp_problems, mcp_source_path
+
 SCRIPTED_MODEL_NAME = "confide-scripted"
 LLM_AGENT_ID = "llm"
 LLM_API_KEY_ENV = "CONFIDE_LLM_API_KEY"
@@ -141,7 +143,14 @@ class AgentDefinition(_FileModel):
     tools: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=64
     )
+    # Built-in tools of this agent that wait for the user's approval before each call (an MCP
+    # server's tools: its own `requires_approval`).
+    requires_approval: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=64
+    )
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    # MCP servers whose tools this agent may call (`[[agents.mcp]]`, mcp/config.py).
+    mcp: list[McpServerConfig] = Field(default_factory=list, max_length=32)
     default: bool = False
     # Admins see every agent; everyone else sees the agents that are not admin_only.
     admin_only: bool = False
@@ -173,6 +182,16 @@ class AgentDefinition(_FileModel):
     def _valid_template(cls, value: str) -> str:
         check_template(value)
         return value
+
+    @model_validator(mode="after")
+    def _approved_tools_are_its_own(self) -> AgentDefinition:
+        strangers = [name for name in self.requires_approval if name not in self.tools]
+        if strangers:
+            raise _keyed_error(
+                "requires_approval",
+                f"names {', '.join(strangers)}, not in this agent's tools",
+            )
+        return self
 
     @field_validator("tools")
     @classmethod
@@ -329,6 +348,7 @@ def parse_agents(text: str, *, source: str, known_tools: Collection[str]) -> Age
             if not key_problems:
                 valid.append((index, agent))
     problems.extend(_set_problems(valid, where=where, known_tools=known_tools))
+    problems.extend(mcp_problems(valid, where=where, builtin_tools=known_tools))
     if problems:  # every agent that failed validation reported at least one
         raise AgentFileError(problems)
     default_id, default_problems = _choose_default(valid, where=where)
@@ -388,7 +408,11 @@ def _syntax_problem(exc: tomllib.TOMLDecodeError, *, source: str, text: str) -> 
 
 
 def _error_path(error: Any) -> list[str]:
-    path = [part for part in error["loc"] if isinstance(part, str)]
+    in_server = mcp_source_path(error["loc"])  # `mcp.<n>.key`: the n-th [[agents.mcp]]
+    if in_server is not None:
+        path = ["mcp", str(in_server[0]), *in_server[1]]
+    else:
+        path = [part for part in error["loc"] if isinstance(part, str)]
     key = error.get("ctx", {}).get("key")
     if isinstance(key, str):
         path.append(key)
@@ -484,6 +508,8 @@ def _choose_default(
 
 _AGENTS_HEADER = re.compile(r"^\s*\[\[\s*agents\s*\]\]\s*(?:#.*)?$")
 _TABLE_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
+_MCP_HEADER = re.compile(r"^\s*\[\[\s*agents\s*\.\s*mcp\s*\]\]\s*(?:#.*)?$")
+_ANY_HEADER = re.compile(r"^\s*\[")
 
 
 def _key(parts: list[str]) -> re.Pattern[str]:
@@ -533,14 +559,17 @@ class _SourceMap:
         last = len(self.lines) + 1
         end = self.agent_lines[index + 1] if index + 1 < len(self.agent_lines) else last
         tables = [
-            (n, re.sub(r"[\s\"']", "", found[1]))
+            (n, re.sub(r"[\s\"']", "", found[1]) if found else "agents.mcp[]")
             for n in range(start + 1, end)
             if (found := _TABLE_HEADER.match(self.lines[n - 1]))
+            or _MCP_HEADER.match(self.lines[n - 1])
         ]
         own_end = tables[0][0] if tables else end
         if not path:
             return start
         head, rest = path[0], path[1:]
+        if head == "mcp" and rest and rest[0].isdigit():
+            return self._mcp_line(start, end, int(rest[0]), rest[1:])
         for position, (header, name) in enumerate(tables):
             if name == f"agents.{head}":
                 table_end = tables[position + 1][0] if position + 1 < len(tables) else end
@@ -550,4 +579,29 @@ class _SourceMap:
             (self._find(_key([head, rest[0]]), start + 1, own_end) if rest else None)
             or self._find(_key([head]), start + 1, own_end)
             or start
+        )
+
+    def _mcp_line(self, start: int, end: int, position: int, path: list[str]) -> int:
+        """The line of `path` in the agent's position-th `[[agents.mcp]]` table."""
+        servers = [n for n in range(start + 1, end) if _MCP_HEADER.match(self.lines[n - 1])]
+        if position >= len(servers):  # written inline: `mcp = [{...}]`
+            return self._find(_key(["mcp"]), start + 1, end) or start
+        header = servers[position]
+        following = [n for n in range(header + 1, end) if _ANY_HEADER.match(self.lines[n - 1])]
+        own_end = following[0] if following else end
+        if not path:
+            return header
+        oauth = own_end if own_end < end else None
+        if (
+            path[0] == "oauth"
+            and oauth is not None
+            and re.sub(r"[\s\"']", "", self.lines[oauth - 1]) == "[agents.mcp.oauth]"
+        ):
+            table_end = next((n for n in following if n > oauth), end)
+            found = self._find(_key(path[1:2]), oauth + 1, table_end) if path[1:] else None
+            return found or oauth
+        return (
+            (self._find(_key(path[:2]), header + 1, own_end) if len(path) > 1 else None)
+            or self._find(_key(path[:1]), header + 1, own_end)
+            or header
         )

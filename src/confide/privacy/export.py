@@ -20,6 +20,8 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from confide.access import repository as access_repository
+from confide.approvals import repository as approvals_repository
+from confide.approvals.schemas import approval_out
 from confide.audit.models import AuditEvent
 from confide.audit.schemas import audit_event_out
 from confide.audit.service import Origin, record
@@ -114,6 +116,7 @@ class AccountExporter:
         for key, pieces in (
             (b"threads", self._threads(codec, user_id)),
             (b"memories", self._memories(codec)),
+            (b"approvals", self._approvals(codec, user_id)),
             (b"sessions", self._sessions(user_id)),
             (b"audit_events", self._audit_events(user_id)),
         ):
@@ -204,6 +207,13 @@ class AccountExporter:
             )
 
         return self._items(read, lambda memory: memory)
+
+    def _approvals(self, codec: ContentCodec, user_id: uuid.UUID) -> AsyncIterator[bytes]:
+        def read(db: AsyncSession, last: Any) -> Awaitable[Sequence[Any]]:
+            after = None if last is None else (last.created_at, last.id)
+            return approvals_repository.listed(db, user_id, after=after, limit=self.page_size)
+
+        return self._items(read, lambda row: approval_out(codec, row))
 
     async def _sessions(self, user_id: uuid.UUID) -> AsyncIterator[bytes]:
         async with self.database.session() as db:

@@ -18,7 +18,7 @@ from confide.access.models import Invite
 from confide.audit.models import AuditEvent
 from confide.auth.models import AuthSession, User
 from confide.preferences.models import UserSettings
-from confide.runs.models import IS_RUNNING, Run
+from confide.runs.models import IS_ACTIVE, Run
 from confide.storage.codec import Executor
 from confide.threads.models import Message, Thread, ThreadShare
 
@@ -147,7 +147,7 @@ async def expired_threads(
 ) -> list[uuid.UUID]:
     """Up to `limit` threads idle since before `cutoff` (of `owners`, or of anyone but
     `not_owners`) with no run in progress."""
-    running = exists().where(Run.thread_id == Thread.id, IS_RUNNING)
+    running = exists().where(Run.thread_id == Thread.id, IS_ACTIVE)
     stmt = select(Thread.id).where(Thread.last_activity_at < cutoff, ~running)
     if owners is not None:
         stmt = stmt.where(Thread.owner_id.in_(owners))
@@ -160,7 +160,7 @@ async def expired_threads(
 async def delete_threads(db: Executor, thread_ids: Sequence[uuid.UUID], *, cutoff: datetime) -> int:
     """Delete these threads (their messages, runs and shares go with them), unless one was
     used again or a run started on it since they were found."""
-    running = exists().where(Run.thread_id == Thread.id, IS_RUNNING)
+    running = exists().where(Run.thread_id == Thread.id, IS_ACTIVE)
     result = await db.execute(
         delete(Thread).where(Thread.id.in_(thread_ids), Thread.last_activity_at < cutoff, ~running)
     )

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from confide.approvals.schemas import ApprovalOut
 from confide.audit.schemas import AuditEventOut
 from confide.memories.schemas import MemoryOut
 from confide.preferences.schemas import SettingsOut
@@ -88,6 +89,9 @@ class AccountExport(BaseModel):
     settings: SettingsOut = Field(description="As `GET /api/me/settings` gives them.")
     threads: list[ExportThread]
     memories: list[MemoryOut] = Field(description="Every memory, superseded ones too.")
+    approvals: list[ApprovalOut] = Field(
+        description="Every approval and question runs asked the user, newest first."
+    )
     sessions: list[ExportSession]
     audit_events: list[AuditEventOut] = Field(description="The events the user is the actor of.")
     shares: ExportShares

@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from confide.runs.channel import RunChannel
-from confide.runs.events import EVENT_ADAPTER, EventBase
+from confide.runs.events import EVENT_ADAPTER, EventBase, RunWaiting
 from confide.shared.redis import BLOCK_MILLISECONDS, key
 
 log = logging.getLogger("confide.runs")
@@ -61,7 +61,7 @@ class EventBus(Protocol):
     def shared(self) -> bool:
         """Whether other processes can read what this process publishes."""
 
-    def open(self, run_id: uuid.UUID) -> RunChannel:
+    def open(self, run_id: uuid.UUID, *, after: int = 0) -> RunChannel:
         """The channel of a run this process executes (its events are numbered there)."""
 
     def local(self, run_id: uuid.UUID) -> RunChannel | None:
@@ -94,17 +94,23 @@ class MemoryBus:
         self.channels: dict[uuid.UUID, RunChannel] = {}
         self._finished: deque[tuple[float, uuid.UUID]] = deque()  # (when, run), oldest first
 
-    def open(self, run_id: uuid.UUID) -> RunChannel:
-        channel = self.channels[run_id] = self._channel(run_id)
+    def open(self, run_id: uuid.UUID, *, after: int = 0) -> RunChannel:
+        channel = self.channels[run_id] = self._channel(run_id, after)
         return channel
 
-    def _channel(self, run_id: uuid.UUID) -> RunChannel:
-        return RunChannel(run_id, on_end=self._ended)
+    def _channel(self, run_id: uuid.UUID, after: int) -> RunChannel:
+        return RunChannel(run_id, on_end=self._ended, after=after)
 
     def local(self, run_id: uuid.UUID) -> RunChannel | None:
         return self.channels.get(run_id)
 
     def _ended(self, channel: RunChannel) -> None:
+        if channel.events and isinstance(channel.events[-1], RunWaiting):
+            # Paused: not live any more, and its followers read the database until a process
+            # resumes it on a channel of its own.
+            if self.channels.get(channel.run_id) is channel:
+                del self.channels[channel.run_id]
+            return
         self._finished.append((time.monotonic(), channel.run_id))
         self.forget_old()
 
@@ -130,12 +136,12 @@ class MemoryBus:
         if channel is None or channel.closed:
             return
         for event in events:
-            if event.id == len(channel.events) + 1:
+            if event.id == channel.next_id:
                 channel.push(event)
 
     async def last_id(self, run_id: uuid.UUID) -> int:
         channel = self.channels.get(run_id)
-        return len(channel.events) if channel is not None else 0
+        return channel.last_id if channel is not None else 0
 
     async def aclose(self) -> None:
         self.channels.clear()
@@ -166,8 +172,8 @@ class RedisBus(MemoryBus):
         self.reader = StreamReader(redis)
         self.writer = StreamWriter(redis, max_events=max_events, ttl_seconds=ttl_seconds)
 
-    def _channel(self, run_id: uuid.UUID) -> RunChannel:
-        return StreamedChannel(run_id, self, on_end=self._ended)
+    def _channel(self, run_id: uuid.UUID, after: int) -> RunChannel:
+        return StreamedChannel(run_id, self, on_end=self._ended, after=after)
 
     async def write(self, run_id: uuid.UUID, events: Sequence[EventBase]) -> None:
         """Append events to the run's stream (in one round trip) and push its expiry back."""
@@ -209,8 +215,9 @@ class StreamedChannel(RunChannel):
         bus: RedisBus,
         *,
         on_end: Callable[[RunChannel], None] | None = None,
+        after: int = 0,
     ) -> None:
-        super().__init__(run_id, on_end=on_end)
+        super().__init__(run_id, on_end=on_end, after=after)
         self._writer = bus.writer
 
     def push(self, event: EventBase) -> None:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TypeVar
 
-from confide.runs.events import EventBase, is_terminal
+from confide.runs.events import EventBase, ends_stream
 
 E = TypeVar("E", bound=EventBase)
 
@@ -16,9 +16,15 @@ class RunChannel:
     """Every event a run emitted, in order. Followers wait for new ones until the run ends."""
 
     def __init__(
-        self, run_id: uuid.UUID, *, on_end: Callable[[RunChannel], None] | None = None
+        self,
+        run_id: uuid.UUID,
+        *,
+        on_end: Callable[[RunChannel], None] | None = None,
+        after: int = 0,
     ) -> None:
         self.run_id = run_id
+        # A run resumed after a wait: its earlier events are in the database, ids up to `base`.
+        self.base = after
         self.events: list[EventBase] = []
         self.closed = False
         self._changed = asyncio.Event()
@@ -32,20 +38,28 @@ class RunChannel:
     def prepare(self, event: E) -> E:
         """Number the next event without making it visible (to store it before anyone sees
         it)."""
-        event.id = len(self.events) + 1
+        event.id = self.next_id
         return event
+
+    @property
+    def next_id(self) -> int:
+        return self.base + len(self.events) + 1
+
+    @property
+    def last_id(self) -> int:
+        return self.base + len(self.events)
 
     def prepare_many(self, events: Sequence[EventBase]) -> list[EventBase]:
         """Number the next events in order, none yet visible."""
-        first = len(self.events) + 1
+        first = self.next_id
         for offset, event in enumerate(events):
             event.id = first + offset
         return list(events)
 
     def push(self, event: EventBase) -> None:
-        assert event.id == len(self.events) + 1, "events are pushed in order"
+        assert event.id == self.next_id, "events are pushed in order"
         self.events.append(event)
-        if is_terminal(event):
+        if ends_stream(event):
             self._end()
         self._wake()
 
@@ -74,8 +88,9 @@ class RunChannel:
         await self._ended.wait()
 
     async def follow(self, after: int = 0) -> AsyncIterator[EventBase]:
-        """Events with an id above `after`, then new ones as they come, until the run ends."""
-        position = max(after, 0)
+        """Events with an id above `after` (and `base`), then new ones as they come, until the
+        run ends."""
+        position = max(after - self.base, 0)
         while True:
             while position < len(self.events):
                 yield self.events[position]

@@ -19,7 +19,7 @@ from confide.errors import PROBLEM_JSON, problem_body
 from confide.http import access_log_fields
 from confide.logs import request_id_var
 from confide.ratelimit.dependencies import RunBudget
-from confide.runs.events import EventBase, is_terminal
+from confide.runs.events import EventBase, ends_stream
 from confide.runs.schemas import EventId, RunOut, RunResult, SendMessage
 from confide.runs.service import RunService
 
@@ -140,7 +140,7 @@ def _sse(request: Request, events: AsyncIterator[EventBase]) -> StreamingRespons
     async def body() -> AsyncIterator[bytes]:
         async for event in events:
             yield format_sse(event)
-            if is_terminal(event):
+            if ends_stream(event):
                 code = getattr(event, "code", None)
                 _log_outcome(request, event.run_id, event.type.removeprefix("run."), code)
                 return

@@ -8,13 +8,16 @@ published in the OpenAPI schema, from which the web app's types are generated.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from confide.threads.schemas import MessageOut
 
-ToolStatus = Literal["ok", "error", "timeout", "unknown_tool", "invalid_arguments", "cancelled"]
+ToolStatus = Literal[
+    "ok", "error", "timeout", "unknown_tool", "invalid_arguments", "cancelled", "denied"
+]
 
 
 class EventBase(BaseModel):
@@ -65,6 +68,38 @@ class MessageCompleted(EventBase):
     message: MessageOut
 
 
+class ApprovalRequested(EventBase):
+    """The run waits before this tool call until its user answers (approve or deny; for
+    `ask_user`, an answer): `POST /api/runs/{run_id}/approvals/{approval_id}`."""
+
+    type: Literal["approval.requested"] = "approval.requested"
+    approval_id: uuid.UUID
+    tool_call_id: str
+    name: str = Field(description="The tool, as the model named it.")
+    server_id: str | None = Field(default=None, description="Its MCP server, if any.")
+    arguments: str = Field(description="JSON text, as the model wrote it.")
+    kind: Literal["approval", "question"]
+    question: str | None = Field(default=None, description="What `ask_user` asks.")
+    choices: list[str] | None = None
+    expires_at: datetime = Field(description="Unanswered by then, it counts as denied.")
+
+
+class ApprovalResolved(EventBase):
+    type: Literal["approval.resolved"] = "approval.resolved"
+    approval_id: uuid.UUID
+    tool_call_id: str
+    status: Literal["approved", "denied", "answered", "expired"]
+    channel: str = Field(description="Where it was answered: web, email, slack or timeout.")
+
+
+class RunWaiting(EventBase):
+    """The run is paused until every approval it asked for is answered; its stream ends
+    here. Once answered, the run goes on and its events continue after this id."""
+
+    type: Literal["run.waiting"] = "run.waiting"
+    status: Literal["waiting"] = "waiting"
+
+
 class RunCompleted(EventBase):
     type: Literal["run.completed"] = "run.completed"
     status: Literal["completed"] = "completed"
@@ -90,6 +125,9 @@ RunEvent = Annotated[
     | ToolStarted
     | ToolFinished
     | MessageCompleted
+    | ApprovalRequested
+    | ApprovalResolved
+    | RunWaiting
     | RunCompleted
     | RunFailed
     | RunCancelled,
@@ -102,6 +140,11 @@ TERMINAL = frozenset({"run.completed", "run.failed", "run.cancelled"})
 
 def is_terminal(event: EventBase) -> bool:
     return isinstance(event, RunCompleted | RunFailed | RunCancelled)
+
+
+def ends_stream(event: EventBase) -> bool:
+    """The last event a follower hears now: the run ended, or it waits for its user."""
+    return isinstance(event, RunCompleted | RunFailed | RunCancelled | RunWaiting)
 
 
 def ending(status: str, code: str | None, reason: str | None, *, run_id: uuid.UUID) -> RunEnded:

@@ -12,18 +12,21 @@ from sqlalchemy.orm import Mapped, mapped_column
 from confide.db.base import Base, IdMixin, utcnow
 
 RUNNING = "running"
+# Paused until its user answers an approval (runs/approvals): no process holds it.
+WAITING = "waiting"
 
 
 class Run(IdMixin, Base):
     __tablename__ = "runs"
     __table_args__ = (
-        # At most one run in progress per thread, enforced by the database itself.
+        # At most one run in progress (running or waiting) per thread, enforced by the
+        # database itself.
         Index(
-            "uq_runs_thread_running",
+            "uq_runs_thread_active",
             "thread_id",
             unique=True,
-            sqlite_where=text("status = 'running'"),
-            postgresql_where=text("status = 'running'"),
+            sqlite_where=text("status IN ('running', 'waiting')"),
+            postgresql_where=text("status IN ('running', 'waiting')"),
         ),
     )
 
@@ -42,6 +45,8 @@ class Run(IdMixin, Base):
     # hold lapses unless renewed (runs/sweeper.py).
     worker_id: Mapped[str | None] = mapped_column(String(200), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    # The job that goes on with a run resumed after a wait (NULL: `run_job_key`).
+    job_key: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 @dataclass(slots=True)
@@ -65,6 +70,8 @@ class RunState:
 # "In progress", written out in the SQL rather than bound: only then can SQLite see that the
 # partial index above (WHERE status = 'running') answers the query.
 IS_RUNNING = Run.status == literal_column(f"'{RUNNING}'")
+# Running or waiting: the thread is taken. Written out as the partial index above says it.
+IS_ACTIVE = Run.status.in_([literal_column(f"'{RUNNING}'"), literal_column(f"'{WAITING}'")])
 
 
 class RunEvent(Base):

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from confide.auth.models import User
 from confide.runs.events import TERMINAL
-from confide.runs.models import IS_RUNNING, RUNNING, Run, RunEvent
+from confide.runs.models import IS_ACTIVE, IS_RUNNING, RUNNING, WAITING, Run, RunEvent
 from confide.threads.models import ThreadShare
 from confide.threads.repository import Executor
 
@@ -25,7 +25,7 @@ _INSERT_RUN = insert(Run)
 _INSERT_EVENTS = insert(RunEvent)
 _END_RUN = (
     update(Run)
-    .where(Run.id == bindparam("b_run"), Run.status == RUNNING)
+    .where(Run.id == bindparam("b_run"), IS_ACTIVE)
     .values(
         status=bindparam("b_status"),
         error_code=bindparam("b_code"),
@@ -81,7 +81,28 @@ _HOLD = (
 )
 # A write that changes nothing, to take the run's row (PostgreSQL) or the database's write lock
 # (SQLite) before deciding how to close it: two closers never both see it running.
-_LOCK_RUNNING = update(Run).where(Run.id == bindparam("b_run"), IS_RUNNING).values(status=RUNNING)
+_LOCK_RUNNING = update(Run).where(Run.id == bindparam("b_run"), IS_ACTIVE).values(status=Run.status)
+_LOCK_WAITING = (
+    update(Run).where(Run.id == bindparam("b_run"), Run.status == WAITING).values(status=WAITING)
+)
+# A run pauses: no process holds it while it waits for its user.
+_PAUSE = (
+    update(Run)
+    .where(Run.id == bindparam("b_run"), IS_RUNNING, Run.worker_id == bindparam("b_worker"))
+    .values(status=WAITING, worker_id=None, lease_until=None)
+)
+# ...and goes on: queued again (`lease_until` is how long a process has to take it), or held at
+# once by the process that will execute it.
+_RESUME = (
+    update(Run)
+    .where(Run.id == bindparam("b_run"), Run.status == WAITING)
+    .values(
+        status=RUNNING,
+        worker_id=bindparam("b_worker"),
+        lease_until=bindparam("b_lease"),
+        job_key=bindparam("b_key"),
+    )
+)
 _CLAIM = (
     update(Run)
     .where(Run.id == bindparam("b_run"), IS_RUNNING, Run.worker_id.is_(None))
@@ -93,7 +114,9 @@ _RENEW = (
     .where(IS_RUNNING, Run.worker_id == bindparam("b_worker"))
     .values(lease_until=bindparam("b_lease"))
 )
-_RUNNING = select(Run.id, Run.worker_id, Run.lease_until, Run.created_at).where(IS_RUNNING)
+_RUNNING = select(Run.id, Run.worker_id, Run.lease_until, Run.created_at, Run.job_key).where(
+    IS_RUNNING
+)
 
 
 class ThreadBusy(Exception):
@@ -150,7 +173,7 @@ async def get_readable_run(
 
 
 async def running_runs(db: Executor) -> Sequence[Any]:
-    """Every run in progress: (id, worker_id, lease_until, created_at)."""
+    """Every run in progress: (id, worker_id, lease_until, created_at, job_key)."""
     return (await db.execute(_RUNNING)).all()
 
 
@@ -166,6 +189,32 @@ async def hold(db: Executor, run_id: uuid.UUID, *, worker_id: str, lease_until: 
 async def lock_running(db: Executor, run_id: uuid.UUID) -> bool:
     """Take the run for this transaction; False if it is not running."""
     result = await db.execute(_LOCK_RUNNING, {"b_run": run_id})
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def lock_waiting(db: Executor, run_id: uuid.UUID) -> bool:
+    """Take a waiting run's row for this transaction; False if it is not waiting."""
+    result = await db.execute(_LOCK_WAITING, {"b_run": run_id})
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def pause(db: Executor, run_id: uuid.UUID, *, worker_id: str) -> bool:
+    result = await db.execute(_PAUSE, {"b_run": run_id, "b_worker": worker_id})
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def resume(
+    db: Executor,
+    run_id: uuid.UUID,
+    *,
+    worker_id: str | None,
+    lease_until: datetime,
+    job_key: str,
+) -> bool:
+    result = await db.execute(
+        _RESUME,
+        {"b_run": run_id, "b_worker": worker_id, "b_lease": lease_until, "b_key": job_key},
+    )
     return bool(getattr(result, "rowcount", 0))
 
 

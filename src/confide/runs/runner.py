@@ -10,10 +10,13 @@ of an answer cut short. Why Confide drives pydantic-ai's `Model` itself rather t
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from pydantic_ai.messages import (
@@ -29,19 +32,22 @@ from pydantic_ai.tools import ToolDefinition
 from confide.agents.conversation import to_model_messages
 from confide.agents.definitions import AgentDefinition
 from confide.agents.tools import ToolCallLog, ToolCallRecord, ToolContext, ToolOutcome, ToolRegistry
+from confide.approvals.schemas import ApprovalOut
 from confide.runs.channel import RunChannel
 from confide.runs.events import (
+    ApprovalRequested,
     EventBase,
     MessageCompleted,
     MessageDelta,
     RunStarted,
+    RunWaiting,
     ToolFinished,
     ToolStarted,
     ending,
 )
 from confide.runs.model_step import ModelLimits, RunFailure, stream_response
 from confide.runs.models import RunState
-from confide.runs.store import RunLost, RunStore, closing_events, log_run_end
+from confide.runs.store import PendingCall, RunLost, RunStore, closing_events, log_run_end
 from confide.threads.schemas import MessageOut
 from confide.threads.service import NewMessage
 
@@ -49,6 +55,7 @@ log = logging.getLogger("confide.runs")
 
 INTERNAL_ERROR = "Something went wrong on our side."
 CANCELLED = "The run was cancelled."
+DEFAULT_APPROVAL_TIMEOUT = timedelta(hours=48)
 
 
 @dataclass
@@ -74,6 +81,10 @@ class RunJob:
     draft: list[str] = field(default_factory=list)  # text streamed in the current step
     started: float = field(default_factory=time.monotonic)
     writes: asyncio.Lock = field(default_factory=asyncio.Lock)  # one write at a time
+    # A run resumed after a wait: the calls it paused on, and the user's answers by call id.
+    open_calls: list[tuple[str, str | None]] = field(default_factory=list)
+    answers: dict[str, ApprovalOut] = field(default_factory=dict)
+    approval_timeout: timedelta = DEFAULT_APPROVAL_TIMEOUT
 
     def emit(self, event: EventBase) -> None:
         self.channel.publish(event)
@@ -100,6 +111,8 @@ class RunManager:
         self.store = store
         self.tool_log = tool_log
         self.tasks: dict[uuid.UUID, asyncio.Task[object]] = {}
+        # Told of the approvals a run paused on, once stored (approvals/: the channels).
+        self.on_pause: Callable[[list[ApprovalOut]], Awaitable[None]] | None = None
 
     async def run(self, job: RunJob) -> None:
         """Execute a run in the calling task (a job's), until it has ended and every event
@@ -137,7 +150,8 @@ class RunManager:
     async def _execute(self, job: RunJob) -> None:
         try:
             await self._steps(job)
-            job.status = "completed"
+            if job.status != "waiting":
+                job.status = "completed"
         except asyncio.CancelledError:
             job.status, job.error_code, job.error = "cancelled", "cancelled", CANCELLED
         except RunLost:  # another process closed it: nothing more is this process's to write
@@ -156,6 +170,8 @@ class RunManager:
         try:
             if job.status == "lost":
                 job.channel.close()  # its followers read the ending another process stored
+                return
+            if job.status == "waiting":  # paused: stored and told by `_pause`
                 return
             if job.status == "completed":  # every call was answered: one transaction
                 try:
@@ -241,6 +257,8 @@ class RunManager:
             return await self.store.append(job.run, [message], job.take_events())
 
     async def _steps(self, job: RunJob) -> None:
+        if job.open_calls:  # resumed after a wait: the calls the user answered, first
+            await self._answer_open_calls(job)
         messages = to_model_messages(job.system_prompt, job.history)
         parameters = ModelRequestParameters(
             function_tools=[
@@ -289,7 +307,12 @@ class RunManager:
             stored = await self._store(job, answer)
             job.draft = []
             self._completed(job, stored)
-            outcomes = await asyncio.gather(*(self._tool_call(job, call) for call in calls))
+            asking = [call for call in calls if _waits_for_user(job, call)]
+            now = [call for call in calls if call not in asking]
+            outcomes = await asyncio.gather(*(self._tool_call(job, call) for call in now))
+            if asking:  # the rest waits for the user, who may answer any time later
+                await self._pause(job, asking)
+                return
             messages.append(
                 ModelRequest(
                     parts=[
@@ -304,7 +327,11 @@ class RunManager:
             "max_steps_exceeded", f"The agent did not finish within {job.max_steps} model steps."
         )
 
-    async def _tool_call(self, job: RunJob, call: ToolCallPart) -> ToolOutcome:
+    async def _tool_call(
+        self, job: RunJob, call: ToolCallPart, *, edited: bool = False
+    ) -> ToolOutcome:
+        """Execute one call and store its result. `edited`: the user approved it with other
+        arguments than the model's (`call` holds those), which the result tells the model."""
         arguments = call.args_as_json_str()
         run_id = job.run.id
         job.emit(
@@ -325,12 +352,21 @@ class RunManager:
         outcome = await job.tools.execute(
             call.tool_name, arguments, context=context, timeout_seconds=job.tool_timeout
         )
-        self.tool_log.record(ToolCallRecord.from_outcome(call.tool_name, outcome, context=context))
+        spec = job.tools.get(call.tool_name)
+        self.tool_log.record(
+            ToolCallRecord.from_outcome(
+                call.tool_name,
+                outcome,
+                context=context,
+                server_id=spec.server_id if spec is not None else None,
+            )
+        )
+        content = edited_result(arguments, outcome.content) if edited else outcome.content
         stored = await self._store(
             job,
             NewMessage(
                 role="tool",
-                content=outcome.content,
+                content=content,
                 tool_call_id=call.tool_call_id,
                 name=call.tool_name,
             ),
@@ -342,16 +378,158 @@ class RunManager:
                 name=call.tool_name,
                 status=outcome.status,
                 duration_ms=round(outcome.duration_ms, 3),
-                result=outcome.content,
+                result=content,
             )
         )
         self._completed(job, stored)
         return outcome
 
+    async def _pause(self, job: RunJob, calls: list[ToolCallPart]) -> None:
+        """Store the approvals these calls wait for and pause the run: no process holds it
+        until its user answers (approvals/service.py resumes it)."""
+        run_id = job.run.id
+        pending = []
+        for call in calls:
+            spec = job.tools.get(call.tool_name)
+            pending.append(
+                PendingCall(
+                    tool_call_id=call.tool_call_id,
+                    tool=call.tool_name,
+                    arguments=call.args_as_json_str(),
+                    kind="question" if spec is not None and spec.asks_user else "approval",
+                    server_id=spec.server_id if spec is not None else None,
+                )
+            )
+        announced: list[EventBase] = []
+
+        def waiting(approvals: list[ApprovalOut]) -> list[EventBase]:
+            announced[:] = job.channel.prepare_many(
+                [
+                    *(
+                        ApprovalRequested(
+                            run_id=run_id,
+                            approval_id=a.id,
+                            tool_call_id=a.tool_call_id,
+                            name=a.tool,
+                            server_id=a.server_id,
+                            arguments=a.arguments,
+                            kind=a.kind,
+                            question=a.question,
+                            choices=a.choices,
+                            expires_at=a.expires_at,
+                        )
+                        for a in approvals
+                    ),
+                    RunWaiting(run_id=run_id),
+                ]
+            )
+            return announced
+
+        async with job.writes:
+            events = job.take_events()
+            try:
+                approvals = await self.store.pause(
+                    job.run,
+                    pending,
+                    events,
+                    waiting,
+                    wait=job.approval_timeout,
+                )
+            except BaseException:
+                job.unsaved[:0] = events
+                raise
+        job.status = "waiting"
+        for event in announced:
+            job.channel.push(event)
+        if self.on_pause is not None:
+            try:
+                await self.on_pause(approvals)
+            except Exception:  # the web app shows them all the same
+                log.exception("could not tell of a run's approvals", extra={"run_id": str(run_id)})
+
+    async def _answer_open_calls(self, job: RunJob) -> None:
+        """Answer the calls a resumed run paused on, as its user decided, in the thread."""
+        calls, job.open_calls = job.open_calls, []
+        results = await asyncio.gather(
+            *(self._answered_call(job, call_id, name) for call_id, name in calls)
+        )
+        for stored in results:
+            job.history.extend(message.openai() for message in stored)
+
+    async def _answered_call(self, job: RunJob, call_id: str, name: str | None) -> list[MessageOut]:
+        approval = job.answers.get(call_id)
+        tool = name or (approval.tool if approval else "")
+        before = len(job.new_messages)
+        if approval is not None and approval.status == "approved":
+            arguments = approval.decided_arguments or approval.arguments
+            part = ToolCallPart(tool, arguments, tool_call_id=call_id)
+            await self._tool_call(job, part, edited=approval.decided_arguments is not None)
+            return job.new_messages[before:]
+        content = answered_content(approval)
+        run_id = job.run.id
+        job.emit(
+            ToolStarted(
+                run_id=run_id,
+                tool_call_id=call_id,
+                name=tool,
+                arguments=approval.arguments if approval else "{}",
+            )
+        )
+        stored = await self._store(
+            job, NewMessage(role="tool", content=content, tool_call_id=call_id, name=tool)
+        )
+        answered = approval is not None and approval.status == "answered"
+        job.emit(
+            ToolFinished(
+                run_id=run_id,
+                tool_call_id=call_id,
+                name=tool,
+                status="ok" if answered else "denied",
+                result=content,
+            )
+        )
+        self._completed(job, stored)
+        return stored
+
     def _completed(self, job: RunJob, stored: list[MessageOut]) -> None:
         for message in stored:
             job.new_messages.append(message)
             job.emit(MessageCompleted(run_id=job.run.id, message=message))
+
+
+def _waits_for_user(job: RunJob, call: ToolCallPart) -> bool:
+    """A call the user answers first; one bound to fail (its arguments do not fit) fails now."""
+    spec = job.tools.get(call.tool_name)
+    return (
+        spec is not None
+        and (spec.requires_approval or spec.asks_user)
+        and job.tools.accepts(call.tool_name, call.args_as_json_str())
+    )
+
+
+EDITED_PREFIX = "The user changed the arguments before approving, to: "
+
+
+def edited_result(arguments: str, content: str) -> str:
+    """The result of a call the user approved with other arguments: the model reads which."""
+    return f"{EDITED_PREFIX}{arguments}\nResult: {content}"
+
+
+def answered_content(approval: ApprovalOut | None) -> str:
+    """What the model reads of a call the user denied, let expire, or answered (`ask_user`)."""
+    if approval is None:
+        return "Error: this call was never answered."
+    if approval.status == "answered":
+        return json.dumps({"answer": approval.answer}, ensure_ascii=False)
+    if approval.status == "expired":
+        if approval.kind == "question":
+            return "The user did not answer in time."
+        return "Denied: the user did not approve this call in time, so it was not made."
+    if approval.kind == "question":
+        said = f" They said: {approval.reason}" if approval.reason else ""
+        return f"The user declined to answer.{said}"
+    said = f" Reason: {approval.reason}" if approval.reason else ""
+    return f"Denied by the user: the call was not made.{said}"
 
 
 def model_settings(agent: AgentDefinition) -> ModelSettings:

@@ -37,7 +37,7 @@ class SendMessage(BaseModel):
     content: Content
 
 
-RunStatus = Literal["running", "completed", "failed", "cancelled"]
+RunStatus = Literal["running", "waiting", "completed", "failed", "cancelled"]
 
 
 class RunOut(BaseModel):

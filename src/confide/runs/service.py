@@ -17,15 +17,15 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from confide.access.permissions import RUNS_DIAGNOSE
 from confide.agents.definitions import AgentDefinition, render_system_prompt
 from confide.agents.models.factory import ModelCatalog
 from confide.agents.registry import AgentRegistry
-from confide.agents.tools import ToolRegistry
+from confide.agents.tools import ToolRegistry, ToolSpec
 from confide.audit.service import Origin
 from confide.auth.cache import Principal
 from confide.config import Settings
@@ -36,13 +36,13 @@ from confide.jobs import JobQueue
 from confide.runs import repository
 from confide.runs.bus import EventBus
 from confide.runs.channel import RunChannel
-from confide.runs.events import EventBase, MessageCompleted, is_terminal
+from confide.runs.events import EventBase, MessageCompleted, RunWaiting, ends_stream
 from confide.runs.lease import ProcessIdentity
 from confide.runs.model_step import ModelLimits
-from confide.runs.models import RUNNING, RunState
+from confide.runs.models import RUNNING, WAITING, RunState
 from confide.runs.runner import CANCELLED, RunJob, RunManager, model_settings
 from confide.runs.schemas import RunOut, RunResult
-from confide.runs.store import Choice, RunStore
+from confide.runs.store import Choice, RunStore, past_waits_dropped
 from confide.shared.broadcast import Broadcast
 from confide.shared.redis import key
 from confide.threads.schemas import MessageOut
@@ -74,6 +74,12 @@ SERVER_RESTARTED_REASON = "The server stopped while this run was in progress."
 AGENT_UNAVAILABLE_REASON = "The agent of this thread is no longer available."
 
 log = logging.getLogger("confide.runs")
+
+
+class McpTools(Protocol):
+    """What runs need of the MCP feature: the tools an agent's servers offer now."""
+
+    def tools_for(self, agent: AgentDefinition) -> list[ToolSpec]: ...
 
 
 def run_job_key(run_id: uuid.UUID) -> str:
@@ -128,6 +134,19 @@ class RunService:
         self._taking: set[uuid.UUID] = set()
         self.broadcast: Broadcast | None = None  # with Redis: cancels reach every process
         self.memories: RunMemories | None = None  # the user's memories, in and out of runs
+        self.mcp: McpTools | None = None  # tools of MCP servers (mcp/), when agents have some
+
+    def agent_tools(self, agent: AgentDefinition) -> ToolRegistry:
+        """The tools one agent's runs may call: its built-in tools (those it names in
+        `requires_approval` marked so) and its MCP servers' tools as they are now."""
+        approved = set(agent.requires_approval)
+        specs = [
+            replace(spec, requires_approval=True) if spec.name in approved else spec
+            for spec in self.tools.select(agent.tools).specs()
+        ]
+        if self.mcp is not None:
+            specs.extend(self.mcp.tools_for(agent))
+        return ToolRegistry(specs)
 
     async def start(self, principal: Principal, thread_id: uuid.UUID, content: str) -> Launched:
         """Store the user's message and start the agent's turn in the background."""
@@ -202,12 +221,13 @@ class RunService:
             model=self.models.for_agent(agent),
             system_prompt=system_prompt,
             history=history,
-            tools=self.tools.select(agent.tools),
+            tools=self.agent_tools(agent),
             channel=channel,
             max_steps=self.settings.run_max_steps,
             limits=self.limits(agent),
             tool_timeout=self.settings.tool_timeout_seconds,
             settings=model_settings(agent),
+            approval_timeout=self.settings.approval_timeout,
         )
 
     async def execute(self, run_id: uuid.UUID) -> None:
@@ -251,7 +271,32 @@ class RunService:
             await self.close_lost(run_id, "agent_unavailable", AGENT_UNAVAILABLE_REASON)
             return None
         ((agent, system_prompt),) = chosen
-        return self._job(run, agent, system_prompt, claim.history, self.bus.open(run_id))
+        job = self._job(
+            run, agent, system_prompt, claim.history, self.bus.open(run_id, after=claim.after)
+        )
+        job.open_calls, job.answers = claim.open_calls, claim.approvals
+        return job
+
+    async def resume(self, run_id: uuid.UUID, job_key: str) -> None:
+        """Go on with a run its user has answered (`approvals` set it running, queued under
+        `job_key`). Executed here, it is taken now, so that a client following it from this
+        process at once finds it live."""
+        queue = self.local_jobs or self.jobs
+        if not queue.shared:
+            self._taking.add(run_id)
+            try:
+                job = await self._take(run_id)
+            finally:
+                self._taking.discard(run_id)
+            if job is None:
+                return
+            self._prepared[run_id] = job
+        try:
+            await queue.enqueue(RUN_JOB, key=job_key, run_id=str(run_id))
+        except BaseException:
+            self._prepared.pop(run_id, None)
+            await self.close_lost(run_id, "unavailable", "The run could not be queued.")
+            raise
 
     def is_prepared(self, run_id: uuid.UUID) -> bool:
         """Started here, its job not yet begun."""
@@ -266,7 +311,9 @@ class RunService:
             row.lease_until is not None and row.lease_until < utcnow()
         )
 
-    async def close_lost(self, run_id: uuid.UUID, code: str, reason: str) -> bool:
+    async def close_lost(
+        self, run_id: uuid.UUID, code: str, reason: str, *, status: str = "failed"
+    ) -> bool:
         """Close a run no process here executes (its own died, or it never started), and tell
         its followers wherever they are. False if it had already ended."""
         try:
@@ -274,7 +321,7 @@ class RunService:
         except Exception:  # Redis away: its stream is unknown, the database's ids are used
             after = 0
         closed = await self.store.finish(
-            run_id, status="failed", error_code=code, error=reason, announce=True, after=after
+            run_id, status=status, error_code=code, error=reason, announce=True, after=after
         )
         if closed is None:
             return False
@@ -314,7 +361,7 @@ class RunService:
             answer = agent.generation.max_tokens or min(context // 8, ANSWER_RESERVE_TOKENS)
             tools = sum(
                 estimate_text_tokens(spec.name + spec.description + json.dumps(spec.parameters))
-                for spec in self.tools.select(agent.tools).specs()
+                for spec in self.agent_tools(agent).specs()
             )
             memories = -(-self.settings.memory_prompt_chars // 4)  # their block's room
             fixed = self._fixed_costs[agent.id] = context - answer - tools - memories
@@ -386,8 +433,8 @@ class RunService:
         if self.bus.shared:
             if run.status == RUNNING:
                 return self._shared(run_id, after)
-            published = await self.bus.published(run_id, after)  # deltas included
-            if any(is_terminal(event) for event in published):
+            published = past_waits_dropped(await self.bus.published(run_id, after))
+            if any(ends_stream(event) for event in published):  # deltas included
                 return _replay(published)
         return _replay(await self.store.events_after(run_id, after))
 
@@ -401,12 +448,17 @@ class RunService:
         self, channel: RunChannel, run_id: uuid.UUID, after: int
     ) -> AsyncIterator[EventBase]:
         position = after
-        async for event in channel.follow(after):
+        if after < channel.base:  # resumed after a wait: what came before is in the database
+            for event in await self.store.events_after(run_id, after):
+                if event.id <= channel.base:
+                    yield event
+                    position = event.id
+        async for event in channel.follow(position):
             yield event
             position = event.id
-            if is_terminal(event):
+            if ends_stream(event):
                 return
-        if channel.events and is_terminal(channel.events[-1]):
+        if channel.events and ends_stream(channel.events[-1]):
             return
         # Closed without an ending (another process closed the run): the database has it.
         for event in await self.store.events_after(run_id, position):
@@ -415,10 +467,14 @@ class RunService:
     async def _shared(self, run_id: uuid.UUID, after: int) -> AsyncIterator[EventBase]:
         position = after
         async for batch in self.bus.read(run_id, after):
-            for event in batch:
+            for index, event in enumerate(batch):
+                if isinstance(event, RunWaiting) and (
+                    index < len(batch) - 1 or await self.store.status(run_id) != WAITING
+                ):
+                    continue  # a wait the run has gone on from since
                 yield event
                 position = event.id
-                if is_terminal(event):
+                if ends_stream(event):
                     return
             if not batch and await self.store.status(run_id) != RUNNING:
                 # Ended, and the stream never said so (Redis lost it): the database has it.
@@ -429,6 +485,9 @@ class RunService:
     async def cancel(self, principal: Principal, run_id: uuid.UUID) -> RunOut:
         """Stop a run of the caller's own thread."""
         run = await self.owned(principal, run_id)
+        if run.status == WAITING:  # no process holds it: closed here, its approvals dropped
+            await self.close_lost(run_id, "cancelled", CANCELLED, status="cancelled")
+            return await self.owned(principal, run_id)
         if run.status != RUNNING or await self.manager.cancel(run_id):
             return await self.owned(principal, run_id)
         if self.broadcast is not None:  # the process executing it cancels it now
@@ -443,7 +502,7 @@ class RunService:
             try:
                 async with asyncio.timeout(CANCEL_WAIT_SECONDS):
                     async for event in await self.follow(principal, run_id, 0):
-                        if is_terminal(event):
+                        if ends_stream(event):
                             break
             except TimeoutError:
                 pass

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from confide.approvals import repository as approvals_repository
+from confide.approvals.models import PENDING
+from confide.approvals.schemas import ApprovalOut, approval_out, seal
 from confide.db.base import utcnow
 from confide.db.engine import Database
 from confide.errors import Conflict
@@ -33,7 +36,7 @@ from confide.runs.events import (
     ToolFinished,
     ending,
 )
-from confide.runs.models import RUNNING, RunState
+from confide.runs.models import RUNNING, WAITING, RunState
 from confide.storage.codec import ContentCodec, Vault, decode_json
 from confide.threads.repository import Executor, owned_agent_id
 from confide.threads.schemas import MessageOut
@@ -66,11 +69,28 @@ class Closed:
 @dataclass(frozen=True, slots=True)
 class Claim:
     """A queued run taken by this process (`run`), or, when it could not be taken, the run's
-    row as it is (None: the run is gone)."""
+    row as it is (None: the run is gone).
+
+    A run resumed after a wait has events already (`after`: the last one's id), and calls of
+    its last turn still to answer (`open_calls`: id and tool name) with their `approvals`."""
 
     run: RunState | None
     row: Any = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    after: int = 0
+    open_calls: list[tuple[str, str | None]] = field(default_factory=list)
+    approvals: dict[str, ApprovalOut] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCall:
+    """A tool call a run pauses on until its user answers."""
+
+    tool_call_id: str
+    tool: str
+    arguments: str  # JSON text
+    kind: str  # approval | question
+    server_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +228,67 @@ class RunStore:
                     conn, owner_id=run.user_id, thread_id=run.thread_id, budget_tokens=tokens
                 )
             )
-        return Claim(run=run, history=history)
+            after = await repository.last_event_seq(conn, run_id)
+            if not after:
+                return Claim(run=run, history=history)
+            # Resumed after a wait: the calls it paused on, and what the user answered.
+            open_calls = await self.messages.unanswered_calls(
+                conn, owner_id=run.user_id, thread_id=run.thread_id
+            )
+            codec = await self.vault.codec(conn, run.user_id)
+            answers = {
+                row.tool_call_id: approval_out(codec, row)
+                for row in await approvals_repository.of_run(conn, run_id)
+            }
+        return Claim(
+            run=run, history=history, after=after, open_calls=open_calls, approvals=answers
+        )
+
+    async def pause(
+        self,
+        run: RunState,
+        approvals: list[PendingCall],
+        events: Sequence[EventBase],
+        waiting: Callable[[list[ApprovalOut]], Sequence[EventBase]],
+        *,
+        wait: timedelta,
+    ) -> list[ApprovalOut]:
+        """Pause a run before calls its user must answer: the approvals, the run's events
+        (those given, then those `waiting` makes of the approvals) and its `waiting` status,
+        in one transaction. From then on no process holds it."""
+        now = utcnow()
+        async with self.database.begin() as conn:
+            await self._hold(conn, run, now)
+            codec = await self.vault.codec(conn, run.user_id)
+            rows = []
+            for call in approvals:
+                approval_id = uuid.uuid4()
+                rows.append(
+                    {
+                        "id": approval_id,
+                        "run_id": run.id,
+                        "thread_id": run.thread_id,
+                        "user_id": run.user_id,
+                        "tool_call_id": call.tool_call_id,
+                        "tool": call.tool,
+                        "server_id": call.server_id,
+                        "kind": call.kind,
+                        "arguments": seal(codec, approval_id, "arguments", call.arguments),
+                        "status": PENDING,
+                        "created_at": now,
+                        "expires_at": now + wait,
+                    }
+                )
+            await approvals_repository.insert_approvals(conn, rows)
+            if not await repository.pause(conn, run.id, worker_id=run.worker_id or ""):
+                raise RunLost
+            stored = [
+                approval_out(codec, row) for row in await approvals_repository.of_run(conn, run.id)
+            ]
+            shown = [a for a in stored if a.status == PENDING]
+            await self._insert_events(conn, run.id, run.user_id, [*events, *waiting(shown)])
+        run.status, run.worker_id = WAITING, None
+        return shown
 
     async def row(self, run_id: uuid.UUID) -> Any:
         """The run's row (any owner), or None."""
@@ -289,6 +369,12 @@ class RunStore:
         run.status, run.finished_at = "completed", now
         return True
 
+    async def record_events_in(
+        self, conn: Executor, run_id: uuid.UUID, user_id: uuid.UUID, events: Sequence[EventBase]
+    ) -> None:
+        """Store numbered events of a run in the caller's transaction."""
+        await self._insert_events(conn, run_id, user_id, events)
+
     async def record_events(self, run: RunState, events: Sequence[EventBase]) -> None:
         if events:
             async with self.database.begin() as conn:
@@ -319,6 +405,7 @@ class RunStore:
             if not await repository.lock_running(conn, run_id):
                 return None
             run = await repository.get_run(conn, run_id, user_id=None)
+            await approvals_repository.cancel_pending(conn, run_id, now=now)
             open_calls = await self.messages.unanswered_calls(
                 conn, owner_id=run.user_id, thread_id=run.thread_id
             )
@@ -386,7 +473,7 @@ class RunStore:
                 final = await repository.final_event(conn, run_id)
                 if final is not None:
                     events.append(_event(codec, run_id, final))
-        return events
+        return past_waits_dropped(events)
 
     async def _insert_events(
         self, conn: Executor, run_id: uuid.UUID, user_id: uuid.UUID, events: Sequence[EventBase]
@@ -424,6 +511,16 @@ def _event(codec: ContentCodec, run_id: uuid.UUID, row: Any) -> EventBase:
     seq, type_, data = row
     stored = decode_json(codec, data, table="run_events", column="data", row_id=f"{run_id}:{seq}")
     return EVENT_ADAPTER.validate_python({**stored, "id": seq, "type": type_})
+
+
+def past_waits_dropped(events: list[EventBase]) -> list[EventBase]:
+    """A replay without the waits a run has since gone on from: `run.waiting` ends a
+    follower's stream, so only the last event may be one."""
+    return [
+        event
+        for position, event in enumerate(events)
+        if event.type != "run.waiting" or position == len(events) - 1
+    ]
 
 
 def log_run_end(

@@ -55,7 +55,7 @@ class RunSweeper:
         closed: list[uuid.UUID] = []
         now = utcnow()
         for row in await runs.store.running():
-            run_id, worker_id, lease_until, created_at = row
+            run_id, worker_id, lease_until, created_at, job_key = row
             if worker_id == me.worker_id:
                 # Ours, yet no task here runs it: its end could not be written (the database
                 # was away). Not renewed for ever: closed, once it is older than a lease (a run
@@ -79,11 +79,13 @@ class RunSweeper:
                     code, reason = WORKER_LOST, WORKER_LOST_REASON
                 else:
                     continue
+            elif lease_until is not None and lease_until >= now:
+                continue  # resumed after a wait, and queued: a process has a lease to take it
             elif not runs.jobs.shared:
                 code, reason = SERVER_RESTARTED, SERVER_RESTARTED_REASON
-            elif created_at < now - timedelta(seconds=self.lease_seconds) and (
-                await runs.jobs.state(run_job_key(run_id)) == "missing"
-            ):
+            elif (
+                lease_until is not None or created_at < now - timedelta(seconds=self.lease_seconds)
+            ) and (await runs.jobs.state(job_key or run_job_key(run_id)) == "missing"):
                 code, reason = WORKER_LOST, NO_WORKER_REASON
             else:
                 continue

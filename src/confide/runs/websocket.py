@@ -31,7 +31,7 @@ from confide.auth.dependencies import (
 from confide.error_handlers import validation_problem
 from confide.errors import ConfideError, NotAuthenticated
 from confide.ratelimit.dependencies import count_websocket_run
-from confide.runs.events import EventBase, WsError, is_terminal
+from confide.runs.events import EventBase, WsError, ends_stream
 from confide.runs.schemas import WS_CLIENT_ADAPTER, WsSend, WsSubscribe
 from confide.runs.service import RunService
 
@@ -81,7 +81,7 @@ async def run_events_socket(websocket: WebSocket) -> None:
     async def forward(events: AsyncIterator[EventBase]) -> None:
         async for event in events:
             await send(event.model_dump_json())
-            if is_terminal(event):
+            if ends_stream(event):
                 return
 
     def follow(events: AsyncIterator[EventBase]) -> None:

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from confide.auth.models import User
 from confide.db.keyset import newest_first_page
-from confide.runs.models import IS_RUNNING, Run
+from confide.runs.models import IS_ACTIVE, Run
 from confide.search.filters import WordTokens
 from confide.search.models import SearchTerm
 from confide.threads.models import Message, Thread, ThreadShare
@@ -254,7 +254,7 @@ async def remove_share(
 
 # Built once: fifty UUIDs coerced into an IN clause per request cost more than the query.
 _RUNNING_IN = select(Run.thread_id, Run.id).where(
-    Run.thread_id.in_(bindparam("thread_ids", expanding=True)), IS_RUNNING
+    Run.thread_id.in_(bindparam("thread_ids", expanding=True)), IS_ACTIVE
 )
 
 

@@ -113,6 +113,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Servers
+         * @description Every MCP server of the agents file, in its order: its state, last error and tools (as this
+         *     process sees them).
+         */
+        get: operations["list_servers_api_admin_mcp_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/permissions": {
         parameters: {
             query?: never;
@@ -1106,6 +1127,137 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Approvals
+         * @description The caller's approvals, newest first: `?status=pending` for those runs wait on.
+         */
+        get: operations["my_approvals_api_me_approvals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Channels
+         * @description The channels that tell you about a run waiting for you, in fallback order.
+         */
+        get: operations["get_channels_api_me_channels_get"];
+        /**
+         * Put Channels
+         * @description Choose your channels (`order`: "email", "slack", tried in this order) and your Slack
+         *     member id. Email needs a verified address; Slack, this server's Slack app and your id.
+         */
+        put: operations["put_channels_api_me_channels_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Connections
+         * @description The servers that want the caller's own account, on agents the caller may use.
+         */
+        get: operations["list_connections_api_me_connections_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/connections/{server_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put Token
+         * @description Connect with a token (sealed, sent only to that server, never shown again).
+         */
+        put: operations["put_token_api_me_connections__server_id__put"];
+        post?: never;
+        /**
+         * Delete Connection
+         * @description Forget the caller's credentials for the server.
+         */
+        delete: operations["delete_connection_api_me_connections__server_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/connections/{server_id}/oauth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Oauth
+         * @description Begin connecting with OAuth 2.1 (PKCE, S256): open `authorize_url` in the browser; the
+         *     server sends it back to the callback below.
+         */
+        post: operations["start_oauth_api_me_connections__server_id__oauth_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/connections/{server_id}/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Oauth Callback
+         * @description Where the OAuth server sends the browser back: the code is exchanged for the caller's
+         *     tokens, and the browser goes on to the Connections page, which says how it went.
+         */
+        get: operations["oauth_callback_api_me_connections__server_id__oauth_callback_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me/export": {
         parameters: {
             query?: never;
@@ -1263,6 +1415,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Approvals
+         * @description The approvals a run asked for, newest first (of the caller's thread, or of one shared
+         *     with them).
+         */
+        get: operations["run_approvals_api_runs__run_id__approvals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/approvals/{approval_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide
+         * @description Approve (optionally with edited `arguments`) or deny (with an optional `reason`) a
+         *     tool call the run waits on; answer an `ask_user` question with `answer`. The run goes on
+         *     once every approval it waits on is answered: follow `GET /api/runs/{run_id}/events`.
+         */
+        post: operations["decide_api_runs__run_id__approvals__approval_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/cancel": {
         parameters: {
             query?: never;
@@ -1299,6 +1494,27 @@ export interface paths {
         get: operations["run_events_api_runs__run_id__events_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/slack/interactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Slack Interactions
+         * @description Slack's Request URL for interactivity: a button pressed on an approval message
+         *     (form field `payload`, a block_actions JSON). Verified with the signing secret.
+         */
+        post: operations["slack_interactions_api_slack_interactions_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1477,6 +1693,11 @@ export interface components {
          */
         AccountExport: {
             /**
+             * Approvals
+             * @description Every approval and question runs asked the user, newest first.
+             */
+            approvals: components["schemas"]["ApprovalOut"][];
+            /**
              * Audit Events
              * @description The events the user is the actor of.
              */
@@ -1581,6 +1802,188 @@ export interface components {
              */
             tools: string[];
         };
+        /** ApprovalOut */
+        ApprovalOut: {
+            /** Answer */
+            answer: string | null;
+            /**
+             * Arguments
+             * @description The model's arguments, JSON text.
+             */
+            arguments: string;
+            /**
+             * Channel
+             * @description Where it was answered.
+             */
+            channel: ("web" | "email" | "slack" | "timeout") | null;
+            /** Choices */
+            choices: string[] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Decided Arguments
+             * @description The arguments the call was approved with, JSON text, when edited.
+             */
+            decided_arguments: string | null;
+            /** Decided At */
+            decided_at: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "approval" | "question";
+            /**
+             * Question
+             * @description What `ask_user` asks (kind `question`).
+             */
+            question: string | null;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * Server Id
+             * @description The MCP server of the tool, if any.
+             */
+            server_id: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "denied" | "answered" | "expired" | "cancelled";
+            /**
+             * Thread Id
+             * Format: uuid
+             */
+            thread_id: string;
+            /**
+             * Tool
+             * @description The tool, as the model named it.
+             */
+            tool: string;
+            /** Tool Call Id */
+            tool_call_id: string;
+        };
+        /**
+         * ApprovalRequested
+         * @description The run waits before this tool call until its user answers (approve or deny; for
+         *     `ask_user`, an answer): `POST /api/runs/{run_id}/approvals/{approval_id}`.
+         */
+        ApprovalRequested: {
+            /**
+             * Approval Id
+             * Format: uuid
+             */
+            approval_id: string;
+            /**
+             * Arguments
+             * @description JSON text, as the model wrote it.
+             */
+            arguments: string;
+            /**
+             * Choices
+             * @default null
+             */
+            choices: string[] | null;
+            /**
+             * Expires At
+             * Format: date-time
+             * @description Unanswered by then, it counts as denied.
+             */
+            expires_at: string;
+            /**
+             * Id
+             * @description Numbered per run from 1: the SSE `id:`.
+             * @default 0
+             */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "approval" | "question";
+            /**
+             * Name
+             * @description The tool, as the model named it.
+             */
+            name: string;
+            /**
+             * Question
+             * @description What `ask_user` asks.
+             * @default null
+             */
+            question: string | null;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * Server Id
+             * @description Its MCP server, if any.
+             * @default null
+             */
+            server_id: string | null;
+            /** Tool Call Id */
+            tool_call_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "approval.requested";
+        };
+        /** ApprovalResolved */
+        ApprovalResolved: {
+            /**
+             * Approval Id
+             * Format: uuid
+             */
+            approval_id: string;
+            /**
+             * Channel
+             * @description Where it was answered: web, email, slack or timeout.
+             */
+            channel: string;
+            /**
+             * Id
+             * @description Numbered per run from 1: the SSE `id:`.
+             * @default 0
+             */
+            id: number;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "approved" | "denied" | "answered" | "expired";
+            /** Tool Call Id */
+            tool_call_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "approval.resolved";
+        };
         /**
          * AuditEventOut
          * @description One recorded action, as an auditor reads it.
@@ -1670,10 +2073,59 @@ export interface components {
              */
             backup_codes: string[];
         };
+        /** ChannelsIn */
+        ChannelsIn: {
+            /** Order */
+            order: ("email" | "slack")[];
+            /** Slack User Id */
+            slack_user_id?: string | null;
+        };
+        /** ChannelsOut */
+        ChannelsOut: {
+            /**
+             * Email Available
+             * @description Your email address is verified.
+             */
+            email_available: boolean;
+            /**
+             * Order
+             * @description The channels that tell you about a waiting run, tried in this order (the next one when one cannot deliver); the web app is always on.
+             */
+            order: ("email" | "slack")[];
+            /**
+             * Slack Available
+             * @description This server has a Slack app set up.
+             */
+            slack_available: boolean;
+            /**
+             * Slack User Id
+             * @description Your Slack member id (U0123ABCD).
+             */
+            slack_user_id: string | null;
+        };
         /** CodeRequest */
         CodeRequest: {
             /** Code */
             code: string;
+        };
+        /** ConnectionOut */
+        ConnectionOut: {
+            /**
+             * Agents
+             * @description The agents using this server that the caller may use.
+             */
+            agents: string[];
+            /** Connected */
+            connected: boolean;
+            /** Connected At */
+            connected_at: string | null;
+            /**
+             * Oauth
+             * @description The server offers OAuth sign-in (else: paste a token).
+             */
+            oauth: boolean;
+            /** Server Id */
+            server_id: string;
         };
         /**
          * CookieSessionResponse
@@ -1695,6 +2147,29 @@ export interface components {
              * @constant
              */
             token_type: "cookie";
+        };
+        /**
+         * Decision
+         * @description An answer to an approval: approve (optionally with edited arguments) or deny, with an
+         *     optional reason; a question (`ask_user`) is answered with `answer`.
+         */
+        Decision: {
+            /** Answer */
+            answer?: string | null;
+            /**
+             * Arguments
+             * @description Approve with these arguments instead of the model's.
+             */
+            arguments?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Decision
+             * @enum {string}
+             */
+            decision: "approve" | "deny";
+            /** Reason */
+            reason?: string | null;
         };
         /**
          * DeleteAccount
@@ -1914,6 +2389,14 @@ export interface components {
             /** Email */
             email: string;
         };
+        /** InteractionOut */
+        InteractionOut: {
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "answered" | "already_answered" | "ignored";
+        };
         /** InviteCreate */
         InviteCreate: {
             /**
@@ -2072,6 +2555,54 @@ export interface components {
             id: string;
             /** Note */
             note: string;
+        };
+        /** McpServerOut */
+        McpServerOut: {
+            /** Agents */
+            agents: string[];
+            /**
+             * Auth
+             * @enum {string}
+             */
+            auth: "none" | "user";
+            /** Id */
+            id: string;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "starting" | "ready" | "down";
+            /** Tools */
+            tools: components["schemas"]["McpToolOut"][];
+            /**
+             * Transport
+             * @enum {string}
+             */
+            transport: "stdio" | "http";
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** McpToolOut */
+        McpToolOut: {
+            /** Description */
+            description: string;
+            /**
+             * Model Name
+             * @description The name the model sees: `<prefix>_<name>`.
+             */
+            model_name: string;
+            /**
+             * Name
+             * @description The tool's name on its server.
+             */
+            name: string;
+            /** Requires Approval */
+            requires_approval: boolean;
         };
         /** MemoryCreate */
         MemoryCreate: {
@@ -2267,6 +2798,11 @@ export interface components {
              */
             pending: boolean;
         };
+        /** OAuthStart */
+        OAuthStart: {
+            /** Authorize Url */
+            authorize_url: string;
+        };
         /** Page[AccountEventOut] */
         Page_AccountEventOut_: {
             /** Items */
@@ -2288,10 +2824,24 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** Page[ApprovalOut] */
+        Page_ApprovalOut_: {
+            /** Items */
+            items: components["schemas"]["ApprovalOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Page[AuditEventOut] */
         Page_AuditEventOut_: {
             /** Items */
             items: components["schemas"]["AuditEventOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[ConnectionOut] */
+        Page_ConnectionOut_: {
+            /** Items */
+            items: components["schemas"]["ConnectionOut"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -2306,6 +2856,13 @@ export interface components {
         Page_IpRuleOut_: {
             /** Items */
             items: components["schemas"]["IpRuleOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[McpServerOut] */
+        Page_McpServerOut_: {
+            /** Items */
+            items: components["schemas"]["McpServerOut"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -2684,7 +3241,7 @@ export interface components {
              */
             type: "run.completed";
         };
-        RunEvent: components["schemas"]["RunStarted"] | components["schemas"]["MessageDelta"] | components["schemas"]["ToolStarted"] | components["schemas"]["ToolFinished"] | components["schemas"]["MessageCompleted"] | components["schemas"]["RunCompleted"] | components["schemas"]["RunFailed"] | components["schemas"]["RunCancelled"];
+        RunEvent: components["schemas"]["RunStarted"] | components["schemas"]["MessageDelta"] | components["schemas"]["ToolStarted"] | components["schemas"]["ToolFinished"] | components["schemas"]["MessageCompleted"] | components["schemas"]["ApprovalRequested"] | components["schemas"]["ApprovalResolved"] | components["schemas"]["RunWaiting"] | components["schemas"]["RunCompleted"] | components["schemas"]["RunFailed"] | components["schemas"]["RunCancelled"];
         /** RunFailed */
         RunFailed: {
             /**
@@ -2754,7 +3311,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "running" | "completed" | "failed" | "cancelled";
+            status: "running" | "waiting" | "completed" | "failed" | "cancelled";
             /**
              * Thread Id
              * Format: uuid
@@ -2796,6 +3353,35 @@ export interface components {
              * @enum {string}
              */
             type: "run.started";
+        };
+        /**
+         * RunWaiting
+         * @description The run is paused until every approval it asked for is answered; its stream ends
+         *     here. Once answered, the run goes on and its events continue after this id.
+         */
+        RunWaiting: {
+            /**
+             * Id
+             * @description Numbered per run from 1: the SSE `id:`.
+             * @default 0
+             */
+            id: number;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * Status
+             * @default waiting
+             * @constant
+             */
+            status: "waiting";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "run.waiting";
         };
         /**
          * SearchHit
@@ -3025,6 +3611,11 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** TokenIn */
+        TokenIn: {
+            /** Token */
+            token: string;
+        };
         /** TokenResponse */
         TokenResponse: {
             /** Access Token */
@@ -3096,7 +3687,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "ok" | "error" | "timeout" | "unknown_tool" | "invalid_arguments" | "cancelled";
+            status: "ok" | "error" | "timeout" | "unknown_tool" | "invalid_arguments" | "cancelled" | "denied";
             /** Tool Call Id */
             tool_call_id: string;
             /**
@@ -3287,7 +3878,7 @@ export interface components {
              */
             type: "send";
         };
-        WsServerMessage: (components["schemas"]["RunStarted"] | components["schemas"]["MessageDelta"] | components["schemas"]["ToolStarted"] | components["schemas"]["ToolFinished"] | components["schemas"]["MessageCompleted"] | components["schemas"]["RunCompleted"] | components["schemas"]["RunFailed"] | components["schemas"]["RunCancelled"]) | components["schemas"]["WsError"];
+        WsServerMessage: (components["schemas"]["RunStarted"] | components["schemas"]["MessageDelta"] | components["schemas"]["ToolStarted"] | components["schemas"]["ToolFinished"] | components["schemas"]["MessageCompleted"] | components["schemas"]["ApprovalRequested"] | components["schemas"]["ApprovalResolved"] | components["schemas"]["RunWaiting"] | components["schemas"]["RunCompleted"] | components["schemas"]["RunFailed"] | components["schemas"]["RunCancelled"]) | components["schemas"]["WsError"];
         /**
          * WsSubscribe
          * @description Follow a run's events after an id (replayed, then live while it runs).
@@ -3554,6 +4145,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_servers_api_admin_mcp_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_McpServerOut_"];
+                };
             };
             /** @description The request is not valid (`validation_error`) */
             422: {
@@ -5393,6 +6018,291 @@ export interface operations {
             };
         };
     };
+    my_approvals_api_me_approvals_get: {
+        parameters: {
+            query?: {
+                status?: ("pending" | "approved" | "denied" | "answered" | "expired" | "cancelled") | null;
+                thread_id?: string | null;
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ApprovalOut_"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_channels_api_me_channels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelsOut"];
+                };
+            };
+        };
+    };
+    put_channels_api_me_channels_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelsOut"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_connections_api_me_connections_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConnectionOut_"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_token_api_me_connections__server_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                server_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `mcp_server_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_connection_api_me_connections__server_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                server_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `mcp_server_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_oauth_api_me_connections__server_id__oauth_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                server_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthStart"];
+                };
+            };
+            /** @description `oauth_not_offered`: the server takes a pasted token */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `mcp_server_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    oauth_callback_api_me_connections__server_id__oauth_callback_get: {
+        parameters: {
+            query?: {
+                code?: string | null;
+                state?: string | null;
+                error?: string | null;
+            };
+            header?: never;
+            path: {
+                server_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To `/settings/connections?connected=<id>` or `?error=<code>` */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     export_my_data_api_me_export_get: {
         parameters: {
             query?: never;
@@ -5734,6 +6644,96 @@ export interface operations {
             };
         };
     };
+    run_approvals_api_runs__run_id__approvals_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ApprovalOut_"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decide_api_runs__run_id__approvals__approval_id__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                approval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Decision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"];
+                };
+            };
+            /** @description No such approval on a run of the caller's (`approval_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already answered, here or on another channel (`approval_decided`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     cancel_run_api_runs__run_id__cancel_post: {
         parameters: {
             query?: never;
@@ -5791,6 +6791,62 @@ export interface operations {
             };
             /** @description The request is not valid (`validation_error`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    slack_interactions_api_slack_interactions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InteractionOut"];
+                };
+            };
+            /** @description `slack_payload_invalid` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `slack_signature_invalid`: not signed by Slack, or too old */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `slack_user_mismatch`: not the approval owner's Slack account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `slack_not_configured` */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

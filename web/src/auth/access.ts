@@ -9,6 +9,7 @@ export const ROLES_MANAGE = "roles:manage";
 export const INVITES_MANAGE = "invites:manage";
 export const AUDIT_READ = "audit:read";
 export const IP_RULES_MANAGE = "admin:ip_rules";
+export const MCP_READ = "admin:mcp";
 
 export interface AdminPage {
   /** Under /admin/. */
@@ -24,6 +25,7 @@ export const ADMIN_PAGES: readonly AdminPage[] = [
   { path: "invites", label: "Invites", permissions: [INVITES_MANAGE] },
   { path: "audit", label: "Audit log", permissions: [AUDIT_READ] },
   { path: "ip-rules", label: "IP rules", permissions: [IP_RULES_MANAGE] },
+  { path: "mcp", label: "MCP servers", permissions: [MCP_READ] },
 ];
 
 export function can(me: Pick<User, "permissions" | "status"> | null | undefined, permission: string): boolean {

@@ -58,7 +58,7 @@ function texts(state: ConversationState) {
   return displayItems(state).map((item) =>
     item.kind === "user"
       ? `user:${item.text}`
-      : `assistant:${item.parts.map((p) => (p.kind === "text" ? p.text : `[${p.tool.name} ${p.tool.status}]`)).join("|")}`,
+      : `assistant:${item.parts.map((p) => (p.kind === "text" ? p.text : p.kind === "tool" ? `[${p.tool.name} ${p.tool.status}]` : `{${p.approval.tool}}`)).join("|")}`,
   );
 }
 

@@ -1,8 +1,9 @@
 // The state of one conversation: stored messages plus a run streaming into it. Pure, so the
 // dedupe rules (by message id and by event id) are tested without a network.
+import type { Approval } from "../api/approvals";
 import type { Message, RunEvent } from "../api/client";
 
-export type ToolStatus = "running" | "ok" | "error" | "cancelled";
+export type ToolStatus = "running" | "waiting" | "ok" | "error" | "cancelled";
 
 export interface ToolState {
   id: string;
@@ -31,6 +32,10 @@ export interface ConversationState {
   messages: Message[];
   runId: string | null;
   running: boolean;
+  /** The run paused (`run.waiting`): it goes on once its approvals are answered. */
+  waiting: boolean;
+  /** The thread's approvals by id: read from the server and heard on the stream. */
+  approvals: Record<string, Approval>;
   lastEventId: number;
   draft: string;
   /** Assistant messages of this run already stored whose deltas a replay will repeat. */
@@ -49,6 +54,8 @@ export const initialConversation: ConversationState = {
   messages: [],
   runId: null,
   running: false,
+  waiting: false,
+  approvals: {},
   lastEventId: 0,
   draft: "",
   skipDeltas: 0,
@@ -66,6 +73,7 @@ export type ConversationAction =
   | { type: "follow"; runId: string; resume: boolean }
   | { type: "event"; event: RunEvent }
   | { type: "failed"; error: ConversationError }
+  | { type: "approvals"; approvals: Approval[] }
   | { type: "dismissError" };
 
 const LOCAL_PREFIX = "local-";
@@ -73,6 +81,33 @@ const LOCAL_PREFIX = "local-";
 export function toolStatus(status: string | undefined): ToolStatus {
   if (status === "ok" || status === "cancelled" || status === "running") return status;
   return "error";
+}
+
+/** Approvals merged by id: an answered one never turns pending again (a list read before the
+ * answer arrives after it). */
+export function mergeApprovals(
+  current: Record<string, Approval>,
+  incoming: Approval[],
+): Record<string, Approval> {
+  const next = { ...current };
+  for (const approval of incoming) {
+    const known = next[approval.id];
+    if (known && known.status !== "pending" && approval.status === "pending") {
+      next[approval.id] = { ...approval, status: known.status, channel: known.channel };
+    } else {
+      next[approval.id] = known ? { ...known, ...approval } : approval;
+    }
+  }
+  return next;
+}
+
+/** Runs with an approval still waiting for the user. */
+export function waitingRuns(state: Pick<ConversationState, "approvals">): Set<string> {
+  return new Set(
+    Object.values(state.approvals)
+      .filter((a) => a.status === "pending")
+      .map((a) => a.run_id),
+  );
 }
 
 /** Stored messages merged by id, in thread order; a local echo goes once the real one is in. */
@@ -116,6 +151,7 @@ export function conversationReducer(
       return {
         ...state,
         running: true,
+        waiting: false,
         runId: null,
         lastEventId: 0,
         draft: "",
@@ -134,6 +170,7 @@ export function conversationReducer(
         ...state,
         runId: action.runId,
         running: true,
+        waiting: false,
         lastEventId: state.runId === action.runId ? state.lastEventId : 0,
         draft: state.runId === action.runId ? state.draft : "",
         skipDeltas: state.runId === action.runId ? state.skipDeltas : known,
@@ -154,6 +191,8 @@ export function conversationReducer(
       };
     case "dismissError":
       return { ...state, error: null };
+    case "approvals":
+      return { ...state, approvals: mergeApprovals(state.approvals, action.approvals) };
   }
 }
 
@@ -214,18 +253,67 @@ function applyEvent(state: ConversationState, event: RunEvent): ConversationStat
       };
       return next;
     }
+    case "approval.requested":
+      next.approvals = mergeApprovals(next.approvals, [
+        {
+          id: event.approval_id,
+          run_id: event.run_id,
+          thread_id: "",
+          tool_call_id: event.tool_call_id,
+          kind: event.kind,
+          tool: event.name,
+          server_id: event.server_id ?? null,
+          arguments: event.arguments,
+          question: event.question ?? null,
+          choices: event.choices ?? null,
+          status: "pending",
+          decided_arguments: null,
+          reason: null,
+          answer: null,
+          channel: null,
+          created_at: "",
+          expires_at: event.expires_at,
+          decided_at: null,
+        },
+      ]);
+      return next;
+    case "approval.resolved": {
+      const known = next.approvals[event.approval_id];
+      if (!known) return next; // the list read from the server brings it
+      next.approvals = {
+        ...next.approvals,
+        [known.id]: {
+          ...known,
+          status: event.status,
+          // The event names it as text (a channel a newer server adds still shows).
+          channel: event.channel as Approval["channel"],
+        },
+      };
+      return next;
+    }
+    case "run.waiting":
+      return { ...next, running: false, waiting: true, draft: "", ending: null };
     case "run.completed":
-      return { ...next, running: false, draft: "", ending: "completed" };
+      return { ...next, running: false, waiting: false, draft: "", ending: "completed" };
     case "run.cancelled": {
       const marked = markInterrupted(next, event.run_id, "stopped");
       // The mark on the stopped answer says it; with no text to mark, a note does.
       const notice = marked === next.interruptedBy ? "Stopped." : null;
-      return { ...next, running: false, draft: "", ending: "stopped", interruptedBy: marked, notice };
+      return {
+        ...next,
+        running: false,
+        waiting: false,
+        draft: "",
+        ending: "stopped",
+        interruptedBy: marked,
+        notice,
+      };
     }
     case "run.failed":
       return {
         ...next,
         running: false,
+        waiting: false,
         draft: "",
         ending: "failed",
         interruptedBy: markInterrupted(next, event.run_id, "failed"),
@@ -254,6 +342,7 @@ function markInterrupted(
 /** What the live region says: once per change of the run's state, never per token. */
 export function runAnnouncement(state: ConversationState): string {
   if (state.running) return "The assistant is answering.";
+  if (state.waiting || waitingRuns(state).size > 0) return "The assistant is waiting for your answer.";
   switch (state.ending) {
     case "completed":
       return "The answer is complete.";
@@ -279,7 +368,9 @@ function lastUserContent(messages: Message[]): string | null {
 
 export type TurnPart =
   | { kind: "text"; key: string; text: string; streaming: boolean; interrupted: Interruption | null }
-  | { kind: "tool"; key: string; tool: ToolState };
+  | { kind: "tool"; key: string; tool: ToolState; approval: Approval | null }
+  /** An approval whose tool call is not in the messages read so far. */
+  | { kind: "approval"; key: string; approval: Approval };
 
 export type DisplayItem =
   | { kind: "user"; key: string; text: string }
@@ -290,6 +381,8 @@ export function displayItems(state: ConversationState): DisplayItem[] {
   for (const m of state.messages) {
     if (m.role === "tool" && m.tool_call_id) results.set(m.tool_call_id, m);
   }
+  const byCall = new Map(Object.values(state.approvals).map((a) => [a.tool_call_id, a]));
+  const shown = new Set<string>();
   const items: DisplayItem[] = [];
   let turn: Extract<DisplayItem, { kind: "assistant" }> | null = null;
   const openTurn = (key: string) => {
@@ -312,12 +405,19 @@ export function displayItems(state: ConversationState): DisplayItem[] {
       current.parts.push({ kind: "text", key: m.id, text: m.content, streaming: false, interrupted });
     }
     for (const call of m.tool_calls ?? []) {
-      current.parts.push({ kind: "tool", key: call.id, tool: toolFor(state, call, results) });
+      const approval = byCall.get(call.id) ?? null;
+      if (approval) shown.add(approval.id);
+      current.parts.push({ kind: "tool", key: call.id, tool: toolFor(state, call, results), approval });
     }
   }
   if (state.pendingContent !== null) {
     turn = null;
     items.push({ kind: "user", key: "pending", text: state.pendingContent });
+  }
+  const unshown = Object.values(state.approvals).filter((a) => !shown.has(a.id) && a.status === "pending");
+  if (unshown.length > 0) {
+    const current = openTurn(`approvals-${unshown[0]?.id ?? ""}`);
+    for (const approval of unshown) current.parts.push({ kind: "approval", key: approval.id, approval });
   }
   if (state.running) {
     const current = openTurn(`live-${state.runId ?? "pending"}`);
@@ -352,7 +452,7 @@ function toolFor(
     id: call.id,
     name: call.function.name,
     arguments: call.function.arguments,
-    status: state.running ? "running" : "cancelled",
+    status: state.running ? "running" : state.waiting ? "waiting" : "cancelled",
     durationMs: null,
     result: null,
   };

@@ -1,16 +1,21 @@
 // One conversation's live state: loads its messages, sends (streamed), follows a run that is
-// already going (after a reload), reconnects a dropped stream, stops a run.
+// already going (after a reload), reconnects a dropped stream, stops a run; a run that waits
+// for its user's approval is followed again once every approval it asked for is answered
+// (here, or on another channel: the thread's approvals are read again while one waits).
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useReducer, useRef } from "react";
+import { approvalKeys, listThreadApprovals, type Approval } from "../api/approvals";
 import type { RunEvent, Thread } from "../api/client";
 import { ApiError, errorMessage, isAbort } from "../api/errors";
 import { cancelRun, followRun, isTerminal, sendMessage } from "../api/runs";
 import { keys, listMessages } from "../api/threads";
-import { conversationReducer, initialConversation } from "./conversation";
+import { conversationReducer, initialConversation, waitingRuns } from "./conversation";
 import { titleFromMessage } from "./title";
 import { refetchFresh } from "../api/refetch";
 
 const RECONNECTS = 3;
+/** While an approval waits: how often its answer on another channel is looked for. */
+const APPROVALS_REFETCH_MS = 10_000;
 
 export function useConversation(threadId: string, thread: Thread | undefined) {
   const [state, dispatch] = useReducer(conversationReducer, initialConversation);
@@ -18,6 +23,12 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
   const controller = useRef<AbortController | null>(null);
   const stopRequested = useRef(false);
   const runIdRef = useRef<string | null>(null);
+  /** Streams being read (a new one starts before an aborted one has finished). */
+  const streaming = useRef(0);
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  /** Runs seen waiting on this page: followed again once their approvals are answered. */
+  const paused = useRef(new Set<string>());
 
   const messages = useQuery({
     queryKey: keys.messages(threadId),
@@ -29,12 +40,27 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
     if (messages.data) dispatch({ type: "loaded", messages: messages.data });
   }, [messages.data]);
 
+  const approvals = useQuery({
+    queryKey: approvalKeys.thread(threadId),
+    queryFn: () => listThreadApprovals(threadId),
+    refetchOnMount: "always",
+    refetchInterval: (query) =>
+      (query.state.data ?? []).some((a) => a.status === "pending") ? APPROVALS_REFETCH_MS : false,
+    // Someone else's thread (shared to read): its approvals are its owner's.
+    enabled: thread !== undefined && !thread.shared,
+  });
+
+  useEffect(() => {
+    if (approvals.data) dispatch({ type: "approvals", approvals: approvals.data });
+  }, [approvals.data]);
+
   useEffect(() => () => controller.current?.abort(), []);
 
   const refreshAfterRun = useCallback(() => {
     void refetchFresh(queryClient, keys.messages(threadId));
     void refetchFresh(queryClient, keys.thread(threadId));
     void refetchFresh(queryClient, keys.threadLists);
+    void refetchFresh(queryClient, approvalKeys.all);
   }, [queryClient, threadId]);
 
   /** The run has stored the user's message: the thread's title (if it had none) and its
@@ -57,9 +83,9 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
   /** Read a run's events, reconnecting (from the last event id) if the stream drops.
    * `sent`: the user's message when this stream is the answer to sending it. */
   const consume = useCallback(
-    async (first: AsyncGenerator<RunEvent>, signal: AbortSignal, sent: string | null) => {
+    async (first: AsyncGenerator<RunEvent>, signal: AbortSignal, sent: string | null, after = 0) => {
       let stream = first;
-      let lastId = 0;
+      let lastId = after;
       let runId: string | null = runIdRef.current;
       let finished = false;
       for (let attempt = 0; ; attempt++) {
@@ -74,7 +100,8 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
             }
             lastId = Math.max(lastId, event.id);
             dispatch({ type: "event", event });
-            if (isTerminal(event)) {
+            if (event.type === "run.waiting") paused.current.add(event.run_id);
+            if (isTerminal(event) || event.type === "run.waiting") {
               finished = true;
               break; // the run is over; no need to wait for the server to close the stream
             }
@@ -107,6 +134,15 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
     [refreshAfterRun, refreshAfterStart],
   );
 
+  const streamed = useCallback(async (reading: Promise<void>) => {
+    streaming.current += 1;
+    try {
+      await reading;
+    } finally {
+      streaming.current -= 1;
+    }
+  }, []);
+
   /** Stop listening to any earlier stream; the signal of the new one. */
   const restart = useCallback((runId: string | null): AbortSignal => {
     controller.current?.abort();
@@ -121,18 +157,46 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
     (content: string) => {
       const signal = restart(null);
       dispatch({ type: "send", content });
-      void consume(sendMessage(threadId, content, signal), signal, content);
+      void streamed(consume(sendMessage(threadId, content, signal), signal, content));
     },
-    [consume, restart, threadId],
+    [consume, restart, streamed, threadId],
   );
 
+  /** Follow a run: from its first event, or after the last one this page heard of it. */
   const follow = useCallback(
     (runId: string) => {
+      const after = stateRef.current.runId === runId ? stateRef.current.lastEventId : 0;
       const signal = restart(runId);
       dispatch({ type: "follow", runId, resume: true });
-      void consume(followRun(runId, 0, signal), signal, null);
+      void streamed(consume(followRun(runId, after, signal), signal, null, after));
     },
-    [consume, restart],
+    [consume, restart, streamed],
+  );
+
+  // A waiting run whose approvals are all answered goes on: hear the rest of its events.
+  const pendingRuns = waitingRuns(state);
+  const pendingKey = [...pendingRuns].sort().join(" ");
+  useEffect(() => {
+    for (const runId of pendingRuns) paused.current.add(runId);
+    for (const runId of [...paused.current]) {
+      if (pendingRuns.has(runId) || streaming.current > 0) continue;
+      paused.current.delete(runId);
+      follow(runId);
+    }
+    // pendingKey stands for pendingRuns (a new Set each render).
+  }, [pendingKey, state.running, state.waiting, follow]);
+
+  /** An approval answered on this page: shown at once (the effect above resumes the run). */
+  const decided = useCallback(
+    (approval: Approval) => {
+      dispatch({ type: "approvals", approvals: [approval] });
+      queryClient.setQueryData<Approval[]>(approvalKeys.thread(threadId), (list) =>
+        list?.some((a) => a.id === approval.id)
+          ? list.map((a) => (a.id === approval.id ? approval : a))
+          : [...(list ?? []), approval],
+      );
+    },
+    [queryClient, threadId],
   );
 
   // Resume after a reload: the thread says a run is going; follow it from its first event
@@ -149,18 +213,24 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
     stopRequested.current = true;
     const runId = runIdRef.current;
     if (runId) {
-      cancelRun(runId).catch((error: unknown) => {
-        dispatch({
-          type: "failed",
-          error: { message: errorMessage(error), code: codeOf(error), retryContent: null },
+      // A waiting run has no stream open: follow it to hear that it was cancelled.
+      const idle = streaming.current === 0;
+      cancelRun(runId)
+        .then(() => {
+          if (idle) follow(runId);
+        })
+        .catch((error: unknown) => {
+          dispatch({
+            type: "failed",
+            error: { message: errorMessage(error), code: codeOf(error), retryContent: null },
+          });
         });
-      });
     }
-  }, []);
+  }, [follow]);
 
   const dismissError = useCallback(() => dispatch({ type: "dismissError" }), []);
 
-  return { state, messages, send, stop, dismissError };
+  return { state, messages, send, stop, dismissError, decided };
 }
 
 function codeOf(error: unknown): string {

@@ -8,6 +8,7 @@ import { StepUpHost } from "../auth/StepUp";
 import { useMe } from "../auth/useMe";
 import { useSignOut } from "../auth/useSignOut";
 import { Sidebar } from "../components/Sidebar";
+import { WaitingBadge } from "../components/WaitingBadge";
 
 /** Signed-in pages: a top bar, the thread sidebar (behind "Threads" on small screens), main. */
 export function AppLayout() {
@@ -43,6 +44,7 @@ export function AppLayout() {
           Confide
         </Link>
         <div className="topbar-actions">
+          <WaitingBadge />
           {admin && (
             <Link
               to={`/admin/${admin.path}`}

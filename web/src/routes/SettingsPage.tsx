@@ -1,6 +1,6 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
-import { useNavigate } from "react-router";
+import { Link, useNavigate } from "react-router";
 import { changePassword, endSession, listAccountEvents, listSessions, logoutEverywhere } from "../api/auth";
 import type { SessionInfo } from "../api/client";
 import { ApiError, errorMessage } from "../api/errors";
@@ -16,6 +16,7 @@ import { EmailSettings } from "./EmailSettings";
 import { MfaSettings } from "./MfaSettings";
 import { PasskeySettings } from "./PasskeySettings";
 import { PhoneSettings } from "./PhoneSettings";
+import { NotificationSettings } from "./NotificationSettings";
 import { PrivacySettings } from "./PrivacySettings";
 import { refetchFresh } from "../api/refetch";
 
@@ -38,10 +39,23 @@ export function SettingsPage() {
       <MfaSettings />
       <PasskeySettings />
       <PhoneSettings />
+      <NotificationSettings />
+      <ConnectionsLink />
       <Sessions />
       <AccountActivity />
       <PrivacySettings />
     </div>
+  );
+}
+
+function ConnectionsLink() {
+  return (
+    <section className="card" aria-labelledby="connections-heading">
+      <h2 id="connections-heading">Connections</h2>
+      <p className="muted">
+        Your own accounts on the tool servers some agents use. <Link to="/settings/connections">Manage connections</Link>
+      </p>
+    </section>
   );
 }
 

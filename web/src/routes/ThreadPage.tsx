@@ -30,7 +30,7 @@ function Conversation({ threadId }: { threadId: string }) {
     queryFn: () => getThread(threadId),
     refetchOnMount: "always",
   });
-  const { state, messages, send, stop, dismissError } = useConversation(threadId, thread.data);
+  const { state, messages, send, stop, dismissError, decided } = useConversation(threadId, thread.data);
   const items = useMemo(() => displayItems(state), [state]);
   const [renaming, setRenaming] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -137,7 +137,7 @@ function Conversation({ threadId }: { threadId: string }) {
       {messages.isError && (
         <ErrorAlert message={errorMessage(messages.error)} onRetry={() => void messages.refetch()} />
       )}
-      <MessageList items={items} status={runAnnouncement(state)} />
+      <MessageList items={items} status={runAnnouncement(state)} onDecided={decided} readOnly={readOnly} />
       {state.notice && <p className="muted notice">{state.notice}</p>}
       {state.error && (
         <ErrorAlert
@@ -146,7 +146,9 @@ function Conversation({ threadId }: { threadId: string }) {
           onDismiss={dismissError}
         />
       )}
-      {thread.data && !readOnly && <Composer onSend={send} onStop={stop} running={state.running} autoFocus />}
+      {thread.data && !readOnly && (
+        <Composer onSend={send} onStop={stop} running={state.running || state.waiting} autoFocus />
+      )}
       {sharing && <ShareDialog threadId={threadId} title={title} onClose={() => setSharing(false)} />}
       {confirmDelete && (
         <Dialog

@@ -9,6 +9,8 @@ Tools it calls, and the arguments it sends:
   add(a, b)                      "add 5 and 3", "what is 5 plus 3", "5 + 3", "sum of 2 and 7"
   calculator(expression)         "calculate (2+3)*4", "what is 6 * 7", "10 - 4"
   current_time(timezone)         "what time is it in Tokyo", "time in New York", "current time"
+  any tool                       'call TOOL with {"json": "arguments"}' (one call per such
+                                 sentence; the other rules are then left out)
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ from typing import Any
 
 from confide.memories.prompt import remembered
 
-ADD, CALCULATOR, CURRENT_TIME = "add", "calculator", "current_time"
+ADD, CALCULATOR, CURRENT_TIME, ASK_USER = "add", "calculator", "current_time", "ask_user"
+# Results of calls the user did not approve or answer (runs/runner.py, `answered_content`).
+_NOT_MADE = ("Denied", "The user declined", "The user did not answer")
+_EDITED = re.compile(
+    r"^The user changed the arguments before approving, to: (\{.*?\})\nResult: (.*)$", re.S
+)
 
 CITY_ZONES: dict[str, str] = {
     "tokyo": "Asia/Tokyo",
@@ -183,8 +190,36 @@ _PLACE_STOP = {"and", "then", "please", "right", "now", "also", "too", "plus", "
 _IANA_ZONE = re.compile(r"^[A-Za-z]+(?:/[A-Za-z0-9_+-]+)+$")
 
 
+_CALL_TOOL = re.compile(
+    r"\bcall\s+(?:the\s+)?([A-Za-z0-9_-]{1,64})(?:\s+tool)?\s+with\s+(?=\{)", re.I
+)
+_JSON = json.JSONDecoder()
+
+
+def _generic_calls(text: str, tools: frozenset[str]) -> list[_Intent]:
+    """'call TOOL with {json}': that call, with those arguments, for any tool (MCP's too)."""
+    found: list[_Intent] = []
+    for match in _CALL_TOOL.finditer(text):
+        name = match.group(1)
+        try:
+            arguments, end = _JSON.raw_decode(text, match.end())
+        except ValueError:
+            continue
+        if not isinstance(arguments, dict):
+            continue
+        label = f"call {name}"
+        if name not in tools:
+            found.append(_unavailable(match.start(), end, name, label))
+        else:
+            found.append(_Intent(match.start(), end, name, arguments, label))
+    return found
+
+
 def _detect_intents(text: str, tools: frozenset[str]) -> list[_Intent]:
     """Requests in order of appearance; arithmetic is parsed first so "add 5 and 3" stays whole."""
+    generic = _generic_calls(text, tools)
+    if generic:  # JSON arguments would read as arithmetic to the rules below
+        return generic
     text = _WORD_OPERATOR.sub(lambda m: f" {_WORD_OPERATORS[_squash(m.group(1))]} ", text)
     found: list[_Intent] = []
     for match in _ADD_WORDS.finditer(text):
@@ -478,6 +513,16 @@ def _result_sentence(
     result = result.strip()
     if result.lower().startswith("error:"):
         return f"I couldn't do that: {_sentence(result[6:].strip())}"
+    edited = _EDITED.match(result)
+    if edited:  # approved with other arguments (runs/runner.py, `edited_result`)
+        changed = _json_object(edited.group(1))
+        inner = _result_sentence(name, changed, edited.group(2), places)
+        return f"You changed the arguments to {edited.group(1)}. {inner}"
+    if result.startswith(_NOT_MADE):
+        return f"I didn't call {name}: {_sentence(result)}"
+    if name == ASK_USER:
+        answer = _pick(_json_value(result), "answer")
+        return f'You answered: "{answer}".' if isinstance(answer, str) else _sentence(result)
     value = _json_value(result)
     if name == ADD:
         a, b = arguments.get("a"), arguments.get("b")

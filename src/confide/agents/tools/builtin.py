@@ -1,5 +1,6 @@
-"""Built-in tools: `add`, `calculator` (arithmetic parsed with `ast`, never `eval`) and
-`current_time` (IANA time zones)."""
+"""Built-in tools: `add`, `calculator` (arithmetic parsed with `ast`, never `eval`),
+`current_time` (IANA time zones) and `ask_user` (a question the run waits on:
+runs/runner.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import math
 import operator
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated
@@ -15,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field
 
-from confide.agents.tools.registry import ToolRegistry
+from confide.agents.tools.registry import ToolRegistry, build_spec
 
 Number = int | float
 
@@ -103,6 +105,22 @@ def builtin_tools() -> ToolRegistry:
         # In a thread: the first unusual spelling ("asia/tokyo") lists every zone on disk.
         return await asyncio.to_thread(describe_time, datetime.now(UTC), timezone)
 
+    async def ask_user(
+        question: Annotated[
+            str,
+            Field(description="The question, in words for the user", min_length=1, max_length=2000),
+        ],
+        choices: Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=200)]] | None,
+            Field(description="Answers to pick from, if the question has a few", max_length=10),
+        ] = None,
+    ) -> str:
+        """Ask the user a question and wait for their answer (they may be away: it can take
+        hours). Use it when you need a decision or a fact only the user has."""
+        # Never called: the run pauses on it, and the user's answer is its result.
+        raise RuntimeError("ask_user is answered by the user")
+
+    registry.add(replace(build_spec(ask_user), asks_user=True))
     return registry
 
 

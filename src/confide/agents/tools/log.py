@@ -47,11 +47,18 @@ class ToolCallRecord:
     user_id: str | None = None
     agent_id: str | None = None
     model: str | None = None
+    # The MCP server the tool belongs to (None: a built-in tool).
+    server_id: str | None = None
     timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod
     def from_outcome(
-        cls, tool_name: str, outcome: ToolOutcome, *, context: ToolContext
+        cls,
+        tool_name: str,
+        outcome: ToolOutcome,
+        *,
+        context: ToolContext,
+        server_id: str | None = None,
     ) -> ToolCallRecord:
         """The record of a finished `ToolRegistry.execute` call (timestamped now, its end)."""
         return cls(
@@ -65,6 +72,7 @@ class ToolCallRecord:
             user_id=context.user_id,
             agent_id=context.agent_id,
             model=context.model,
+            server_id=server_id,
         )
 
 
@@ -127,6 +135,7 @@ class FileToolCallLog:
             "user_id": entry.user_id,
             "agent_id": entry.agent_id,
             "tool_name": entry.tool_name,
+            "server_id": entry.server_id,
             "arguments": arguments,
             "status": entry.status,
             "duration_ms": round(entry.duration_ms, 3),
@@ -148,6 +157,7 @@ class FileToolCallLog:
                 f"agent={_text(entry.agent_id)}",
                 f"model={_text(entry.model)}",
                 f"tool={_text(entry.tool_name)}",
+                f"server={_text(entry.server_id)}",
                 f"status={_text(entry.status)}",
                 f"{entry.duration_ms:.1f} ms",
                 f"args={_one_line(args_text)}",

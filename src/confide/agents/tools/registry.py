@@ -37,6 +37,11 @@ _MAX_ERROR_CHARS = 500
 _ANNOTATED: Any = Annotated
 
 
+class ToolFailure(Exception):
+    """Raised by a tool whose message is written for the model: the result is
+    `Error: <message>` (status "error"), without the exception's class name."""
+
+
 @dataclass(frozen=True, slots=True)
 class ToolContext:
     """Who is calling: travels beside the arguments, never in them, so a model cannot forge it."""
@@ -72,7 +77,15 @@ class ToolSpec:
     function: ToolFunction
     timeout_seconds: float | None = None
     takes_context: bool = False
+    # None: the arguments are passed as they are, one dict (`function(context, arguments)`),
+    # and `parameters` is a schema another program checks (an MCP server's, unchanged).
     arguments_model: type[BaseModel] | None = None
+    # The MCP server the tool comes from (None: a built-in tool), for the tool-call log.
+    server_id: str | None = None
+    # The run pauses before calling it until the user approves (per agent: runs/approvals).
+    requires_approval: bool = False
+    # `ask_user`: the call is a question to the user, answered over the same pause.
+    asks_user: bool = False
 
 
 class ToolRegistry:
@@ -159,6 +172,20 @@ class ToolRegistry:
             raise KeyError(f"unknown tools: {', '.join(sorted(unknown))}")
         return ToolRegistry(self._specs[name] for name in wanted)
 
+    def accepts(self, name: str, arguments: str | dict[str, Any] | None) -> bool:
+        """Whether a call would reach its tool (known, arguments that parse and fit), so that
+        a call bound to fail is not put to the user first."""
+        spec = self._specs.get(name)
+        if spec is None:
+            return False
+        try:
+            parsed = parse_arguments(arguments)
+            if spec.arguments_model is not None:
+                _validate(spec, parsed)
+        except (ValueError, ValidationError):
+            return False
+        return True
+
     # Execution ------------------------------------------------------------------------------
 
     async def execute(
@@ -186,19 +213,30 @@ class ToolRegistry:
             return outcome("unknown_tool", f"Error: unknown tool {_one_line(name)!r}", parsed)
         if parse_error is not None:
             return outcome("invalid_arguments", f"Error: invalid arguments: {parse_error}", {})
-        try:
-            kwargs = _validate(spec, parsed)
-        except ValidationError as exc:
-            return outcome(
-                "invalid_arguments", f"Error: invalid arguments: {_validation_text(exc)}", parsed
-            )
+        call: Callable[[], Awaitable[Any]]
+        if spec.arguments_model is None:  # checked by the tool's own program (an MCP server)
+
+            def call() -> Awaitable[Any]:
+                return spec.function(context, parsed)
+        else:
+            try:
+                kwargs = _validate(spec, parsed)
+            except ValidationError as exc:
+                return outcome(
+                    "invalid_arguments",
+                    f"Error: invalid arguments: {_validation_text(exc)}",
+                    parsed,
+                )
+            call_args = (context,) if spec.takes_context else ()
+
+            def call() -> Awaitable[Any]:
+                return spec.function(*call_args, **kwargs)
 
         limit = spec.timeout_seconds if spec.timeout_seconds is not None else timeout_seconds
-        call_args = (context,) if spec.takes_context else ()
         deadline = asyncio.timeout(limit)
         try:
             async with deadline:
-                result = await spec.function(*call_args, **kwargs)
+                result = await call()
             content = _to_content(result)
         except TimeoutError as exc:
             # Our deadline, or a TimeoutError the tool raised on its own (a failed connection).
@@ -370,6 +408,8 @@ def _to_content(result: Any) -> str:
 
 def _error_text(exc: BaseException) -> str:
     message = str(exc)
+    if isinstance(exc, ToolFailure):
+        return _one_line(f"Error: {message}")
     text = f"Error: {type(exc).__name__}: {message}" if message else f"Error: {type(exc).__name__}"
     return _one_line(text)
 

@@ -1,6 +1,8 @@
-import { useEffect, useRef } from "react";
+import { Fragment, useEffect, useRef } from "react";
 import { useLocation } from "react-router";
 import type { DisplayItem, Interruption, TurnPart } from "../../chat/conversation";
+import type { Approval } from "../../api/approvals";
+import { ApprovalCard } from "./ApprovalCard";
 import { Markdown } from "./Markdown";
 import { ToolCard } from "./ToolCard";
 
@@ -12,7 +14,18 @@ const INTERRUPTION_LABEL: Record<Interruption, string> = {
 
 /** The conversation: user messages as written, assistant turns as markdown with tool cards.
  * `status`: what the live region announces (`runAnnouncement`). */
-export function MessageList({ items, status }: { items: DisplayItem[]; status: string }) {
+export function MessageList({
+  items,
+  status,
+  onDecided,
+  readOnly = false,
+}: {
+  items: DisplayItem[];
+  status: string;
+  /** An approval answered here (the conversation goes on with it). */
+  onDecided?: (approval: Approval) => void;
+  readOnly?: boolean;
+}) {
   const end = useRef<HTMLDivElement>(null);
   const list = useRef<HTMLDivElement>(null);
   const last = items[items.length - 1];
@@ -61,8 +74,17 @@ export function MessageList({ items, status }: { items: DisplayItem[]; status: s
             aria-label="Assistant"
           >
             {item.parts.map((part) =>
-              part.kind === "tool" ? (
-                <ToolCard key={part.key} tool={part.tool} />
+              part.kind === "approval" ? (
+                <ApprovalCard key={part.key} approval={part.approval} onDecided={onDecided} readOnly={readOnly} />
+              ) : part.kind === "tool" ? (
+                part.approval?.status === "pending" ? (
+                  <ApprovalCard key={part.key} approval={part.approval} onDecided={onDecided} readOnly={readOnly} />
+                ) : (
+                  <Fragment key={part.key}>
+                    <ToolCard tool={part.tool} />
+                    {part.approval && <ApprovalCard approval={part.approval} />}
+                  </Fragment>
+                )
               ) : part.interrupted ? (
                 // Cut short: the text as far as it came, and why it ends there.
                 <div key={part.key} className="interrupted-text" data-interrupted={part.interrupted}>
@@ -106,5 +128,7 @@ function messageIds(parts: TurnPart[]): string {
 }
 
 function partSize(part: TurnPart): string {
-  return part.kind === "text" ? `${part.text.length}${part.interrupted ?? ""}` : part.tool.status;
+  if (part.kind === "text") return `${part.text.length}${part.interrupted ?? ""}`;
+  if (part.kind === "approval") return part.approval.status;
+  return `${part.tool.status}${part.approval?.status ?? ""}`;
 }

@@ -2,6 +2,7 @@
 export { AuditPage } from "./AuditPage";
 export { InvitesPage } from "./InvitesPage";
 export { IpRulesPage } from "./IpRulesPage";
+export { McpPage } from "./McpPage";
 export { RoleEditorPage } from "./RoleEditorPage";
 export { RolesPage } from "./RolesPage";
 export { UserDetailPage } from "./UserDetailPage";
