@@ -417,3 +417,40 @@ async def test_the_account_export_holds_the_users_approvals_decoded(
     assert approval["id"] == approval_id
     assert json.loads(approval["arguments"]) == {"expression": "6*7"}
     assert approval["reason"] == "not now"
+
+
+async def test_a_resumed_run_shows_the_model_each_answered_call_once(
+    approving_app: FastAPI, approving_client: httpx.AsyncClient
+) -> None:
+    """Calls answered at once store in any order; the model still gets one result per call."""
+    from pydantic_ai.messages import ModelMessage, ModelRequest, ToolReturnPart
+
+    seen: list[list[ModelMessage]] = []
+    runs = approving_app.state.runs
+    scripted = runs.models.for_agent(runs.agents.agents.default)
+    original = scripted.request
+
+    async def recording(messages: list[ModelMessage], *args: object, **kwargs: object) -> object:
+        seen.append(list(messages))
+        return await original(messages, *args, **kwargs)
+
+    scripted.request = recording  # type: ignore[method-assign]
+    client = approving_client
+    _, headers = await signed_up(client)
+    three = " then ".join(f'call calculator with {{"expression": "{n}*{n}"}}' for n in (2, 3, 4))
+    _, run_id, events = await paused(client, headers, three)
+    requested = of_type(events, "approval.requested")
+    assert len(requested) == 3
+    for position, approval in enumerate(requested):
+        decision = "deny" if position == 1 else "approve"
+        await decide(client, headers, run_id, approval["approval_id"], decision=decision)
+    rest = await follow(client, headers, run_id, events[-1]["id"])
+    assert rest[-1]["type"] == "run.completed"
+    returned = [
+        part.tool_call_id
+        for message in seen[-1]
+        if isinstance(message, ModelRequest)
+        for part in message.parts
+        if isinstance(part, ToolReturnPart)
+    ]
+    assert sorted(returned) == sorted(a["tool_call_id"] for a in requested)

@@ -450,21 +450,19 @@ class RunManager:
     async def _answer_open_calls(self, job: RunJob) -> None:
         """Answer the calls a resumed run paused on, as its user decided, in the thread."""
         calls, job.open_calls = job.open_calls, []
-        results = await asyncio.gather(
-            *(self._answered_call(job, call_id, name) for call_id, name in calls)
-        )
-        for stored in results:
-            job.history.extend(message.openai() for message in stored)
+        before = len(job.new_messages)
+        await asyncio.gather(*(self._answered_call(job, call_id, name) for call_id, name in calls))
+        # Taken once all are stored: the calls run at once, and store in any order.
+        job.history.extend(message.openai() for message in job.new_messages[before:])
 
-    async def _answered_call(self, job: RunJob, call_id: str, name: str | None) -> list[MessageOut]:
+    async def _answered_call(self, job: RunJob, call_id: str, name: str | None) -> None:
         approval = job.answers.get(call_id)
         tool = name or (approval.tool if approval else "")
-        before = len(job.new_messages)
         if approval is not None and approval.status == "approved":
             arguments = approval.decided_arguments or approval.arguments
             part = ToolCallPart(tool, arguments, tool_call_id=call_id)
             await self._tool_call(job, part, edited=approval.decided_arguments is not None)
-            return job.new_messages[before:]
+            return
         content = answered_content(approval)
         run_id = job.run.id
         job.emit(
@@ -489,7 +487,6 @@ class RunManager:
             )
         )
         self._completed(job, stored)
-        return stored
 
     def _completed(self, job: RunJob, stored: list[MessageOut]) -> None:
         for message in stored:
