@@ -2,7 +2,8 @@
 of what it leaves, for the `RateLimit-*` headers), in memory and on Redis, for Confide's
 counters (src/confide/ratelimit/storage.py) beside the `limits` strategy's own two calls on
 the library's storages, with 1 and more other keys held (every user's and session's budgets
-are keys).
+are keys). Then a chat run's three budgets (session, channel, user): three `acquire` calls
+against one `acquire_many` (on Redis one script call instead of three round trips).
 
 Run with `.venv/bin/python bench/ratelimit_bench.py [--redis redis://127.0.0.1:6379/15]`
 (`make bench-ratelimit`). The Redis database given is flushed first: use a spare one.
@@ -48,6 +49,24 @@ def ours(counter: Counter) -> Callable[[], Awaitable[object]]:
     return lambda: counter.acquire(key, BUDGET.amount, expiry)
 
 
+RUN_BUDGETS = ("runs-session", "runs-channel", "runs-user")
+
+
+def one_by_one(counter: Counter) -> Callable[[], Awaitable[object]]:
+    budgets = [(BUDGET.key_for(name, "bench"), BUDGET.amount, 60) for name in RUN_BUDGETS]
+
+    async def call() -> None:
+        for key, limit, expiry in budgets:
+            await counter.acquire(key, limit, expiry)
+
+    return call
+
+
+def all_at_once(counter: Counter) -> Callable[[], Awaitable[object]]:
+    budgets = [(BUDGET.key_for(name, "bench"), BUDGET.amount, 60) for name in RUN_BUDGETS]
+    return lambda: counter.acquire_many(budgets)
+
+
 def library(storage: Storage) -> Callable[[], Awaitable[object]]:
     strategy = SlidingWindowCounterRateLimiter(storage)
 
@@ -90,8 +109,21 @@ async def main() -> None:
             table.add_row(
                 name, f"{keys:,}", f"{before:.0f} µs", f"{after:.0f} µs ({after / before - 1:+.0%})"
             )
+    runs = Table(title="CPU per run start (its three budgets), median of rounds")
+    runs.add_column("storage")
+    runs.add_column("3 x Counter.acquire", justify="right")
+    runs.add_column("Counter.acquire_many", justify="right")
+    counters: list[tuple[str, Counter]] = [("memory", MemoryCounter())]
+    if on_redis:
+        await redis.flushdb()
+        counters.append(("redis", RedisCounter(redis)))
+    for name, counter in counters:
+        before = await cpu_per_call(one_by_one(counter), args.n, args.rounds)
+        after = await cpu_per_call(all_at_once(counter), args.n, args.rounds)
+        runs.add_row(name, f"{before:.0f} µs", f"{after:.0f} µs ({after / before - 1:+.0%})")
     await redis.aclose()
     Console().print(table)
+    Console().print(runs)
 
 
 async def hold(keys: int, storage: Storage, counter: Counter) -> None:

@@ -2,8 +2,10 @@
 
 OpenAI's rule for a conversation: each `tool_calls` entry of an assistant message is followed by
 exactly one `tool` message with the same `tool_call_id`, before any other non-tool message, and
-no tool message comes without a call. Ours on top: positions (`seq`) run 1, 2, 3... and a
-thread's `message_count` is its number of rows.
+no tool message comes without a call. A thread is a tree of messages (each with a parent), and
+the rule holds on every path from a first message to a leaf: every conversation the thread can
+show or continue. Ours on top: positions (`seq`) run 1, 2, 3... (a parent always before its
+children), a thread's `message_count` is its number of rows, and its active leaf is a leaf.
 
 `assert_threads_valid(app)` checks every thread of the app's database; `thread_problems` is the
 rule itself over plain rows, so it can be tested without a database.
@@ -41,18 +43,55 @@ class Row:
     role: str
     tool_call_ids: tuple[str, ...] = ()
     tool_call_id: str | None = None
+    # The row's id and its parent's: None for rows given as one path in seq order.
+    id: str | None = None
+    parent: str | None = None
 
 
-def thread_problems(rows: Sequence[Row], *, message_count: int, waiting: bool = False) -> list[str]:
-    """Every way these rows (ordered by seq) break the invariant; empty when they keep it.
-    `waiting`: the thread's run is paused on calls its user has not answered yet, which may
-    end it."""
+def thread_problems(
+    rows: Sequence[Row],
+    *,
+    message_count: int,
+    waiting: bool = False,
+    active_leaf: str | None = None,
+) -> list[str]:
+    """Every way these rows (ordered by seq) break the invariant, on every path of the tree
+    they form; empty when they keep it. Rows without ids are one path, in order. `waiting`:
+    the thread's run is paused on calls its user has not answered yet, which may end it."""
     problems: list[str] = []
     seqs = [row.seq for row in rows]
     if seqs != list(range(1, len(rows) + 1)):
         problems.append(f"seq is not 1..{len(rows)} without gaps: {seqs}")
     if message_count != len(rows):
         problems.append(f"message_count is {message_count} but the thread has {len(rows)} rows")
+    if not rows or rows[0].id is None:
+        return problems + path_problems(rows, waiting=waiting)
+    by_id = {row.id: row for row in rows}
+    children: dict[str | None, list[Row]] = {}
+    for row in rows:
+        if row.parent is not None and (row.parent not in by_id or by_id[row.parent].seq >= row.seq):
+            problems.append(f"seq {row.seq}: parent {row.parent} is not an earlier message")
+            continue
+        children.setdefault(row.parent, []).append(row)
+    leaves = [row for row in rows if row.id not in children]
+    if active_leaf is not None and active_leaf not in {row.id for row in leaves}:
+        problems.append(f"the active leaf {active_leaf} is not a leaf of the thread")
+    for leaf in leaves:
+        path: list[Row] = []
+        at: Row | None = leaf
+        while at is not None and len(path) <= len(rows):
+            path.append(at)
+            at = by_id.get(at.parent) if at.parent is not None else None
+        path.reverse()
+        problems += [
+            f"path to seq {leaf.seq}: {problem}" for problem in path_problems(path, waiting=waiting)
+        ]
+    return problems
+
+
+def path_problems(rows: Sequence[Row], *, waiting: bool = False) -> list[str]:
+    """Every way one conversation (first message first) breaks OpenAI's tool-call rule."""
+    problems: list[str] = []
     open_calls: list[str] = []  # ids of the last call turn still owed a tool message
     for row in rows:
         if row.role == "tool":
@@ -111,7 +150,12 @@ async def assert_threads_valid(app: FastAPI) -> None:
             failures += [
                 f"thread {thread.id}: {problem}"
                 for problem in thread_problems(
-                    rows, message_count=thread.message_count, waiting=waiting
+                    rows,
+                    message_count=thread.message_count,
+                    waiting=waiting,
+                    active_leaf=None
+                    if thread.active_leaf_id is None
+                    else str(thread.active_leaf_id),
                 )
             ]
     assert not failures, "threads break the tool-call invariant:\n" + "\n".join(failures)
@@ -128,6 +172,8 @@ def _row(message: Message, codec: Any) -> Row:
         role=message.role,
         tool_call_ids=tuple(str(call.get("id")) for call in calls),
         tool_call_id=message.tool_call_id,
+        id=str(message.id),
+        parent=None if message.parent_id is None else str(message.parent_id),
     )
 
 

@@ -54,12 +54,26 @@ from confide.feedback.notices import SEND_JOB as FEEDBACK_SEND_JOB
 from confide.feedback.notices import SWEEP_CRON as FEEDBACK_SWEEP_CRON
 from confide.feedback.notices import SWEEP_JOB as FEEDBACK_SWEEP_JOB
 from confide.feedback.notices import Feedback
+from confide.files.attachments import FileAttachments
+from confide.files.endpoints import UPLOAD_OVERHEAD_BYTES
+from confide.files.endpoints import router as files_router
+from confide.files.service import FileLimits
+from confide.files.storage import FileBlobs
+from confide.folders.endpoints import router as folders_router
+from confide.folders.titles import TITLE_JOB, TITLE_SECONDS, ThreadTitles
 from confide.health.endpoints import router as health_router
 from confide.hosts import AllowedHosts
 from confide.http import HttpHygieneMiddleware, ProblemCORSMiddleware
+from confide.imports.endpoints import UPLOAD_OVERHEAD_BYTES as IMPORT_OVERHEAD_BYTES
+from confide.imports.endpoints import export_router as thread_export_router
+from confide.imports.endpoints import router as imports_router
+from confide.imports.job import IMPORT_TIMEOUT_SECONDS, IMPORT_TRIES, ImportJob
+from confide.imports.service import IMPORT_JOB
 from confide.jobs import JobDefinition, JobQueue
 from confide.jobs.inprocess import InProcessQueue
 from confide.jobs.redis_queue import SaqQueue
+from confide.links.endpoints import router as links_router
+from confide.links.endpoints import shared_router as shared_links_router
 from confide.logs import configure_logging
 from confide.mcp.credentials import UserTokens
 from confide.mcp.endpoints import admin_router as mcp_admin_router
@@ -105,6 +119,7 @@ from confide.threads.endpoints import router as threads_router
 from confide.throttle.endpoints import router as ip_rules_router
 from confide.throttle.factory import build_throttle
 from confide.throttle.middleware import IpRulesMiddleware
+from confide.usage.endpoints import router as usage_router
 from confide.web import install_web_app
 
 DOCS_PATH = "/docs"
@@ -231,7 +246,20 @@ def create_app(
     # Budgets (ratelimit/): counted in Redis when there is one, so every process shares them.
     app.state.rate_limits = build_rate_limits(settings, redis)
     app.state.on_principal = count_api_request  # every signed-in request counts
-    run_store = RunStore(database, app.state.vault, lease_seconds=settings.job_lease_seconds)
+    # Uploaded files (files/): sealed blobs under the data directory, attached to messages.
+    app.state.blobs = FileBlobs(settings.data_dir / "files")
+    app.state.file_limits = FileLimits.from_settings(settings)
+    app.state.attachments = FileAttachments(
+        vault=app.state.vault,
+        blobs=app.state.blobs,
+        context_tokens=settings.file_context_tokens,
+    )
+    run_store = RunStore(
+        database,
+        app.state.vault,
+        lease_seconds=settings.job_lease_seconds,
+        attachments=app.state.attachments,
+    )
     models = ModelCatalog(settings, app.state.agents)
     # Memories (memories/): given to each run's prompt, extracted after each completed run.
     memories = app.state.memories = RunMemories(
@@ -240,6 +268,14 @@ def create_app(
         agents=app.state.agents,
         models=models,
         prompt_chars=settings.memory_prompt_chars,
+    )
+    # Titles (folders/titles.py): asked of the agent's model after a thread's first run.
+    titles = app.state.titles = ThreadTitles(
+        database=database,
+        vault=app.state.vault,
+        agents=app.state.agents,
+        models=models,
+        enabled=settings.generated_titles,
     )
     run_manager = RunManager(store=run_store, tool_log=tool_call_log(settings))
     bus: EventBus = (
@@ -263,6 +299,12 @@ def create_app(
     job_definitions = [
         run_job,
         JobDefinition(MEMORY_JOB, lambda run_id: memories.extract(uuid.UUID(run_id)), tries=2),
+        JobDefinition(
+            TITLE_JOB,
+            lambda run_id: titles.generate(uuid.UUID(run_id)),
+            tries=1,  # a failed title keeps the first words: nothing to retry for
+            timeout_seconds=TITLE_SECONDS + 30,
+        ),
         JobDefinition(
             SEND_RESET_JOB,
             lambda email, base_url: AccountLinks(
@@ -304,6 +346,15 @@ def create_app(
         JobDefinition(
             FEEDBACK_SWEEP_JOB, lambda: feedback.sweep(), tries=1, cron=FEEDBACK_SWEEP_CRON
         ),
+        # Imports of threads (imports/job.py): resumed after the last conversation done.
+        JobDefinition(
+            IMPORT_JOB,
+            lambda import_id: ImportJob(database=database, vault=app.state.vault).run(
+                uuid.UUID(import_id)
+            ),
+            tries=IMPORT_TRIES,
+            timeout_seconds=IMPORT_TIMEOUT_SECONDS,
+        ),
     ]
     jobs: JobQueue = (
         SaqQueue(
@@ -340,6 +391,8 @@ def create_app(
     app.state.jobs = jobs
     notify.jobs = jobs
     memories.jobs = jobs
+    titles.jobs = jobs
+    runs.titles = titles  # the title job after a thread's first completed run
     feedback.jobs, feedback.approvals = jobs, approvals
     approvals.listeners.append(feedback)
     runs.memories = memories  # the prompt's memories, the extraction after a completed run
@@ -372,9 +425,16 @@ def create_app(
     app.include_router(account_router)
     app.include_router(agents_router)
     app.include_router(threads_router)
+    app.include_router(files_router)
+    app.include_router(folders_router)
+    app.include_router(links_router)
+    app.include_router(shared_links_router)
+    app.include_router(imports_router)
+    app.include_router(thread_export_router)
     app.include_router(memories_router)
     app.include_router(preferences_router)
     app.include_router(search_router)
+    app.include_router(usage_router)
     app.include_router(admin_router)
     app.include_router(ip_rules_router)
     app.include_router(audit_router)
@@ -411,6 +471,12 @@ def create_app(
     app.add_middleware(
         HttpHygieneMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        # An upload's body: the file and its multipart framing (the file's own limit is
+        # checked as it is read: 413 file_too_large).
+        body_limits={
+            "/api/files": settings.file_max_bytes + UPLOAD_OVERHEAD_BYTES,
+            "/api/imports": settings.import_max_bytes + IMPORT_OVERHEAD_BYTES,
+        },
         hsts=settings.is_production,
         allowed_hosts=AllowedHosts(settings.effective_allowed_hosts),
         docs_paths=(DOCS_PATH, f"{DOCS_PATH}/oauth2-redirect") if settings.docs_on else (),

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from confide.crypto.keyring import parse_key_ring
+from confide.files.sniff import check_file_types
 from confide.hosts import LOCAL_HOSTS, parse_host_pattern
 from confide.ratelimit.budgets import check_role_overrides, parse_budget
 
@@ -261,11 +262,47 @@ class Settings(BaseSettings):
     # Characters of a user's memories put into each run's system prompt, at most (0: none).
     memory_prompt_chars: int = Field(default=2000, ge=0, le=100_000)
 
+    # --- organising (issue 14, deliverable 4) ---
+    # After a thread's first completed run, ask the agent's model for a short title (the
+    # `title` job; the scripted model keeps its first-words titles). folders/titles.py.
+    generated_titles: bool = Field(
+        default=True, description="Title threads by their agent's model after the first run."
+    )
+
+    # --- files (issue 14, deliverable 2) ---
+    # The largest upload `POST /api/files` takes, in bytes (larger: 413 `file_too_large`).
+    file_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024**3)
+    # What may be uploaded: kinds (text, pdf, image) or content types (text/plain,
+    # text/markdown, application/pdf, image/png, image/jpeg, image/gif, image/webp),
+    # comma-separated; anything else: 415 `unsupported_file_type`. files/sniff.py.
+    file_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["text", "pdf", "image"]
+    )
+    # What one user's files may take in all, in bytes (more: 507 `storage_quota_exceeded`).
+    file_quota_bytes: int = Field(default=200 * 1024 * 1024, ge=0)
+    # Tokens of attached files' text sent to the model with one message, at most; the rest
+    # of a longer file is cut, and the model and the user are told. files/attachments.py.
+    file_context_tokens: int = Field(default=8000, ge=100, le=1_000_000)
+
     # --- retention (issue 12, deliverable 6) ---
     # Threads untouched for longer than this many days are deleted by a daily job
     # (`purge_idle_threads`), or sooner under a user's own shorter `retention_days`.
     # Unset: kept for ever (unless their owner set a retention). privacy/retention.py.
     retention_days: int | None = Field(default=None, ge=1, le=36500)
+
+    # --- share links (issue 14, deliverable 3) ---
+    # Owners may make public read-only links to a conversation (`/s/<token>`, links/). Off:
+    # making one is refused (403 `share_links_disabled`) and every existing one answers 404.
+    share_links: bool = Field(default=True, description="Allow public share links.")
+    # Per client IP (IPv6 by /64), views of shared conversations (`GET /api/shared/...`).
+    rate_limit_shared_per_ip: str = Field(
+        default="120/minute", description="Views of shared links per client IP."
+    )
+
+    # --- imports (issue 14, deliverable 5) ---
+    # The largest file `POST /api/imports` takes (a ChatGPT conversations.json or a Confide
+    # export), in bytes: larger is refused with 413 `import_too_large`. imports/.
+    import_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
 
     @field_validator("approval_timeout", mode="before")
     @classmethod
@@ -317,6 +354,7 @@ class Settings(BaseSettings):
         "rate_limit_register_per_ip",
         "rate_limit_reset_per_ip",
         "rate_limit_codes_per_ip",
+        "rate_limit_shared_per_ip",
     )
     @classmethod
     def _check_rate_limit(cls, value: str) -> str:
@@ -354,7 +392,12 @@ class Settings(BaseSettings):
     def _empty_secret_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
 
-    @field_validator("cors_origins", "allowed_hosts", mode="before")
+    @field_validator("file_types")
+    @classmethod
+    def _known_file_types(cls, value: list[str]) -> list[str]:
+        return check_file_types(value)  # a ValueError naming what is not known
+
+    @field_validator("cors_origins", "allowed_hosts", "file_types", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):

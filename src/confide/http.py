@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from confide.errors import PROBLEM_JSON, problem_body
 from confide.hosts import AllowedHosts
-from confide.logs import RESERVED_FIELDS, redact_query, request_id_var
+from confide.logs import RESERVED_FIELDS, redact_path, redact_query, request_id_var
 
 log = logging.getLogger("confide.http")
 
@@ -57,12 +57,15 @@ class HttpHygieneMiddleware:
         *,
         max_body_bytes: int,
         hsts: bool,
+        body_limits: Mapping[str, int] | None = None,
         allowed_hosts: AllowedHosts | None = None,
         docs_paths: Iterable[str] = (),
         docs_csp: str = API_CSP,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Paths that take larger bodies (uploads): exact path -> their own limit.
+        self.body_limits = dict(body_limits or {})
         self.allowed_hosts = allowed_hosts
         # Request ids need to be unique, not secret: a random per-process prefix and a counter.
         self.id_prefix = secrets.token_hex(4)
@@ -124,7 +127,8 @@ class HttpHygieneMiddleware:
                 await _send_problem(send_wrapper, 400, "host_not_allowed", request_id, HOST_DETAIL)
                 return
             length = _content_length(scope)
-            if length is not None and length > self.max_body_bytes:
+            limit = self.body_limits.get(path, self.max_body_bytes)
+            if length is not None and length > limit:
                 await _send_problem(
                     send_wrapper,
                     413,
@@ -133,9 +137,9 @@ class HttpHygieneMiddleware:
                     "The request body is larger than allowed.",
                 )
                 return
-            await self.app(scope, self._limited(receive), send_wrapper)
+            await self.app(scope, self._limited(receive, limit), send_wrapper)
         except Exception:
-            log.exception("unhandled error", extra={"path": path})
+            log.exception("unhandled error", extra={"path": redact_path(path)})
             if not response_started:
                 await _send_problem(
                     send_wrapper,
@@ -209,8 +213,8 @@ class HttpHygieneMiddleware:
                 break
         return self.allowed_hosts.allows(host, scope.get("scheme", "http"))
 
-    def _limited(self, receive: Receive) -> Receive:
-        remaining = self.max_body_bytes
+    def _limited(self, receive: Receive, limit: int) -> Receive:
+        remaining = limit
 
         async def limited_receive() -> Message:
             nonlocal remaining
@@ -244,7 +248,8 @@ def access_log_fields(connection: HTTPConnection) -> dict[str, Any]:
 def _log_access(
     scope: Scope, *, method: str, status: int, started: float, close: int | None = None
 ) -> None:
-    fields: dict[str, Any] = {"method": method, "path": scope["path"]}
+    # A share link's path holds its token: redacted here, whatever formats the record.
+    fields: dict[str, Any] = {"method": method, "path": redact_path(scope["path"])}
     query: bytes = scope.get("query_string", b"")
     if query:
         fields["query"] = redact_query(query.decode("latin-1"))

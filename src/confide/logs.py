@@ -33,6 +33,8 @@ LOGGED_QUERY_PARAMETERS = frozenset({"mode", "cursor", "limit", "after", "order"
 _PARAMETER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
 # A request target in a message: a path, then a query string (up to a space or a quote).
 _TARGET = re.compile(r"(/[^\s?#\"']*)\?([^\s#\"']*)")
+# A path whose next segment is a secret: a share link's token, in its page and its API.
+_SECRET_PATH = re.compile(r"(/s/|/api/shared/)[^/\s?#\"']+")
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
 RESERVED_FIELDS = set(vars(logging.makeLogRecord({})).keys()) | {
@@ -73,8 +75,18 @@ def redact_query(query: str) -> str:
     return "&".join(kept)
 
 
+def redact_path(text: str) -> str:
+    """`text` with the token of every share-link path in it (`/s/<token>`,
+    `/api/shared/<token>`: links/) replaced: the path is the secret there."""
+    if "/s" not in text:
+        return text
+    return _SECRET_PATH.sub(lambda match: f"{match.group(1)}{REDACTED}", text)
+
+
 def redact_targets(text: str) -> str:
-    """`text` with the query string of every request target in it (`/path?...`) redacted."""
+    """`text` with the query string of every request target in it (`/path?...`), and the
+    token of every share-link path, redacted."""
+    text = redact_path(text)
     if "?" not in text:
         return text
     return _TARGET.sub(lambda match: f"{match.group(1)}?{redact_query(match.group(2))}", text)

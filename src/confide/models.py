@@ -7,6 +7,10 @@ from confide.audit.models import AuditEvent, AuditHead
 from confide.auth.models import AuthSession, RefreshToken, User
 from confide.crypto.models import UserKey
 from confide.feedback.models import ApprovalNotice, FeedbackChannels
+from confide.files.models import MessageFile, StoredFile
+from confide.folders.models import Folder
+from confide.imports.models import Import
+from confide.links.models import ShareLink
 from confide.mcp.models import McpCredential, McpOAuthState
 from confide.memories.models import Memory
 from confide.mfa.models import MfaBackupCode, MfaChallenge, MfaTotp
@@ -27,6 +31,8 @@ __all__ = [
     "AuditHead",
     "AuthSession",
     "FeedbackChannels",
+    "Folder",
+    "Import",
     "Invite",
     "InviteRole",
     "IpRule",
@@ -34,6 +40,7 @@ __all__ = [
     "McpOAuthState",
     "Memory",
     "Message",
+    "MessageFile",
     "MfaBackupCode",
     "MfaChallenge",
     "MfaTotp",
@@ -48,6 +55,8 @@ __all__ = [
     "Run",
     "RunEvent",
     "SearchTerm",
+    "ShareLink",
+    "StoredFile",
     "Thread",
     "ThreadShare",
     "ThrottleCounter",

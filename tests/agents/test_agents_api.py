@@ -65,6 +65,7 @@ ASSISTANT = {
     "default": False,
     "tools": ["add", "calculator", "current_time"],
     "model": {"provider": "scripted", "name": "confide-scripted"},
+    "vision": False,
 }
 LOCAL = {
     "id": "local",
@@ -73,6 +74,7 @@ LOCAL = {
     "default": True,
     "tools": ["current_time"],
     "model": {"provider": "openai", "name": "llama3.2"},
+    "vision": False,
 }
 OPS = {
     "id": "ops",
@@ -81,6 +83,7 @@ OPS = {
     "default": False,
     "tools": [],
     "model": {"provider": "openai", "name": "gpt-4o"},
+    "vision": False,
 }
 
 

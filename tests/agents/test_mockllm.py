@@ -564,11 +564,12 @@ async def test_mock_requests_lists_what_was_received(base_url: str) -> None:
     tag = "record-listed"
     messages: Any = [{"role": "user", "content": f"hello {tag}"}]
     async with client(base_url) as llm:
-        await llm.chat.completions.create(model=MODEL, messages=messages)
+        answer = await llm.chat.completions.create(model=MODEL, messages=messages)
     async with httpx.AsyncClient() as http:
         listed = (await http.get(f"{root(base_url)}/mock/requests")).json()
     mine = [record for record in listed["data"] if tag in json.dumps(record["body"])]
     assert len(mine) == 1
+    assert answer.usage is not None
     assert mine[0] == {
         "number": mine[0]["number"],
         "body": {"model": MODEL, "messages": messages},
@@ -576,6 +577,7 @@ async def test_mock_requests_lists_what_was_received(base_url: str) -> None:
         "outcome": "completed",
         "chunks_sent": 0,
         "status": 200,
+        "usage": answer.usage.model_dump(exclude_none=True),
     }
 
 

@@ -53,7 +53,7 @@ async def start_chat(page: Page, message: str, *, agent: str = "assistant") -> s
     """Send the first message of a new chat with `agent`; return the thread id."""
     await page.goto("/")
     await page.get_by_label("Agent").select_option(agent)
-    await page.get_by_label("Message").fill(message)
+    await page.get_by_label("Message", exact=True).fill(message)
     await page.get_by_role("button", name="Send").click()
     await expect(page).to_have_url(CHAT_URL)
     match = CHAT_URL.search(page.url)

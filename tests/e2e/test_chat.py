@@ -79,7 +79,8 @@ async def test_a_stopped_answer_keeps_its_text_and_the_thread_goes_on(
     await expect(text).to_have_text(shown)
     await expect(interrupted_mark(page)).to_have_text("Interrupted")
 
-    await page.get_by_label("Message").fill("add 5 and 3")
+    # Exactly: the messages' buttons ("Copy message", "Edit message") have the word too.
+    await page.get_by_label("Message", exact=True).fill("add 5 and 3")
     await page.get_by_role("button", name="Send").click()
     await expect(answer.filter(has_text="5 + 3 = 8.")).to_have_count(1)
     await wait_until_idle(page)

@@ -61,7 +61,8 @@ async def test_remembered_in_a_new_chat_and_managed_on_the_memory_page(
     await expect(told).to_have_class(re.compile(r"\bsearch-target\b"))
 
     await ask(page, "What is my name?")
-    await expect(messages(page, "assistant")).to_have_text("Your name is Zed.")
+    # The answer's text (its buttons, Copy and Regenerate, have text of their own).
+    await expect(messages(page, "assistant").locator(".markdown")).to_have_text("Your name is Zed.")
 
     # Edit, add, delete, export.
     await page.goto("/memory")
@@ -87,7 +88,9 @@ async def test_remembered_in_a_new_chat_and_managed_on_the_memory_page(
     ]
 
     await ask(page, "what is my name?")
-    await expect(messages(page, "assistant")).to_have_text("Your name is Zedekiah.")
+    await expect(messages(page, "assistant").locator(".markdown")).to_have_text(
+        "Your name is Zedekiah."
+    )
 
     # Off: kept on the page, out of the next chat.
     await page.goto("/memory")
@@ -99,6 +102,6 @@ async def test_remembered_in_a_new_chat_and_managed_on_the_memory_page(
         2
     )
     await ask(page, "what is my name?")
-    await expect(messages(page, "assistant")).to_have_text(
+    await expect(messages(page, "assistant").locator(".markdown")).to_have_text(
         "You haven't told me your name; your account calls you Ada."
     )

@@ -25,11 +25,16 @@ async def test_a_word_is_found_shown_and_its_message_opened(new_context: NewCont
     await expect(results).to_have_count(2)
     hit = results.filter(has_text="You")
     await expect(hit).to_contain_text("add 5 and 3 for the quokka budget")
+    # The word searched for is marked, in the thread's title and in the message's snippet.
+    await expect(hit.locator("mark")).to_have_text(["quokka", "quokka"])
     await hit.get_by_role("link").click()
-    await expect(page).to_have_url(re.compile(rf"/chat/{thread_id}#message-[0-9a-f-]+$"))
+    await expect(page).to_have_url(
+        re.compile(rf"/chat/{thread_id}\?highlight=Quokka#message-[0-9a-f-]+$")
+    )
     target = messages(page, "user").filter(has_text="quokka")
     await expect(target).to_have_class(re.compile(r"\bsearch-target\b"))
     await expect(target).to_be_in_viewport()
+    await expect(target.locator("mark")).to_have_text(["quokka"])
 
     # Whole words only, and a query with none of them says so.
     await page.goto("/search?q=quok")

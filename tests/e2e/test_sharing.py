@@ -61,7 +61,10 @@ async def test_a_shared_thread_is_read_only_for_its_recipient_until_revoked(
     await expect(recipient.get_by_role("heading", level=1, name=title)).to_be_visible()
     await expect(recipient.get_by_test_id("shared-note")).to_contain_text("Olive Owner")
     await expect(messages(recipient, "assistant").filter(has_text="5 + 3 = 8.")).to_have_count(1)
-    await expect(messages(recipient, "user")).to_have_text(["add 5 and 3"])
+    await expect(messages(recipient, "user").locator(".user-text")).to_have_text(["add 5 and 3"])
+    # Read-only: copying is all a reader's messages offer.
+    for name in ("Edit message", "Regenerate", "Previous version", "Next version"):
+        await expect(recipient.get_by_role("button", name=name)).to_have_count(0)
     for name in ("Share", "Rename thread", "Delete thread", "Send"):
         await expect(recipient.get_by_role("button", name=name)).to_have_count(0)
     await expect(recipient.get_by_role("textbox", name="Message")).to_have_count(0)

@@ -46,7 +46,9 @@ async def remote(
 ) -> AsyncIterator[FastAPI]:
     agents_file = tmp_path / "agents.toml"
     agents_file.write_text(AGENTS_TOML.format(base_url=mock_llm[0]), encoding="utf-8")
-    app = app_factory(agents_file=agents_file)
+    # Titles off: these tests count the requests that hold a user's message (tests/folders
+    # has the title job's own).
+    app = app_factory(agents_file=agents_file, generated_titles=False)
     yield app
     await app.state.runs.models.aclose()  # the SDK client's pooled connections
 

@@ -10,6 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from confide.ratelimit.storage import Counter, MemoryCounter, RedisCounter
+from confide.shared.redis import connect_redis
 from tests.conftest import client_for
 from tests.factories import bearer, login, register
 from tests.multihost.conftest import cluster  # noqa: F401  (the two-process test's fixture)
@@ -37,6 +39,19 @@ async def limited_app(app_factory: Callable[..., FastAPI]) -> AsyncIterator[Make
             await application.state.jobs.aclose()
             await application.state.redis.aclose()
         await application.state.database.dispose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def counter(request: pytest.FixtureRequest) -> AsyncIterator[Counter]:
+    """Each counter: this process's memory, and Redis (the test's own, flushed)."""
+    if request.param == "memory":
+        yield MemoryCounter()
+        return
+    server: Any = request.getfixturevalue("redis_server")
+    redis = connect_redis(server.url)
+    await redis.flushdb()
+    yield RedisCounter(redis)
+    await redis.aclose()
 
 
 @pytest.fixture

@@ -5,10 +5,8 @@ scripts flushed) costs one reload, not a failed request."""
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from limits import parse
@@ -19,18 +17,6 @@ from confide.ratelimit.storage import Counter, MemoryCounter, RedisCounter
 from confide.shared.redis import connect_redis
 
 BUDGET = parse("5/minute")
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def counter(request: pytest.FixtureRequest) -> AsyncIterator[Counter]:
-    if request.param == "memory":
-        yield MemoryCounter()
-        return
-    server: Any = request.getfixturevalue("redis_server")
-    redis = connect_redis(server.url)
-    await redis.flushdb()
-    yield RedisCounter(redis)
-    await redis.aclose()
 
 
 async def test_a_hit_counts_and_reads_what_it_left(counter: Counter) -> None:

@@ -148,7 +148,9 @@ async def test_an_unanswered_call_in_the_database_is_caught(bare_app: FastAPI) -
     with pytest.raises(AssertionError) as caught:
         await assert_threads_valid(bare_app)
     report = str(caught.value)
-    assert f"thread {broken}: seq 4: user message before tool results ['c2']" in report
+    assert f"thread {broken}: path to seq 4: seq 4: user message before tool results ['c2']" in (
+        report
+    )
     assert report.count("thread ") == 1  # the valid thread is not reported
 
 

@@ -23,9 +23,13 @@ def _values(**changes: Any) -> dict[str, Any]:
         "created_at": datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
         "last_activity_at": datetime(2026, 12, 2, 10, 0, 5, 123456, tzinfo=UTC),
         "message_count": 12,
+        "active_leaf_id": uuid.uuid4(),
         "active_run_id": uuid.uuid4(),
         "owner": owner,
         "shared": True,
+        "folder_id": uuid.uuid4(),
+        "pinned": True,
+        "archived": False,
     }
     values.update(changes)
     return values

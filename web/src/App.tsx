@@ -13,12 +13,16 @@ import {
 import { LoginPage, RegisterPage } from "./routes/AuthForms";
 import { NewChatPage } from "./routes/NewChatPage";
 import { MemoryPage } from "./routes/MemoryPage";
+import { FilesPage } from "./routes/FilesPage";
+import { ImportPage } from "./routes/ImportPage";
 import { SearchPage } from "./routes/SearchPage";
 import { SettingsPage } from "./routes/SettingsPage";
 import { ConnectionsPage } from "./routes/ConnectionsPage";
 
 // The conversation view carries the markdown and highlighting code: loaded when first needed.
 const ThreadPage = lazy(() => import("./routes/ThreadPage").then((m) => ({ default: m.ThreadPage })));
+// A shared conversation renders the same markdown: loaded the same way.
+const SharedPage = lazy(() => import("./routes/SharedPage").then((m) => ({ default: m.SharedPage })));
 
 // The admin pages: most people never open them, so they are a chunk of their own.
 type AdminPages = typeof import("./routes/admin/pages");
@@ -63,6 +67,15 @@ export function App() {
       <Route path="/reset-password" element={<ResetPasswordPage />} />
       <Route path="/verify-email" element={<VerifyEmailPage />} />
       <Route path="/confirm-email" element={<ConfirmEmailPage />} />
+      {/* A conversation shared by link: for anyone, signed in or not. */}
+      <Route
+        path="/s/:token"
+        element={
+          <Suspense fallback={<Loading />}>
+            <SharedPage />
+          </Suspense>
+        }
+      />
       <Route
         element={
           <RequireAuth>
@@ -81,8 +94,10 @@ export function App() {
         />
         <Route path="settings" element={<SettingsPage />} />
         <Route path="settings/connections" element={<ConnectionsPage />} />
+        <Route path="settings/import" element={<ImportPage />} />
         <Route path="search" element={<SearchPage />} />
         <Route path="memory" element={<MemoryPage />} />
+        <Route path="files" element={<FilesPage />} />
         <Route path="admin" element={<AdminLayout />}>
           <Route index element={<AdminHome />} />
           <Route path="users" element={guarded("users", UsersPage)} />

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic_ai.messages import (
+    BinaryContent,
+    ImageUrl,
     ModelMessage,
     ModelRequest,
     ModelRequestPart,
@@ -15,6 +18,7 @@ from pydantic_ai.messages import (
     TextPart,
     ToolCallPart,
     ToolReturnPart,
+    UserContent,
     UserPromptPart,
 )
 
@@ -62,9 +66,13 @@ def to_model_messages(
             # Two user messages in a row (the run between them failed before any text): one
             # message to the model, as some servers refuse two user turns in a row.
             previous = pending[-1].content
-            pending[-1] = UserPromptPart(f"{previous}\n\n{message.get('content') or ''}")
+            content = user_content(message.get("content"))
+            if isinstance(previous, str) and isinstance(content, str):
+                pending[-1] = UserPromptPart(f"{previous}\n\n{content}")
+            else:
+                pending[-1] = UserPromptPart([*_as_list(previous), "\n\n", *_as_list(content)])
         else:
-            pending.append(UserPromptPart(message.get("content") or ""))
+            pending.append(UserPromptPart(user_content(message.get("content"))))
     if pending:
         messages.append(ModelRequest(parts=pending))
     return messages
@@ -94,8 +102,7 @@ def to_openai_messages(messages: list[ModelMessage]) -> list[dict[str, Any]]:
             if isinstance(part, SystemPromptPart):
                 out.append({"role": "system", "content": part.content})
             elif isinstance(part, UserPromptPart):
-                content = part.content if isinstance(part.content, str) else str(part.content)
-                out.append({"role": "user", "content": content})
+                out.append({"role": "user", "content": openai_user_content(part.content)})
             elif isinstance(part, ToolReturnPart):
                 content = (
                     part.content if isinstance(part.content, str) else json.dumps(part.content)
@@ -110,3 +117,41 @@ def to_openai_messages(messages: list[ModelMessage]) -> list[dict[str, Any]]:
                     }
                 )
     return out
+
+
+def user_content(content: Any) -> str | list[UserContent]:
+    """A user message's OpenAI content as pydantic-ai's: a string, or (a message with files,
+    files/attachments.py) its text parts as strings and its images as BinaryContent."""
+    if not isinstance(content, list):
+        return content or ""
+    parts: list[UserContent] = []
+    for part in content:
+        if part.get("type") == "text":
+            parts.append(str(part.get("text") or ""))
+        elif part.get("type") == "image_url":
+            url = str((part.get("image_url") or {}).get("url") or "")
+            parts.append(
+                BinaryContent.from_data_uri(url) if url.startswith("data:") else ImageUrl(url)
+            )
+    return parts
+
+
+def openai_user_content(content: str | Sequence[UserContent]) -> str | list[dict[str, Any]]:
+    """pydantic-ai's user content in OpenAI's format (what the scripted model reads)."""
+    if isinstance(content, str):
+        return content
+    parts: list[dict[str, Any]] = []
+    for item in content:
+        if isinstance(item, str):
+            parts.append({"type": "text", "text": item})
+        elif isinstance(item, BinaryContent) and item.is_image:
+            parts.append({"type": "image_url", "image_url": {"url": item.data_uri}})
+        elif isinstance(item, ImageUrl):
+            parts.append({"type": "image_url", "image_url": {"url": item.url}})
+        else:
+            parts.append({"type": "text", "text": str(item)})
+    return parts
+
+
+def _as_list(content: str | Sequence[UserContent]) -> list[UserContent]:
+    return [content] if isinstance(content, str) else list(content)

@@ -154,6 +154,9 @@ class AgentDefinition(_FileModel):
     default: bool = False
     # Admins see every agent; everyone else sees the agents that are not admin_only.
     admin_only: bool = False
+    # The model takes images (attached files' images go to it as image parts); false: an
+    # image attached for this agent is refused (422 vision_unsupported). files/.
+    vision: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -24,6 +24,7 @@ class AgentOut(BaseModel):
     default: bool = Field(description="The agent a new thread gets unless another is picked.")
     tools: list[str] = Field(examples=[["add", "calculator", "current_time"]])
     model: AgentModelOut
+    vision: bool = Field(default=False, description="The agent takes images attached to messages.")
 
     @classmethod
     def of(cls, agent: AgentDefinition, *, default: bool) -> AgentOut:
@@ -34,4 +35,5 @@ class AgentOut(BaseModel):
             default=default,
             tools=list(agent.tools),
             model=AgentModelOut(provider=agent.model.provider, name=agent.model.name),
+            vision=agent.vision,
         )

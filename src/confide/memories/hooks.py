@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confide.agents.models.factory import ModelCatalog
 from confide.agents.registry import AgentRegistry
@@ -21,6 +21,9 @@ from confide.preferences.service import memory_enabled
 from confide.runs import repository as runs_repository
 from confide.storage.codec import Vault
 from confide.threads.service import open_content
+
+if TYPE_CHECKING:
+    from confide.runs.runner import RunJob
 
 log = logging.getLogger("confide.memories")
 
@@ -60,12 +63,15 @@ class RunMemories:
         if self.prompt_chars <= 0:
             return ""
         try:
-            async with self.database.begin() as conn:
-                if not await memory_enabled(conn, user_id):
-                    return ""
+            # The rows (none with memory off) in one statement outside a transaction, the
+            # transaction only when there is something to mark used: a user without memories
+            # costs a turn one round trip to PostgreSQL here, not four (BEGIN, the setting,
+            # the rows, COMMIT; "A tool turn's round trips" in bench/README.md).
+            async with self.database.read() as conn:
                 rows = await repository.for_prompt(conn, user_id=user_id, limit=PROMPT_ROWS)
-                if not rows:
-                    return ""
+            if not rows:
+                return ""
+            async with self.database.begin() as conn:
                 codec = await self.vault.codec(conn, user_id)
                 lines: list[str] = []
                 used: list[uuid.UUID] = []
@@ -80,10 +86,17 @@ class RunMemories:
             return ""
         return memory_block(lines)
 
-    async def after_run(self, run_id: uuid.UUID) -> None:
-        """Queue the extraction of a completed run (never raises: the run is over)."""
+    async def after_run(self, job: RunJob) -> None:
+        """Queue the extraction of a completed run (never raises: the run is over). Not for
+        a scripted agent's run in whose user messages its rules find nothing: the job would
+        find nothing either, and on PostgreSQL + Redis the job took 14 % of the serve
+        process's CPU in a tool turn (the shared queue's enqueue, take, heartbeat and finish,
+        and the job's transaction: "A tool turn's round trips" in bench/README.md)."""
         if self.jobs is None:
             return
+        if job.agent.model.provider == "scripted" and not _may_state_facts(job.history):
+            return
+        run_id = job.run.id
         try:
             await self.jobs.enqueue(MEMORY_JOB, key=memory_job_key(run_id), run_id=str(run_id))
         except Exception:
@@ -141,3 +154,28 @@ class RunMemories:
         return await model_facts(
             self.models.for_agent(agent), text, timeout_seconds=EXTRACTION_SECONDS
         )
+
+
+def _may_state_facts(history: list[dict[str, Any]]) -> bool:
+    """Whether the scripted rules could find a fact in the run's user messages, told from
+    the history the run was given: the newest messages of its path, from a user message on,
+    so the run's own user message (the newest) is in it whenever any user message is. True
+    when it cannot tell (no user message, content of a shape it does not know)."""
+    texts: list[str] = []
+    for entry in history:
+        if entry.get("role") != "user":
+            continue
+        content = entry.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):  # a message with files: its text, then their parts
+            for part in content:
+                if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                    return True
+                if part["type"] == "text":
+                    if not isinstance(part.get("text"), str):
+                        return True
+                    texts.append(part["text"])
+        else:
+            return True
+    return not texts or any(scripted_facts(text) for text in texts)

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, insert, or_, select, text, update
+from sqlalchemy import and_, case, delete, false, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from confide.memories.models import ACTIVE, SUPERSEDED, Memory
+from confide.preferences.models import UserSettings
 from confide.storage.codec import Executor
 from confide.threads.models import Message, Thread
 
@@ -78,10 +79,17 @@ async def from_message(
 
 
 async def for_prompt(db: Executor, *, user_id: uuid.UUID, limit: int) -> Sequence[Any]:
-    """The user's active memories in the prompt's order (id, key, content)."""
+    """The user's active memories in the prompt's order (id, key, content); none when the
+    user's memory is off. One statement, the setting read with the rows (a run's prompt
+    asks this of every turn: RunMemories.prompt_for)."""
+    memory_off = (
+        select(UserSettings.user_id)
+        .where(UserSettings.user_id == user_id, UserSettings.memory_enabled == false())
+        .exists()
+    )
     found = await db.execute(
         select(Memory.id, Memory.key, Memory.content)
-        .where(Memory.user_id == user_id, Memory.status == ACTIVE)
+        .where(Memory.user_id == user_id, Memory.status == ACTIVE, ~memory_off)
         .order_by(_RECENT.desc(), Memory.use_count.desc(), Memory.created_at.desc())
         .limit(limit)
     )

@@ -37,8 +37,9 @@ from confide.auth.cache import Principal
 from confide.auth.emails import email_key
 from confide.auth.service import AuthContext
 from confide.db.base import utcnow
-from confide.db.engine import Database
+from confide.db.engine import Database, on_commit
 from confide.errors import ConfideError
+from confide.files.storage import Blobs
 from confide.privacy import repository
 from confide.privacy.errors import ConfirmationMismatch, OwnAccount
 from confide.storage.codec import Vault
@@ -60,12 +61,19 @@ class AccountDeletion:
     """Deletes accounts; owns its two transactions (see the module's docstring)."""
 
     def __init__(
-        self, *, database: Database, vault: Vault, ctx: AuthContext, origin: Origin
+        self,
+        *,
+        database: Database,
+        vault: Vault,
+        ctx: AuthContext,
+        origin: Origin,
+        blobs: Blobs | None = None,
     ) -> None:
         self.database = database
         self.vault = vault
         self.ctx = ctx
         self.origin = origin
+        self.blobs = blobs  # uploaded files' contents, removed once the rows are
 
     async def delete_own(self, principal: Principal, *, confirm_email: str) -> None:
         """Delete the caller's account (the route checked a recent sign-in); `confirm_email`
@@ -125,6 +133,9 @@ class AccountDeletion:
             # process may have cached one read before the first commit.
             await self.vault.destroy(db, user_id)
             await repository.delete_account_rows(db, user_id)
+            if self.blobs is not None:  # unreadable already (the key is gone): now gone too
+                blobs = self.blobs
+                on_commit(db, lambda: blobs.delete_owner(user_id))
             await record(
                 db,
                 action=ACCOUNT_DELETED,

@@ -38,7 +38,11 @@ VaultDep = Annotated[Vault, Depends(_vault)]
 
 def deletion(request: Request, ctx: AuthContextDep, vault: VaultDep) -> AccountDeletion:
     return AccountDeletion(
-        database=request.app.state.database, vault=vault, ctx=ctx, origin=Origin.of(request)
+        database=request.app.state.database,
+        vault=vault,
+        ctx=ctx,
+        origin=Origin.of(request),
+        blobs=request.app.state.blobs,
     )
 
 

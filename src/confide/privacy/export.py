@@ -29,6 +29,11 @@ from confide.auth import repository as auth_repository
 from confide.auth.cache import Principal
 from confide.db.base import utcnow
 from confide.db.engine import Database
+from confide.folders import repository as folders_repository
+from confide.folders.service import folder_out
+from confide.links import repository as links_repository
+from confide.links.models import ShareLink
+from confide.links.service import export_link_out
 from confide.memories.models import ACTIVE, SUPERSEDED
 from confide.memories.schemas import MemoryOut
 from confide.memories.service import MemoryService
@@ -119,6 +124,8 @@ class AccountExporter:
             (b"approvals", self._approvals(codec, user_id)),
             (b"sessions", self._sessions(user_id)),
             (b"audit_events", self._audit_events(user_id)),
+            (b"share_links", self._share_links(user_id)),
+            (b"folders", self._folders(codec, user_id)),
         ):
             yield b',"' + key + b'":['
             async for piece in pieces:
@@ -182,6 +189,9 @@ class AccountExporter:
                     title=None if stored is None else open_title(codec, thread.id, stored),
                     created_at=thread.created_at,
                     last_activity_at=thread.last_activity_at,
+                    folder_id=thread.folder_id,
+                    pinned_at=thread.pinned_at,
+                    archived_at=thread.archived_at,
                 )
                 # The head's object, left open for its messages.
                 yield (b"" if first else b",") + _json(head)[:-1] + b',"messages":['
@@ -228,6 +238,24 @@ class AccountExporter:
             )
 
         return self._items(read, audit_event_out)
+
+    def _share_links(self, user_id: uuid.UUID) -> AsyncIterator[bytes]:
+        def read(db: AsyncSession, last: ShareLink | None) -> Awaitable[Sequence[ShareLink]]:
+            after = None if last is None else (last.created_at, last.id)
+            return links_repository.owned_page(
+                db, owner_id=user_id, after=after, limit=self.page_size
+            )
+
+        return self._items(read, export_link_out)
+
+    def _folders(self, codec: ContentCodec, user_id: uuid.UUID) -> AsyncIterator[bytes]:
+        def read(db: AsyncSession, last: Any) -> Awaitable[Sequence[Any]]:
+            after = None if last is None else (last.position, last.id)
+            return folders_repository.list_owned(
+                db, owner_id=user_id, after=after, limit=self.page_size
+            )
+
+        return self._items(read, lambda row: folder_out(codec, row))
 
     async def _shares(self, codec: ContentCodec, user_id: uuid.UUID) -> bytes:
         async with self.database.session() as db:

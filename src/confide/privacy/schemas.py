@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from confide.approvals.schemas import ApprovalOut
 from confide.audit.schemas import AuditEventOut
+from confide.folders.schemas import FolderOut
+from confide.links.schemas import ExportShareLink
 from confide.memories.schemas import MemoryOut
 from confide.preferences.schemas import SettingsOut
 from confide.threads.schemas import MessageOut
@@ -37,6 +39,9 @@ class ExportThreadHead(BaseModel):
     title: str | None
     created_at: datetime
     last_activity_at: datetime
+    folder_id: uuid.UUID | None = Field(default=None, description="One of `folders`.")
+    pinned_at: datetime | None = None
+    archived_at: datetime | None = None
 
 
 class ExportThread(ExportThreadHead):
@@ -94,6 +99,10 @@ class AccountExport(BaseModel):
     )
     sessions: list[ExportSession]
     audit_events: list[AuditEventOut] = Field(description="The events the user is the actor of.")
+    share_links: list[ExportShareLink] = Field(
+        description="Every share link of the user's (never its token: only its hash is kept)."
+    )
+    folders: list[FolderOut] = Field(description="The user's folders, in their order.")
     shares: ExportShares
 
 

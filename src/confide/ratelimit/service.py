@@ -3,7 +3,8 @@
 The sliding window counter keeps two counters per key (this window and the last), so a hit
 costs the same whatever the budget's size, where a moving window keeps one entry per hit.
 A hit and the read of what it leaves (the headers' figures) are one `Counter.acquire`
-(storage.py: one round trip on Redis).
+(storage.py: one round trip on Redis); a run start's three budgets are one
+`Counter.acquire_many` (one round trip for the three).
 """
 
 from __future__ import annotations
@@ -64,11 +65,21 @@ class RateLimits:
         """Spend one unit of `item` for `key`; RateLimited past it."""
         expiry = item.get_expiry()
         allowed, window = await self.counter.acquire(_key(item, key), item.amount, expiry)
-        remaining, reset_in = window_stats(item.amount, expiry, window)
-        reset = max(1, math.ceil(reset_in))
-        if not allowed:
-            raise RateLimited(what=what, retry_after=reset, limit=item.amount)
-        return Quota(limit=item.amount, remaining=remaining, reset_seconds=reset)
+        return _quota(item, allowed, window, what)
+
+    async def hit_all(self, hits: list[Hit]) -> Quota:
+        """Spend one unit of each budget in turn, in one call of the counter (one round trip
+        on Redis); RateLimited at the first one past it, the budgets after it not counted.
+        The tightest quota of them."""
+        counted = await self.counter.acquire_many(
+            [(_key(item, key), item.amount, item.get_expiry()) for item, key, _ in hits]
+        )
+        quota: Quota | None = None
+        for (item, _, what), (allowed, window) in zip(hits, counted, strict=False):
+            left = _quota(item, allowed, window, what)  # raises for the one that refused
+            quota = left if quota is None else quota.tighter(left)
+        assert quota is not None, "no budgets"
+        return quota
 
     async def api(self, principal: Principal) -> Quota | None:
         """One API request of the caller's. None when the storage (Redis) cannot be reached:
@@ -97,28 +108,39 @@ class RateLimits:
         run one refuses is not counted by the wider ones)."""
         budgets = self.budgets.for_roles(principal.roles)
         user = _id(principal.user_id)
-        quota = await self.hit(
-            budgets.runs_per_session,
-            "runs-session",
-            _id(principal.session_id),
-            what="messages in this session",
-        )
-        quota = quota.tighter(
-            await self.hit(
-                budgets.runs_per_channel,
-                "runs-channel",
-                user,
-                channel,
-                what=f"messages over {'the WebSocket' if channel == 'websocket' else 'HTTP'}",
-            )
-        )
-        return quota.tighter(
-            await self.hit(budgets.runs_per_user, "runs-user", user, what="messages")
+        over = "the WebSocket" if channel == "websocket" else "HTTP"
+        return await self.hit_all(
+            [
+                (
+                    budgets.runs_per_session,
+                    ("runs-session", _id(principal.session_id)),
+                    "messages in this session",
+                ),
+                (
+                    budgets.runs_per_channel,
+                    ("runs-channel", user, channel),
+                    f"messages over {over}",
+                ),
+                (budgets.runs_per_user, ("runs-user", user), "messages"),
+            ]
         )
 
     async def ip(self, budget: IpBudget, client: str) -> Quota:
         """One request of a client IP (or /64) to a route with a per-IP budget."""
         return await self.hit(budget.item, "ip", budget.name, client, what=budget.what)
+
+
+# One budget of `hit_all`: the item, the identifiers of its key, what its 429 says.
+Hit = tuple[RateLimitItem, tuple[str, ...], str]
+
+
+def _quota(item: RateLimitItem, allowed: bool, window: Window, what: str) -> Quota:
+    """The quota a hit of `item` left; RateLimited if the hit was refused."""
+    remaining, reset_in = window_stats(item.amount, item.get_expiry(), window)
+    reset = max(1, math.ceil(reset_in))
+    if not allowed:
+        raise RateLimited(what=what, retry_after=reset, limit=item.amount)
+    return Quota(limit=item.amount, remaining=remaining, reset_seconds=reset)
 
 
 def window_stats(amount: int, expiry: int, window: Window) -> tuple[int, float]:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from limits.aio.storage import RedisStorage
 from limits.aio.storage.redis.redispy import RedispyBridge
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from confide.shared.redis import KEY_PREFIX
@@ -30,10 +31,19 @@ KEY_PREFIX_RATE_LIMITS = f"{KEY_PREFIX}ratelimit"
 Window = tuple[int, float, int, float]
 
 
+# One budget of an `acquire_many`: its key, its amount and its window's length in seconds.
+Budget = tuple[str, int, int]
+
+
 class Counter(Protocol):
     """Spends one unit of a sliding-window budget and reads the window it leaves."""
 
     async def acquire(self, key: str, limit: int, expiry: int) -> tuple[bool, Window]: ...
+
+    async def acquire_many(self, budgets: list[Budget]) -> list[tuple[bool, Window]]:
+        """`acquire` of each budget in turn, up to and including the first that refuses: the
+        budgets after it are not counted. The answers of those counted, in order."""
+        ...
 
 
 class MemoryCounter:
@@ -75,6 +85,14 @@ class MemoryCounter:
             self._sweep(now)
         return allowed, (previous, left if previous else 0.0, current, left + expiry)
 
+    async def acquire_many(self, budgets: list[Budget]) -> list[tuple[bool, Window]]:
+        answers: list[tuple[bool, Window]] = []
+        for key, limit, expiry in budgets:
+            answers.append(await self.acquire(key, limit, expiry))
+            if not answers[-1][0]:
+                break
+        return answers
+
     def __len__(self) -> int:
         return len(self._windows)
 
@@ -112,13 +130,11 @@ class RedisCounter:
         bridge = self.storage.bridge
         assert isinstance(bridge, RedispyBridge)  # implementation="redispy"
         self.bridge = bridge
+        self._many: AsyncScript | None = None  # registered at the first acquire_many
 
     async def acquire(self, key: str, limit: int, expiry: int) -> tuple[bool, Window]:
         bridge = self.bridge
-        keys = (
-            bridge.prefixed_key(self.storage._previous_window_key(key)),
-            bridge.prefixed_key(self.storage._current_window_key(key)),
-        )
+        keys = self._keys(key)
         try:
             acquired, window = await self._send(keys, limit, expiry)
         except NoScriptError:  # Redis restarted (or flushed its scripts) since they loaded
@@ -134,6 +150,60 @@ class RedisCounter:
         pipe.evalsha(bridge.lua_sliding_window.sha, 2, *keys, expiry)
         answers: list[Any] = await pipe.execute()
         return answers
+
+    async def acquire_many(self, budgets: list[Budget]) -> list[tuple[bool, Window]]:
+        """All the budgets in one script call (`_ACQUIRE_MANY`: limits' two scripts as
+        functions, called budget by budget, stopping after the first refusal). A chat run
+        counts three budgets: one round trip instead of three, and 62-71 % less CPU a run
+        start (bench/ratelimit_bench.py, its second table: 382 against 146 us)."""
+        keys: list[str] = []
+        args: list[int] = []
+        for key, limit, expiry in budgets:
+            keys.extend(self._keys(key))
+            args.extend((limit, expiry))
+        if self._many is None:
+            bridge = self.bridge
+            self._many = self.redis.register_script(
+                _ACQUIRE_MANY.format(
+                    acquire=bridge.SCRIPT_ACQUIRE_SLIDING_WINDOW.decode(),
+                    window=bridge.SCRIPT_SLIDING_WINDOW.decode(),
+                )
+            )
+        # redis-py's script call sends EVALSHA and, on NOSCRIPT (Redis restarted), loads it.
+        answer: list[Any] = await self._many(keys=keys, args=args)
+        return [(bool(answer[i]), _window(answer[i + 1])) for i in range(0, len(answer), 2)]
+
+    def _keys(self, key: str) -> tuple[str, str]:
+        bridge = self.bridge
+        return (
+            bridge.prefixed_key(self.storage._previous_window_key(key)),
+            bridge.prefixed_key(self.storage._current_window_key(key)),
+        )
+
+
+# limits' acquire and read scripts (the storage's own text, so the keys and arithmetic stay
+# the library's) as two functions, called for each budget: KEYS holds two keys a budget, ARGV
+# its amount and window length. The answer: 1 or 0 and the window read, per budget counted.
+_ACQUIRE_MANY = """
+local function acquire(KEYS, ARGV)
+{acquire}
+end
+local function window(KEYS, ARGV)
+{window}
+end
+local answer = {{}}
+for i = 1, #KEYS / 2 do
+    local keys = {{KEYS[2 * i - 1], KEYS[2 * i]}}
+    local limit, expiry = ARGV[2 * i - 1], ARGV[2 * i]
+    local allowed = acquire(keys, {{limit, expiry, 1}}) and 1 or 0
+    answer[#answer + 1] = allowed
+    answer[#answer + 1] = window(keys, {{expiry}})
+    if allowed == 0 then
+        break
+    end
+end
+return answer
+"""
 
 
 def _window(answer: list[int | bytes | None] | None) -> Window:

@@ -20,8 +20,15 @@ from confide.http import access_log_fields
 from confide.logs import request_id_var
 from confide.ratelimit.dependencies import RunBudget
 from confide.runs.events import EventBase, ends_stream
-from confide.runs.schemas import EventId, RunOut, RunResult, SendMessage
-from confide.runs.service import RunService
+from confide.runs.schemas import (
+    EditMessage,
+    EventId,
+    Regenerate,
+    RunOut,
+    RunResult,
+    SendMessage,
+)
+from confide.runs.service import Launched, RunService
 
 router = APIRouter(prefix="/api", tags=["runs"])
 
@@ -34,6 +41,14 @@ EVENT_STREAM: dict[int | str, dict[str, Any]] = {
         "`data:` one `RunEvent` (its `id:` and `event:` lines repeat `id` and `type`).",
     }
 }
+# What every way of starting a run may answer besides the run itself.
+RUN_ANSWERS: dict[int | str, dict[str, Any]] = {
+    **EVENT_STREAM,
+    409: {"description": "A run is in progress on this thread (`run_in_progress`)"},
+    429: {"description": "Past a run budget (`rate_limited`; `Retry-After`)"},
+    502: {"description": "The model failed (`model_error`, `model_unreachable`, ...)"},
+    504: {"description": "The model timed out (`model_timeout`)"},
+}
 
 
 async def run_service(request: Request) -> RunService:
@@ -44,17 +59,7 @@ async def run_service(request: Request) -> RunService:
 Runs = Annotated[RunService, Depends(run_service)]
 
 
-@router.post(
-    "/threads/{thread_id}/messages",
-    response_model=RunResult,
-    responses={
-        **EVENT_STREAM,
-        409: {"description": "A run is in progress on this thread (`run_in_progress`)"},
-        429: {"description": "Past a run budget (`rate_limited`; `Retry-After`)"},
-        502: {"description": "The model failed (`model_error`, `model_unreachable`, ...)"},
-        504: {"description": "The model timed out (`model_timeout`)"},
-    },
-)
+@router.post("/threads/{thread_id}/messages", response_model=RunResult, responses=RUN_ANSWERS)
 async def send_message(
     thread_id: uuid.UUID,
     body: SendMessage,
@@ -63,9 +68,71 @@ async def send_message(
     runs: Runs,
     _budget: RunBudget,
 ) -> Response:
-    """Send a message: the agent answers, calling tools as it needs. With `Accept:
+    """Send a message: the agent answers, calling tools as it needs. The message follows the
+    end of the thread's active path, or `parent_id` (a new branch from there). With `Accept:
     text/event-stream` the answer streams as SSE events; otherwise it is returned whole."""
-    launched = await runs.start(principal, thread_id, body.content)
+    launched = await runs.start(
+        principal, thread_id, body.content, parent_id=body.parent_id, file_ids=body.file_ids
+    )
+    return await _answer(request, principal, runs, launched)
+
+
+@router.post(
+    "/threads/{thread_id}/messages/{message_id}/edit",
+    response_model=RunResult,
+    responses=RUN_ANSWERS,
+)
+async def edit_message(
+    thread_id: uuid.UUID,
+    message_id: uuid.UUID,
+    body: EditMessage,
+    request: Request,
+    principal: ThreadWriter,
+    runs: Runs,
+    _budget: RunBudget,
+) -> Response:
+    """Edit a user message: its new version goes beside it (the old one and its answers
+    stay, a branch away) and the agent answers it, as `POST .../messages` does."""
+    launched = await runs.edit(
+        principal, thread_id, message_id, body.content, file_ids=body.file_ids
+    )
+    return await _answer(request, principal, runs, launched)
+
+
+@router.post("/runs/{run_id}/regenerate", response_model=RunResult, responses=RUN_ANSWERS)
+async def regenerate_run(
+    run_id: uuid.UUID,
+    request: Request,
+    principal: ThreadWriter,
+    runs: Runs,
+    _budget: RunBudget,
+    body: Regenerate | None = None,
+) -> Response:
+    """Answer again the user message this run answered (optionally with another agent): the
+    new answer goes beside the old one, which stays a branch away."""
+    agent_id = body.agent_id if body is not None else None
+    launched = await runs.regenerate(principal, run_id, agent_id=agent_id)
+    return await _answer(request, principal, runs, launched)
+
+
+@router.post("/runs/{run_id}/continue", response_model=RunResult, responses=RUN_ANSWERS)
+async def continue_run(
+    run_id: uuid.UUID,
+    request: Request,
+    principal: ThreadWriter,
+    runs: Runs,
+    _budget: RunBudget,
+) -> Response:
+    """Go on with the answer this run gave (one stopped midway, say): the model continues
+    from where it ended, in a new message after it."""
+    launched = await runs.continue_(principal, run_id)
+    return await _answer(request, principal, runs, launched)
+
+
+async def _answer(
+    request: Request, principal: ThreadWriter, runs: RunService, launched: Launched
+) -> Response:
+    """A run just started, as SSE or (waited for) whole."""
     if SSE in request.headers.get("accept", ""):
         return _sse(request, runs.events(launched))
     result = await runs.result(principal, launched)

@@ -13,11 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from confide.threads.schemas import MessageOut
-
-ToolStatus = Literal[
-    "ok", "error", "timeout", "unknown_tool", "invalid_arguments", "cancelled", "denied"
-]
+from confide.threads.schemas import MessageOut, ToolStatus
 
 
 class EventBase(BaseModel):

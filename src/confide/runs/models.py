@@ -28,6 +28,8 @@ class Run(IdMixin, Base):
             sqlite_where=text("status IN ('running', 'waiting')"),
             postgresql_where=text("status IN ('running', 'waiting')"),
         ),
+        # A user's runs by time: the usage summary of a period (usage/repository.py).
+        Index("ix_runs_user_created", "user_id", "created_at"),
     )
 
     thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
@@ -47,6 +49,9 @@ class Run(IdMixin, Base):
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
     # The job that goes on with a run resumed after a wait (NULL: `run_job_key`).
     job_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The message the run's answer follows: the user message it answers (a regenerated run:
+    # the same one as the run it regenerates; a continued one: the answer it continues).
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
 
 
 @dataclass(slots=True)
@@ -65,6 +70,11 @@ class RunState:
     error_detail: str | None = None
     finished_at: datetime | None = None
     worker_id: str | None = None  # the process executing it, which alone may write it
+    # The last message of the path it writes (its next message follows it), and whether that
+    # message may already have other replies (a regenerated or continued run's first answer).
+    tail_id: uuid.UUID | None = None
+    branching: bool = False
+    parent_id: uuid.UUID | None = None  # the message its answer follows (`Run.parent_id`)
 
 
 # "In progress", written out in the SQL rather than bound: only then can SQLite see that the

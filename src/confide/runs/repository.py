@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from confide.auth.models import User
 from confide.runs.events import TERMINAL
 from confide.runs.models import IS_ACTIVE, IS_RUNNING, RUNNING, WAITING, Run, RunEvent
-from confide.threads.models import ThreadShare
+from confide.threads.models import Message, ThreadShare
 from confide.threads.repository import Executor
 
 _INSERT_RUN = insert(Run)
@@ -48,6 +48,7 @@ _RUN_COLUMNS = (
     Run.finished_at,
     Run.worker_id,
     Run.lease_until,
+    Run.parent_id,
 )
 _OWNED_RUN = select(*_RUN_COLUMNS).where(
     Run.id == bindparam("b_run"), Run.user_id == bindparam("b_user")
@@ -254,3 +255,28 @@ async def final_event(db: Executor, run_id: uuid.UUID) -> Any:
 
 async def last_event_seq(db: Executor, run_id: uuid.UUID) -> int:
     return int((await db.execute(_LAST_EVENT_SEQ, {"b_run": run_id})).scalar_one_or_none() or 0)
+
+
+_ANSWERED_MESSAGE = select(Run.parent_id).where(Run.id == bindparam("b_run"))
+
+
+async def answered_message(db: Executor, run_id: uuid.UUID) -> uuid.UUID | None:
+    """The message a run answered (the user message for most runs), which a regenerated run
+    answers again; None for a run from before branches that has none."""
+    return (await db.execute(_ANSWERED_MESSAGE, {"b_run": run_id})).scalar_one_or_none()
+
+
+async def last_answer(db: Executor, thread_id: uuid.UUID, run_id: uuid.UUID) -> uuid.UUID | None:
+    """The run's last message if it is an answer in words (an assistant message without tool
+    calls, cut short or not), which a continued run goes on from; None otherwise."""
+    row = (
+        await db.execute(
+            select(Message.id, Message.role, Message.tool_calls)
+            .where(Message.thread_id == thread_id, Message.run_id == run_id)
+            .order_by(Message.seq.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    if row is None or row.role != "assistant" or row.tool_calls is not None:
+        return None
+    return uuid.UUID(str(row.id))

@@ -48,8 +48,10 @@ from confide.runs.events import (
 from confide.runs.model_step import ModelLimits, RunFailure, stream_response
 from confide.runs.models import RunState
 from confide.runs.store import PendingCall, RunLost, RunStore, closing_events, log_run_end
-from confide.threads.schemas import MessageOut
+from confide.threads.schemas import MessageOut, ToolStatus
+from confide.threads.schemas import ToolOutcome as CallOutcome  # as stored (agents': as run)
 from confide.threads.service import NewMessage
+from confide.usage.timing import RequestClock
 
 log = logging.getLogger("confide.runs")
 
@@ -71,6 +73,7 @@ class RunJob:
     limits: ModelLimits
     tool_timeout: float
     settings: ModelSettings
+    clock: RequestClock = field(default_factory=RequestClock)  # the model request's timing
     new_messages: list[MessageOut] = field(default_factory=list)
     unsaved: list[EventBase] = field(default_factory=list)
     status: str = "running"
@@ -194,6 +197,9 @@ class RunManager:
                 upstream=job.error_detail,
             )
             partial = "".join(job.draft) or (job.final.content if job.final else None)
+            # What is known of the cut answer's request: its time so far, or all of it.
+            final_usage = job.final.usage if job.final else None
+            cut_usage = job.clock.so_far() if job.draft else final_usage
             async with job.writes:
                 closed = await self.store.finish(
                     job.run.id,
@@ -202,6 +208,7 @@ class RunManager:
                     error=job.error,
                     error_detail=job.error_detail,
                     partial=partial,
+                    partial_usage=cut_usage,
                 )
             if closed is None:  # another process closed it meanwhile
                 job.channel.close()
@@ -271,16 +278,20 @@ class RunManager:
             ]
         )
         run_id = job.run.id
+        clock = job.clock
 
         def on_text(text: str) -> None:
+            clock.heard()
             job.draft.append(text)
             job.emit(MessageDelta(run_id=run_id, delta=text))
 
         for _ in range(job.max_steps):
             job.draft = []
+            clock.start()
             response = await stream_response(
                 job.model, messages, job.settings, parameters, limits=job.limits, on_text=on_text
             )
+            usage = clock.usage(response)
             messages.append(response)
             text = "".join(p.content for p in response.parts if isinstance(p, TextPart))
             calls = [p for p in response.parts if isinstance(p, ToolCallPart)]
@@ -300,6 +311,7 @@ class RunManager:
                     for call in calls
                 ]
                 or None,
+                usage=usage,
             )
             if not calls:  # the final answer: stored with the run's outcome (`_complete`)
                 job.final, job.draft = answer, []
@@ -369,6 +381,7 @@ class RunManager:
                 content=content,
                 tool_call_id=call.tool_call_id,
                 name=call.tool_name,
+                tool=CallOutcome(status=outcome.status, duration_ms=round(outcome.duration_ms, 3)),
             ),
         )
         job.emit(
@@ -473,16 +486,24 @@ class RunManager:
                 arguments=approval.arguments if approval else "{}",
             )
         )
-        stored = await self._store(
-            job, NewMessage(role="tool", content=content, tool_call_id=call_id, name=tool)
-        )
         answered = approval is not None and approval.status == "answered"
+        status: ToolStatus = "ok" if answered else "denied"
+        stored = await self._store(
+            job,
+            NewMessage(
+                role="tool",
+                content=content,
+                tool_call_id=call_id,
+                name=tool,
+                tool=CallOutcome(status=status),
+            ),
+        )
         job.emit(
             ToolFinished(
                 run_id=run_id,
                 tool_call_id=call_id,
                 name=tool,
-                status="ok" if answered else "denied",
+                status=status,
                 result=content,
             )
         )

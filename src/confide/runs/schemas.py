@@ -31,10 +31,51 @@ Content = Annotated[
 EventId = Annotated[int, Field(ge=0, description="Replay events after this id.")]
 
 
+MAX_FILES = 10
+
+ParentId = Annotated[
+    uuid.UUID | None,
+    Field(
+        default=None,
+        description="The message the new one follows: another branch of the thread (default: "
+        "the end of its active path).",
+    ),
+]
+FileIds = Annotated[
+    list[uuid.UUID],
+    Field(
+        default_factory=list,
+        max_length=MAX_FILES,
+        description="Uploaded files (`POST /api/files`) to attach to the message.",
+    ),
+]
+
+
 class SendMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     content: Content
+    parent_id: ParentId = None
+    file_ids: FileIds
+
+
+class EditMessage(BaseModel):
+    """A new version of a user message: a new branch beside it, answered by the agent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: Content
+    file_ids: FileIds
+
+
+class Regenerate(BaseModel):
+    """A new answer to the user message a run answered, beside its answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: str | None = Field(
+        default=None, max_length=64, description="Another agent to answer (default: the run's)."
+    )
 
 
 RunStatus = Literal["running", "waiting", "completed", "failed", "cancelled"]
@@ -55,11 +96,16 @@ class RunOut(BaseModel):
     )
     created_at: datetime
     finished_at: datetime | None
+    parent_id: uuid.UUID | None = Field(
+        default=None,
+        description="The message the run's answer follows: the user message it answers (a "
+        "continued run: the answer it continues).",
+    )
 
 
 class RunResult(BaseModel):
     """A whole turn, for a JSON client: the run and the messages it stored (the user's
-    first)."""
+    first; a regenerated or continued run stores no user message)."""
 
     run: RunOut
     messages: list[MessageOut]
@@ -83,6 +129,8 @@ class WsSend(BaseModel):
     type: Literal["send"]
     thread_id: uuid.UUID
     content: Content
+    parent_id: ParentId = None
+    file_ids: FileIds
 
 
 WsClientMessage = Annotated[WsSubscribe | WsSend, Field(discriminator="type")]

@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,7 +31,7 @@ from confide.auth.cache import Principal
 from confide.config import Settings
 from confide.db.base import utcnow
 from confide.db.engine import Database
-from confide.errors import NotFound
+from confide.errors import Conflict, NotFound
 from confide.jobs import JobQueue
 from confide.runs import repository
 from confide.runs.bus import EventBus
@@ -42,7 +42,7 @@ from confide.runs.model_step import ModelLimits
 from confide.runs.models import RUNNING, WAITING, RunState
 from confide.runs.runner import CANCELLED, RunJob, RunManager, model_settings
 from confide.runs.schemas import RunOut, RunResult
-from confide.runs.store import Choice, RunStore, past_waits_dropped
+from confide.runs.store import Choice, RunStore, Turn, past_waits_dropped
 from confide.shared.broadcast import Broadcast
 from confide.shared.redis import key
 from confide.threads.schemas import MessageOut
@@ -56,6 +56,7 @@ from confide.threads.visibility import (
 )
 
 if TYPE_CHECKING:
+    from confide.folders.titles import ThreadTitles
     from confide.memories.hooks import RunMemories
 
 DEFAULT_CONTEXT_TOKENS = 32_768
@@ -91,10 +92,20 @@ class RunNotFound(NotFound):
     title = "No such run"
 
 
+class NothingToContinue(Conflict):
+    code = "nothing_to_continue"
+    title = "This run's last message is not an answer that can be continued"
+
+
+class CannotRegenerate(Conflict):
+    code = "cannot_regenerate"
+    title = "This run has no user message to answer again"
+
+
 @dataclass(frozen=True, slots=True)
 class Launched:
     run: RunState
-    user_message: MessageOut
+    user_message: MessageOut | None  # None: a regenerated or continued run stores none
     job: RunJob | None  # when this process executes the run itself (the in-process queue)
 
 
@@ -134,6 +145,7 @@ class RunService:
         self._taking: set[uuid.UUID] = set()
         self.broadcast: Broadcast | None = None  # with Redis: cancels reach every process
         self.memories: RunMemories | None = None  # the user's memories, in and out of runs
+        self.titles: ThreadTitles | None = None  # a thread's title by its model, after a run
         self.mcp: McpTools | None = None  # tools of MCP servers (mcp/), when agents have some
 
     def agent_tools(self, agent: AgentDefinition) -> ToolRegistry:
@@ -148,14 +160,70 @@ class RunService:
             specs.extend(self.mcp.tools_for(agent))
         return ToolRegistry(specs)
 
-    async def start(self, principal: Principal, thread_id: uuid.UUID, content: str) -> Launched:
-        """Store the user's message and start the agent's turn in the background."""
+    async def start(
+        self,
+        principal: Principal,
+        thread_id: uuid.UUID,
+        content: str,
+        *,
+        parent_id: uuid.UUID | None = None,
+        file_ids: Sequence[uuid.UUID] = (),
+    ) -> Launched:
+        """Store the user's message (at the end of the thread's active path, or after
+        `parent_id`: a new branch) and start the agent's turn in the background."""
+        turn = Turn(content=content, parent_id=parent_id, file_ids=tuple(file_ids))
+        return await self._launch(principal, thread_id, turn)
+
+    async def edit(
+        self,
+        principal: Principal,
+        thread_id: uuid.UUID,
+        message_id: uuid.UUID,
+        content: str,
+        *,
+        file_ids: Sequence[uuid.UUID] = (),
+    ) -> Launched:
+        """A new version of a user message, beside it (a new branch), answered by the agent."""
+        turn = Turn(content=content, edit_of=message_id, file_ids=tuple(file_ids))
+        return await self._launch(principal, thread_id, turn)
+
+    async def regenerate(
+        self, principal: Principal, run_id: uuid.UUID, *, agent_id: str | None = None
+    ) -> Launched:
+        """Another answer to the user message an ended run of the caller's own thread
+        answered, beside that run's answer; by another agent if `agent_id` says so."""
+        old = await self.owned(principal, run_id)
+        async with self.database.connect() as conn:
+            question = await repository.answered_message(conn, run_id)
+        if question is None:
+            raise CannotRegenerate
+        return await self._launch(principal, old.thread_id, Turn(after=question), agent_id=agent_id)
+
+    async def continue_(self, principal: Principal, run_id: uuid.UUID) -> Launched:
+        """More of the answer an ended run of the caller's own thread gave (e.g. stopped
+        midway): a new answer after it, the model asked to go on from where it stopped."""
+        old = await self.owned(principal, run_id)
+        async with self.database.connect() as conn:
+            last = await repository.last_answer(conn, old.thread_id, run_id)
+        if last is None:
+            raise NothingToContinue
+        return await self._launch(principal, old.thread_id, Turn(after=last))
+
+    async def _launch(
+        self,
+        principal: Principal,
+        thread_id: uuid.UUID,
+        turn: Turn,
+        *,
+        agent_id: str | None = None,
+    ) -> Launched:
         chosen: list[AgentDefinition] = []
         system_prompt = ""
 
-        def choose(agent_id: str) -> Choice:
+        def choose(thread_agent_id: str) -> Choice:
             nonlocal system_prompt
-            agent = self.agents.get_for(principal, agent_id)  # it may have been withdrawn
+            # The agent may have been withdrawn, or (another agent) not be the caller's.
+            agent = self.agents.get_for(principal, agent_id or thread_agent_id)
             chosen.append(agent)
             system_prompt = render_system_prompt(
                 agent, display_name=principal.display_name, today=date.today()
@@ -164,6 +232,7 @@ class RunService:
                 agent_id=agent.id,
                 model=agent.model.name,
                 history_budget=self.history_budget(agent, system_prompt),
+                vision=takes_images(agent),
             )
 
         # This process executes the run itself (and holds it from the start) unless runs go
@@ -177,7 +246,7 @@ class RunService:
             started = await self.store.start(
                 owner_id=principal.user_id,
                 thread_id=thread_id,
-                content=content,
+                turn=turn,
                 choose=choose,
                 worker_id=self.identity.worker_id if here else None,
             )
@@ -245,19 +314,23 @@ class RunService:
                 job.system_prompt += await self.memories.prompt_for(job.run.user_id)
             await self.manager.run(job)
             if self.memories is not None and job.status == "completed":
-                await self.memories.after_run(job.run.id)
+                await self.memories.after_run(job)
+            if self.titles is not None and job.status == "completed":
+                await self.titles.after_run(
+                    run_id=job.run.id, thread_id=job.run.thread_id, agent_id=job.agent.id
+                )
 
     async def _take(self, run_id: uuid.UUID) -> RunJob | None:
         """Claim a queued run and prepare it; None when there is nothing to execute."""
         chosen: list[tuple[AgentDefinition, str]] = []
 
-        def budget(run: RunState, display_name: str | None) -> int | None:
+        def budget(run: RunState, display_name: str | None) -> tuple[int, bool] | None:
             agent = self.agents.agents.get(run.agent_id)
             if agent is None:  # withdrawn from the configuration since the run was queued
                 return None
             prompt = render_system_prompt(agent, display_name=display_name, today=date.today())
             chosen.append((agent, prompt))
-            return self.history_budget(agent, prompt)
+            return self.history_budget(agent, prompt), takes_images(agent)
 
         claim = await self.store.claim(run_id, self.identity.worker_id, budget)
         run = claim.run
@@ -522,7 +595,7 @@ class RunService:
 
     async def result(self, principal: Principal, launched: Launched) -> RunResult:
         """Wait for a run's end (it goes on if the caller leaves); the run and its messages."""
-        messages = [launched.user_message]
+        messages = [launched.user_message] if launched.user_message is not None else []
         async for event in self.events(launched):
             if isinstance(event, MessageCompleted):
                 messages.append(event.message)
@@ -533,6 +606,11 @@ class RunService:
         else:
             out = await self.owned(principal, launched.run.id)
         return RunResult(run=out, messages=messages)
+
+
+def takes_images(agent: AgentDefinition) -> bool:
+    """Whether the agent's model is declared to take images (`vision = true`)."""
+    return bool(getattr(agent, "vision", False))
 
 
 async def _replay(events: list[EventBase]) -> AsyncIterator[EventBase]:

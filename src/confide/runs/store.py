@@ -38,18 +38,36 @@ from confide.runs.events import (
 )
 from confide.runs.models import RUNNING, WAITING, RunState
 from confide.storage.codec import ContentCodec, Vault, decode_json
-from confide.threads.repository import Executor, owned_agent_id
-from confide.threads.schemas import MessageOut
-from confide.threads.service import MessageLog, NewMessage, ThreadNotFound, estimate_tokens
+from confide.threads import paths
+from confide.threads.attachments import Attachments
+from confide.threads.repository import Executor, owned_head
+from confide.threads.schemas import MessageOut, MessageUsage, ToolOutcome
+from confide.threads.service import (
+    MessageLog,
+    MessageNotFound,
+    NewMessage,
+    ThreadNotFound,
+    estimate_tokens,
+)
 
 log = logging.getLogger("confide.runs")
 
 INTERRUPTED_TOOL_RESULT = "Cancelled: the run ended before this tool call finished."
+# What the model is asked when the path it answers ends at an answer of its own (a continued
+# run): not stored, so no path ever shows it.
+CONTINUE_PROMPT = (
+    "Continue your previous answer exactly where it stopped, without repeating any of it."
+)
 
 
 class RunInProgress(Conflict):
     code = "run_in_progress"
     title = "A run is already in progress on this thread"
+
+
+class NotAUserMessage(Conflict):
+    code = "not_a_user_message"
+    title = "Only a user message can be edited"
 
 
 class RunLost(Exception):
@@ -94,11 +112,28 @@ class PendingCall:
 
 
 @dataclass(frozen=True, slots=True)
+class Turn:
+    """Where a run starts in its thread's tree, and with what.
+
+    - a message (`content`) at the end of the active path, or after `parent_id` (a branch);
+    - a new version of the user message `edit_of` (`content`), beside it;
+    - no message (`after`): another answer after a user message (regenerate), or more of an
+      answer (continue)."""
+
+    content: str | None = None
+    parent_id: uuid.UUID | None = None
+    edit_of: uuid.UUID | None = None
+    after: uuid.UUID | None = None
+    file_ids: tuple[uuid.UUID, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Started:
-    """A run just created: its state, the user's stored message, the conversation so far."""
+    """A run just created: its state, the user's stored message (None: a run that answers
+    after an existing message), the conversation so far."""
 
     run: RunState
-    user_message: MessageOut
+    user_message: MessageOut | None
     history: list[dict[str, Any]]  # OpenAI's format, the user's message last
 
 
@@ -109,50 +144,75 @@ class Choice:
     agent_id: str
     model: str
     history_budget: int
+    vision: bool = False  # the model takes images
 
 
 class RunStore:
-    def __init__(self, database: Database, vault: Vault, *, lease_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        vault: Vault,
+        *,
+        lease_seconds: float = 30.0,
+        attachments: Attachments | None = None,
+    ) -> None:
         self.database = database
         self.vault = vault
-        self.messages = MessageLog(vault)
+        self.messages = MessageLog(vault, attachments)
         self.lease = timedelta(seconds=lease_seconds)
+
+    @property
+    def attachments(self) -> Attachments:
+        return self.messages.attachments
+
+    @attachments.setter
+    def attachments(self, attachments: Attachments) -> None:
+        self.messages.attachments = attachments
 
     async def start(
         self,
         *,
         owner_id: uuid.UUID,
         thread_id: uuid.UUID,
-        content: str,
+        turn: Turn,
         choose: Callable[[str], Choice],
         worker_id: str | None = None,
     ) -> Started:
-        """Create the run and store the user's message, before the model is ever called.
+        """Create the run and store the user's message (if the turn has one), before the model
+        is ever called.
 
-        One transaction: the owner's thread (someone else's is a missing one), the newest
-        history that fits the agent's budget, the run row, the user's message.
-        `choose(thread's agent id)` names the agent and model that will answer.
+        One transaction: the owner's thread (someone else's is a missing one), where in its
+        tree the run starts (`turn`), the newest history of that path that fits the agent's
+        budget, the run row, the user's message and its files. `choose(thread's agent id)`
+        names the agent and model that will answer.
 
         `worker_id`: this process will execute the run itself, so it holds it from the start
         (and reads the history now). None: the run's job is queued, and whichever process takes
         it claims it and reads the history then (`claim`, `history`)."""
         now = utcnow()
         async with self.database.begin() as conn:
-            agent_id = await owned_agent_id(conn, owner_id=owner_id, thread_id=thread_id)
-            if agent_id is None:
+            head = await owned_head(conn, owner_id=owner_id, thread_id=thread_id)
+            if head is None:
                 raise ThreadNotFound
+            agent_id, active_leaf = head
             choice = choose(agent_id)
-            user = NewMessage(role="user", content=content)
+            parent, activate, branching = await self._place(
+                conn, owner_id, thread_id, turn, active_leaf
+            )
+            user = None if turn.content is None else NewMessage(role="user", content=turn.content)
             history = (
                 await self.messages.recent(
                     conn,
                     owner_id=owner_id,
                     thread_id=thread_id,
-                    budget_tokens=choice.history_budget - _estimate(user),
+                    budget_tokens=choice.history_budget - (_estimate(user) if user else 0),
+                    leaf_id=parent,
+                    vision=choice.vision,
                 )
                 if worker_id is not None
                 else []
             )
+            user_id = uuid.uuid4() if user is not None else None
             run = RunState(
                 id=uuid.uuid4(),
                 thread_id=thread_id,
@@ -161,6 +221,9 @@ class RunStore:
                 model=choice.model,
                 created_at=now,
                 worker_id=worker_id,
+                tail_id=user_id or parent,
+                branching=user is None,
+                parent_id=user_id or parent,
             )
             try:
                 await repository.insert_run(
@@ -175,35 +238,87 @@ class RunStore:
                         "created_at": now,
                         "worker_id": worker_id,
                         "lease_until": now + self.lease if worker_id is not None else None,
+                        "parent_id": run.tail_id,
                     },
                 )
             except repository.ThreadBusy:
                 raise RunInProgress from None
-            stored = await self.messages.append(
-                conn,
-                owner_id=owner_id,
-                thread_id=thread_id,
-                messages=[user],
-                run_id=run.id,
-                now=now,
+            message = None
+            if user is not None:
+                stored = await self.messages.append(
+                    conn,
+                    owner_id=owner_id,
+                    thread_id=thread_id,
+                    messages=[user],
+                    run_id=run.id,
+                    now=now,
+                    parent_id=parent,
+                    activate=activate,
+                    branching=branching,
+                    message_ids=[run.tail_id] if run.tail_id else None,
+                )
+                if not stored:
+                    raise ThreadNotFound
+                (message,) = stored
+                if worker_id is not None:
+                    history.append(message.openai())
+                if turn.file_ids:
+                    message.files = await self.attachments.attach(
+                        conn,
+                        owner_id=owner_id,
+                        thread_id=thread_id,
+                        message_id=message.id,
+                        file_ids=turn.file_ids,
+                        vision=choice.vision,
+                    )
+                    if worker_id is not None:  # what the model gets of them, as history has it
+                        parts = await self.attachments.model_parts(
+                            conn, owner_id=owner_id, message_ids=[message.id], vision=choice.vision
+                        )
+                        if message.id in parts:
+                            text = {"type": "text", "text": message.content or ""}
+                            history[-1]["content"] = [text, *parts[message.id]]
+        return Started(run=run, user_message=message, history=asked_to_continue(history))
+
+    async def _place(
+        self,
+        conn: Executor,
+        owner_id: uuid.UUID,
+        thread_id: uuid.UUID,
+        turn: Turn,
+        active_leaf: uuid.UUID | None,
+    ) -> tuple[uuid.UUID | None, bool, bool]:
+        """Where a turn's first message goes: (its parent, whether the thread's active path
+        moves there whatever it was, whether the parent may have other replies)."""
+        if turn.edit_of is not None:
+            row = await paths.message_row(conn, thread_id=thread_id, message_id=turn.edit_of)
+            if row is None:
+                raise MessageNotFound
+            if row.role != "user":
+                raise NotAUserMessage
+            return row.parent_id, True, True
+        if turn.after is not None:
+            if await paths.message_row(conn, thread_id=thread_id, message_id=turn.after) is None:
+                raise MessageNotFound
+            return turn.after, True, True
+        if turn.parent_id is not None and turn.parent_id != active_leaf:
+            await self.messages.check_parent(
+                conn, owner_id=owner_id, thread_id=thread_id, parent_id=turn.parent_id
             )
-            if not stored:
-                raise ThreadNotFound
-        (message,) = stored
-        if worker_id is not None:
-            history.append(message.openai())
-        return Started(run=run, user_message=message, history=history)
+            return turn.parent_id, True, True
+        return active_leaf, False, False
 
     async def claim(
         self,
         run_id: uuid.UUID,
         worker_id: str,
-        budget: Callable[[RunState, str | None], int | None],
+        budget: Callable[[RunState, str | None], tuple[int, bool] | None],
     ) -> Claim:
         """Take a queued run for this process, which then holds it under a lease, and read
         what its turn needs, in one transaction: the user's display name, then the newest
-        history that fits `budget(run, display name)` tokens (None: nothing to read, the run
-        cannot go on). Cancelled midway, the claim is rolled back with the rest."""
+        history of the path it writes that fits `budget(run, display name)`, which says how
+        many tokens and whether the model takes images (None: nothing to read, the run cannot
+        go on). Cancelled midway, the claim is rolled back with the rest."""
         now = utcnow()
         async with self.database.begin() as conn:
             row = await repository.claim(
@@ -219,13 +334,23 @@ class RunStore:
                 model=row.model,
                 created_at=row.created_at,
                 worker_id=worker_id,
+                parent_id=row.parent_id,
             )
-            tokens = budget(run, await repository.display_name(conn, run.user_id))
+            stored = await paths.run_tail(conn, thread_id=run.thread_id, run_id=run.id)
+            run.tail_id, run.branching = stored or row.parent_id, stored is None
+            wanted = budget(run, await repository.display_name(conn, run.user_id))
             history = (
                 []
-                if tokens is None
-                else await self.messages.recent(
-                    conn, owner_id=run.user_id, thread_id=run.thread_id, budget_tokens=tokens
+                if wanted is None
+                else asked_to_continue(
+                    await self.messages.recent(
+                        conn,
+                        owner_id=run.user_id,
+                        thread_id=run.thread_id,
+                        budget_tokens=wanted[0],
+                        leaf_id=run.tail_id,
+                        vision=wanted[1],
+                    )
                 )
             )
             after = await repository.last_event_seq(conn, run_id)
@@ -326,18 +451,36 @@ class RunStore:
         now = utcnow()
         async with self.database.begin() as conn:
             await self._hold(conn, run, now)
-            shown = await self.messages.append(
-                conn,
-                owner_id=run.user_id,
-                thread_id=run.thread_id,
-                messages=messages,
-                run_id=run.id,
-                now=now,
-            )
+            shown = await self._extend(conn, run, messages, now)
             if shown is None:  # deleted while the run went on; nothing left to keep
                 return []
             await self._insert_events(conn, run.id, run.user_id, events)
+        self._moved_on(run, shown)
         return shown
+
+    async def _extend(
+        self, conn: Executor, run: RunState, messages: list[NewMessage], now: datetime
+    ) -> list[MessageOut] | None:
+        """Store a run's messages on the path it writes, after its last."""
+        return await self.messages.append(
+            conn,
+            owner_id=run.user_id,
+            thread_id=run.thread_id,
+            messages=messages,
+            run_id=run.id,
+            now=now,
+            parent_id=run.tail_id,
+            # A regenerated or continued run's first answer: the thread shows its branch now
+            # (not before: a run that stores nothing leaves the thread as it was).
+            activate=run.branching,
+            branching=run.branching,
+        )
+
+    @staticmethod
+    def _moved_on(run: RunState, shown: list[MessageOut]) -> None:
+        """Once stored (committed), a run's messages are where its path goes on from."""
+        if shown:
+            run.tail_id, run.branching = shown[-1].id, False
 
     async def complete(
         self,
@@ -352,20 +495,14 @@ class RunStore:
         now = utcnow()
         async with self.database.begin() as conn:
             await self._hold(conn, run, now)
-            shown = await self.messages.append(
-                conn,
-                owner_id=run.user_id,
-                thread_id=run.thread_id,
-                messages=messages,
-                run_id=run.id,
-                now=now,
-            )
+            shown = await self._extend(conn, run, messages, now)
             if shown is None:
                 return False
             await repository.end_run(
                 conn, run_id=run.id, status="completed", code=None, error=None, detail=None, now=now
             )
             await self._insert_events(conn, run.id, run.user_id, [*events, *closing(shown)])
+        self._moved_on(run, shown)
         run.status, run.finished_at = "completed", now
         return True
 
@@ -389,6 +526,7 @@ class RunStore:
         error: str | None = None,
         error_detail: str | None = None,
         partial: str | None = None,
+        partial_usage: MessageUsage | None = None,
         announce: bool = False,
         after: int = 0,
     ) -> Closed | None:
@@ -415,11 +553,17 @@ class RunStore:
                     content=INTERRUPTED_TOOL_RESULT,
                     tool_call_id=call_id,
                     name=name,
+                    tool=ToolOutcome(status="cancelled"),
                 )
                 for call_id, name in open_calls
             ]
             if partial:
-                new.append(NewMessage(role="assistant", content=partial, interrupted=True))
+                new.append(
+                    NewMessage(
+                        role="assistant", content=partial, interrupted=True, usage=partial_usage
+                    )
+                )
+            stored = await paths.run_tail(conn, thread_id=run.thread_id, run_id=run_id)
             closing = (
                 await self.messages.append(
                     conn,
@@ -428,6 +572,9 @@ class RunStore:
                     messages=new,
                     run_id=run_id,
                     now=now,
+                    parent_id=stored or run.parent_id,
+                    activate=stored is None,
+                    branching=stored is None,
                 )
                 or []
             )
@@ -570,6 +717,14 @@ def closing_events(
         events.append(MessageCompleted(run_id=run_id, message=message))
     events.append(ending(status, code, reason, run_id=run_id))
     return events
+
+
+def asked_to_continue(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The history as the model gets it: a path that ends at an answer of the model's own (a
+    continued run) ends with a request to go on from it, which no path stores."""
+    if history and history[-1]["role"] == "assistant" and not history[-1].get("tool_calls"):
+        return [*history, {"role": "user", "content": CONTINUE_PROMPT}]
+    return history
 
 
 def _estimate(message: NewMessage) -> int:

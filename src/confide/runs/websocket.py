@@ -146,5 +146,11 @@ async def _handle(
     if isinstance(message, WsSubscribe):
         return await runs.follow(principal, message.run_id, message.after, origin=origin)
     await count_websocket_run(websocket, principal)
-    launched = await runs.start(principal, message.thread_id, message.content)
+    launched = await runs.start(
+        principal,
+        message.thread_id,
+        message.content,
+        parent_id=message.parent_id,
+        file_ids=message.file_ids,
+    )
     return runs.events(launched)

@@ -42,6 +42,12 @@ class ContentCodec(Protocol):
     def decode(self, stored: bytes, *, table: str, column: str, row_id: object) -> str:
         """The text `stored` holds; DecryptionFailed when it was not sealed for this place."""
 
+    def encode_bytes(self, data: bytes, *, table: str, column: str, row_id: object) -> bytes:
+        """`encode` for bytes that are not text (an uploaded file's content)."""
+
+    def decode_bytes(self, stored: bytes, *, table: str, column: str, row_id: object) -> bytes:
+        """The bytes `stored` holds; DecryptionFailed when it was not sealed for this place."""
+
     def blind_token(self, word: str) -> bytes:
         """The search index's token for a normalised word (BLIND_TOKEN_BYTES bytes)."""
 
@@ -74,6 +80,12 @@ class PlainCodec:
 
     def decode(self, stored: bytes, *, table: str, column: str, row_id: object) -> str:
         return bytes(stored).decode("utf-8")
+
+    def encode_bytes(self, data: bytes, *, table: str, column: str, row_id: object) -> bytes:
+        return bytes(data)
+
+    def decode_bytes(self, stored: bytes, *, table: str, column: str, row_id: object) -> bytes:
+        return bytes(stored)
 
     def blind_token(self, word: str) -> bytes:
         return blind_token(self._index_key, word)

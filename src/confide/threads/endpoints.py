@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from confide.access.dependencies import ThreadReader, ThreadSharer, ThreadWriter
 from confide.audit.service import Origin
 from confide.db.engine import SessionDep
+from confide.folders.filters import Shelf
+from confide.folders.service import update_thread as organise_thread
 from confide.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -23,6 +25,7 @@ from confide.pagination import (
 )
 from confide.storage.codec import Vault
 from confide.threads.schemas import (
+    ActivePath,
     MessageOut,
     ShareAccepted,
     ShareCreate,
@@ -41,7 +44,9 @@ router = APIRouter(prefix="/api/threads", tags=["threads"])
 # Dependencies are `async def` so FastAPI calls them on the loop, not in a worker thread.
 async def thread_service(request: Request, db: SessionDep) -> ThreadService:
     vault: Vault = request.app.state.vault
-    return ThreadService(db, vault=vault, origin=Origin.of(request))
+    return ThreadService(
+        db, vault=vault, origin=Origin.of(request), attachments=request.app.state.attachments
+    )
 
 
 async def share_service(request: Request, db: SessionDep) -> ShareService:
@@ -83,14 +88,34 @@ async def list_threads(
         Literal["own", "shared"],
         Query(description="`own`: the caller's threads; `shared`: those shared with them."),
     ] = "own",
+    archived: Annotated[
+        bool, Query(description="Own threads: `true` lists only the archived ones.")
+    ] = False,
+    folder_id: Annotated[
+        uuid.UUID | None, Query(description="Own threads: only those in this folder.")
+    ] = None,
+    in_folder: Annotated[
+        bool | None,
+        Query(description="Own threads: `true` only those in a folder, `false` those in none."),
+    ] = None,
+    pinned: Annotated[
+        bool | None, Query(description="Own threads: `true` only pinned ones, `false` the rest.")
+    ] = None,
 ) -> Page[ThreadOut]:
-    """The caller's threads (or those shared with them), newest activity first."""
+    """The caller's threads (or those shared with them), newest activity first. Archived
+    threads are left out unless `archived=true` (then only they are listed)."""
     after = None
     if cursor:
         activity_raw, id_raw = decode_cursor(cursor, length=2)
         after = (cursor_datetime(activity_raw), cursor_uuid(id_raw))
     rows = await threads.list_threads(
-        principal, shared=scope == "shared", agent_id=agent_id, q=q, after=after, limit=limit + 1
+        principal,
+        shared=scope == "shared",
+        agent_id=agent_id,
+        q=q,
+        after=after,
+        limit=limit + 1,
+        shelf=Shelf(archived=archived, folder_id=folder_id, in_folder=in_folder, pinned=pinned),
     )
     next_cursor = None
     if len(rows) > limit:
@@ -106,12 +131,17 @@ async def get_thread(thread_id: uuid.UUID, principal: ThreadReader, threads: Thr
     return out
 
 
-@router.patch("/{thread_id}", response_model=ThreadOut)
-async def rename_thread(
+@router.patch(
+    "/{thread_id}",
+    response_model=ThreadOut,
+    responses={404: {"description": "`thread_not_found`, `folder_not_found`"}},
+)
+async def update_thread(
     thread_id: uuid.UUID, body: ThreadUpdate, principal: ThreadWriter, threads: Threads
 ) -> ThreadOut:
-    """Rename a thread (its owner only)."""
-    thread = await threads.rename(principal, thread_id, body.title)
+    """Rename a thread, move it into one of the caller's folders or out of its folder, pin
+    or archive it (its owner only; any of these, at least one)."""
+    thread = await organise_thread(threads, principal, thread_id, body)
     (out,) = await threads.threads_out(
         [Readable(thread=thread, owner=owner_of(principal), access=Access.OWNER)]
     )
@@ -137,8 +167,17 @@ async def list_messages(
     order: Annotated[
         Literal["asc", "desc"], Query(description="`desc`: newest first (a chat's last page).")
     ] = "asc",
+    path: Annotated[
+        uuid.UUID | None,
+        Query(
+            description="Another path than the active one: the path through this message (and "
+            "on through its newest replies)."
+        ),
+    ] = None,
 ) -> Page[MessageOut]:
-    """A thread's messages in OpenAI chat format, oldest first by default."""
+    """One path of a thread's messages (its active path by default) in OpenAI chat format,
+    oldest first by default; each message says how many siblings it has (edited questions,
+    regenerated answers) and its place among them."""
     after_seq = None
     if cursor:
         (seq,) = decode_cursor(cursor, length=1)
@@ -146,10 +185,28 @@ async def list_messages(
             raise InvalidCursor
         after_seq = seq
     items = await threads.messages(
-        principal, thread_id, after_seq=after_seq, newest_first=order == "desc", limit=limit + 1
+        principal,
+        thread_id,
+        path=path,
+        after_seq=after_seq,
+        newest_first=order == "desc",
+        limit=limit + 1,
     )
     next_cursor = encode_cursor([items[limit - 1].seq]) if len(items) > limit else None
     return Page[MessageOut](items=items[:limit], next_cursor=next_cursor)
+
+
+@router.put("/{thread_id}/active", response_model=ThreadOut)
+async def set_active_path(
+    thread_id: uuid.UUID, body: ActivePath, principal: ThreadWriter, threads: Threads
+) -> ThreadOut:
+    """Switch the path the thread shows and continues (its owner only): to the one through
+    `leaf_id`, any message of the thread, on through its newest replies to a leaf."""
+    thread = await threads.set_active(principal, thread_id, body.leaf_id)
+    (out,) = await threads.threads_out(
+        [Readable(thread=thread, owner=owner_of(principal), access=Access.OWNER)]
+    )
+    return out
 
 
 @router.post("/{thread_id}/shares", status_code=202, response_model=ShareAccepted)

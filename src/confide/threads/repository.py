@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Exists,
     Integer,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Row,
     Select,
     bindparam,
+    case,
     delete,
     exists,
     false,
@@ -26,11 +28,13 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import Uuid as Uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from confide.auth.models import User
 from confide.db.keyset import newest_first_page
+from confide.folders.filters import EVERY_UNARCHIVED, Shelf
 from confide.runs.models import IS_ACTIVE, Run
 from confide.search.filters import WordTokens
 from confide.search.models import SearchTerm
@@ -51,6 +55,29 @@ async def get_owned(
 _OWNED_AGENT = select(Thread.agent_id).where(
     Thread.id == bindparam("b_thread"), Thread.owner_id == bindparam("b_owner")
 )
+
+
+_ACTIVE_LEAF = select(Thread.active_leaf_id).where(Thread.id == bindparam("b_thread"))
+
+
+async def active_leaf(db: Executor, *, thread_id: uuid.UUID) -> uuid.UUID | None:
+    """The end of the thread's active path (None: no messages, or no such thread)."""
+    return (await db.execute(_ACTIVE_LEAF, {"b_thread": thread_id})).scalar_one_or_none()
+
+
+_OWNED_HEAD = select(Thread.agent_id, Thread.active_leaf_id).where(
+    Thread.id == bindparam("b_thread"), Thread.owner_id == bindparam("b_owner")
+)
+
+
+async def owned_head(
+    db: Executor, *, owner_id: uuid.UUID, thread_id: uuid.UUID
+) -> tuple[str, uuid.UUID | None] | None:
+    """The agent and active leaf of the owner's thread (None: no such thread, or someone
+    else's)."""
+    params = {"b_thread": thread_id, "b_owner": owner_id}
+    row = (await db.execute(_OWNED_HEAD, params)).one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 async def owned_agent_id(db: Executor, *, owner_id: uuid.UUID, thread_id: uuid.UUID) -> str | None:
@@ -98,9 +125,12 @@ async def list_owned(
     q: WordTokens | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    shelf: Shelf = EVERY_UNARCHIVED,
 ) -> Sequence[Thread]:
-    """The owner's threads, newest activity first, keyset on (last_activity_at, id)."""
-    stmt = _filtered(select(Thread).where(Thread.owner_id == owner_id), agent_id=agent_id, q=q)
+    """The owner's threads `shelf` picks, newest activity first, keyset on
+    (last_activity_at, id)."""
+    stmt = shelf.apply(select(Thread).where(Thread.owner_id == owner_id))
+    stmt = _filtered(stmt, agent_id=agent_id, q=q)
     stmt = newest_first_page(
         stmt, time=Thread.last_activity_at, key=Thread.id, after=after, limit=limit
     )
@@ -154,21 +184,21 @@ async def get_readable(
 
 # Built once: a thread's message page runs it on every request (a statement built per call
 # cost more CPU than the query; chat_bench "newest 50 of 5,000 messages").
-_READER_ACCESS_ANY = select(Thread.owner_id, shared_with(bindparam("b_user"))).where(
-    Thread.id == bindparam("b_thread")
-)
+_READER_ACCESS_ANY = select(
+    Thread.owner_id, shared_with(bindparam("b_user")), Thread.active_leaf_id
+).where(Thread.id == bindparam("b_thread"))
 _READER_ACCESS = _READER_ACCESS_ANY.where(readable(bindparam("b_user")))
 
 
 async def reader_access(
     db: Executor, *, user_id: uuid.UUID, thread_id: uuid.UUID, any_thread: bool
-) -> tuple[uuid.UUID, bool] | None:
-    """For a thread the user may read: (its owner, whether it is shared with the user);
-    None for one they may not (or none at all)."""
+) -> tuple[uuid.UUID, bool, uuid.UUID | None] | None:
+    """For a thread the user may read: (its owner, whether it is shared with the user, its
+    active leaf); None for one they may not (or none at all)."""
     stmt = _READER_ACCESS_ANY if any_thread else _READER_ACCESS
     params = {"b_user": user_id, "b_thread": thread_id}
     row = (await db.execute(stmt, params)).one_or_none()
-    return None if row is None else (row[0], bool(row[1]))
+    return None if row is None else (row[0], bool(row[1]), row[2])
 
 
 # Shares. Only the owner's paths call these, after checking the thread is theirs.
@@ -268,25 +298,10 @@ async def running_runs(
     return {thread_id: run_id for thread_id, run_id in rows.all()}
 
 
-async def list_messages(
-    db: AsyncSession,
-    *,
-    thread_id: uuid.UUID,
-    after_seq: int | None,
-    newest_first: bool,
-    limit: int,
-) -> Sequence[Message]:
-    """A page of a thread's messages by position (the thread's ownership is checked first)."""
-    stmt = select(Message).where(Message.thread_id == thread_id)
-    if after_seq is not None:
-        stmt = stmt.where(Message.seq < after_seq if newest_first else Message.seq > after_seq)
-    order = Message.seq.desc() if newest_first else Message.seq.asc()
-    return (await db.execute(stmt.order_by(order).limit(limit))).scalars().all()
-
-
 # The one numbering rule: a thread's messages take the positions after its `message_count`,
-# claimed in the same statement that bumps it (and its activity, and the title from the
-# first user message). Built once: it runs on every turn.
+# claimed in the same statement that bumps it (and its activity, the title from the first
+# user message, and its active leaf: moved to the new messages when they continue the active
+# path, or when `b_activate` says so). Built once: it runs on every turn.
 _CLAIM = (
     update(Thread)
     .where(Thread.id == bindparam("b_thread"))
@@ -294,24 +309,20 @@ _CLAIM = (
         message_count=Thread.message_count + bindparam("b_count", type_=Integer()),
         last_activity_at=bindparam("b_now"),
         title=func.coalesce(Thread.title, bindparam("b_title", type_=LargeBinary())),
+        active_leaf_id=case(
+            (
+                or_(
+                    bindparam("b_activate", type_=Boolean()),
+                    Thread.active_leaf_id.is_not_distinct_from(bindparam("b_parent", type_=Uuid())),
+                ),
+                bindparam("b_leaf", type_=Uuid()),
+            ),
+            else_=Thread.active_leaf_id,
+        ),
     )
     .returning(Thread.message_count)
 )
 _INSERT_MESSAGES = insert(Message)
-_HISTORY_PAGE = (
-    select(
-        Message.id,
-        Message.seq,
-        Message.role,
-        Message.content,
-        Message.tool_calls,
-        Message.tool_call_id,
-        Message.name,
-    )
-    .where(Message.thread_id == bindparam("b_thread"), Message.seq < bindparam("b_before"))
-    .order_by(Message.seq.desc())
-    .limit(bindparam("b_limit"))
-)
 _LAST_CALL_TURN = (
     select(Message.id, Message.seq, Message.tool_calls)
     .where(
@@ -330,12 +341,31 @@ _ANSWERED = select(Message.tool_call_id).where(
 
 
 async def claim_positions(
-    db: Executor, *, thread_id: uuid.UUID, count: int, now: datetime, title: bytes | None
+    db: Executor,
+    *,
+    thread_id: uuid.UUID,
+    count: int,
+    now: datetime,
+    title: bytes | None,
+    parent_id: uuid.UUID | None,
+    leaf_id: uuid.UUID,
+    activate: bool,
 ) -> int | None:
-    """Claim `count` positions at the thread's end and return the first (None: no such
-    thread). `title` (stored form) is set only if the thread has none yet."""
+    """Claim `count` positions for messages that hang from `parent_id` and end at `leaf_id`,
+    and return the first (None: no such thread). `title` (stored form) is set only if the
+    thread has none yet; the active leaf moves to `leaf_id` if it was `parent_id` (or
+    `activate`)."""
     claimed = await db.execute(
-        _CLAIM, {"b_thread": thread_id, "b_count": count, "b_now": now, "b_title": title}
+        _CLAIM,
+        {
+            "b_thread": thread_id,
+            "b_count": count,
+            "b_now": now,
+            "b_title": title,
+            "b_parent": parent_id,
+            "b_leaf": leaf_id,
+            "b_activate": activate,
+        },
     )
     last = claimed.scalar_one_or_none()
     return None if last is None else int(last) - count + 1
@@ -343,15 +373,6 @@ async def claim_positions(
 
 async def insert_messages(db: Executor, rows: list[dict[str, Any]]) -> None:
     await db.execute(_INSERT_MESSAGES, rows)
-
-
-async def history_page(
-    db: Executor, *, thread_id: uuid.UUID, before_seq: int, limit: int
-) -> Sequence[Any]:
-    """Up to `limit` messages before a position, newest first (id, seq, role, content,
-    tool_calls, tool_call_id, name)."""
-    params = {"b_thread": thread_id, "b_before": before_seq, "b_limit": limit}
-    return (await db.execute(_HISTORY_PAGE, params)).all()
 
 
 async def last_call_turn(db: Executor, *, thread_id: uuid.UUID) -> Any:

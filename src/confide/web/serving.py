@@ -29,6 +29,9 @@ WEB_CSP = (
 IMMUTABLE = "public, max-age=31536000, immutable"
 # index.html and the unhashed files copied from web/public: ask each time (cheap with ETag).
 REVALIDATE = "no-cache"
+# A share link's page (/s/<token>, links/): its URL is its secret.
+SHARED_PAGE = "/s/"
+SHARED_PAGE_HEADERS = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
 # Paths that belong to the server: an unknown one is a 404, never the app.
 SERVER_PATHS = ("/api", "/docs", "/redoc", "/openapi.json")
 NOT_BUILT = (
@@ -83,6 +86,8 @@ class WebApp:
         """The file answering `path` (blocking: it looks at the file system)."""
         file, cache_control = self.locate(path)
         response_headers = {"cache-control": cache_control, "content-security-policy": WEB_CSP}
+        if path.startswith(SHARED_PAGE):  # a share link's page: kept by no cache, no index
+            response_headers.update(SHARED_PAGE_HEADERS)
         media_type = _content_type(file.name)
         compressed = self.existing(file.with_name(file.name + ".gz"))
         if compressed is not None:

@@ -14,6 +14,8 @@ export type User = Schemas["UserOut"];
 export type Agent = Schemas["AgentOut"];
 export type Thread = Schemas["ThreadOut"];
 export type Message = Schemas["MessageOut"];
+/** An assistant message's model request: tokens and latency. */
+export type MessageUsage = Schemas["MessageUsage"];
 export type SessionInfo = Schemas["SessionOut"];
 export type Run = Schemas["RunOut"];
 /** One event of a run, as SSE `data:` (and WebSocket message) carry it. */

@@ -30,20 +30,49 @@ async function* events(response: Response): AsyncGenerator<RunEvent> {
   }
 }
 
-/** Send a message; the run's events stream back. */
-export async function* sendMessage(
-  threadId: string,
-  content: string,
-  signal?: AbortSignal,
-): AsyncGenerator<RunEvent> {
-  const url = new URL(`/api/threads/${encodeURIComponent(threadId)}/messages`, baseUrl());
-  const request = new Request(url, {
+/** POST `body` to a route that starts a run; its events stream back (send, edit, regenerate
+ * and continue answer alike). */
+async function* startRun(path: string, body: object, signal?: AbortSignal): AsyncGenerator<RunEvent> {
+  const request = new Request(new URL(path, baseUrl()), {
     method: "POST",
     headers: { Accept: "text/event-stream", "Content-Type": "application/json" },
-    body: JSON.stringify({ content }),
+    body: JSON.stringify(body),
     signal: signal ?? null,
   });
   yield* events(await session.fetch(request));
+}
+
+/** Send a message (with uploaded files attached, `fileIds`); the run's events stream back. */
+export function sendMessage(
+  threadId: string,
+  content: string,
+  signal?: AbortSignal,
+  fileIds: string[] = [],
+): AsyncGenerator<RunEvent> {
+  const body = fileIds.length > 0 ? { content, file_ids: fileIds } : { content };
+  return startRun(`/api/threads/${encodeURIComponent(threadId)}/messages`, body, signal);
+}
+
+/** A new version of a user message (a branch beside it), answered by the agent. */
+export function editMessage(
+  threadId: string,
+  messageId: string,
+  content: string,
+  signal?: AbortSignal,
+): AsyncGenerator<RunEvent> {
+  const path = `/api/threads/${encodeURIComponent(threadId)}/messages/${encodeURIComponent(messageId)}/edit`;
+  return startRun(path, { content }, signal);
+}
+
+/** A new answer to the user message a run answered (by another agent when `agentId` names one). */
+export function regenerateRun(runId: string, agentId: string | null, signal?: AbortSignal): AsyncGenerator<RunEvent> {
+  const body = agentId ? { agent_id: agentId } : {};
+  return startRun(`/api/runs/${encodeURIComponent(runId)}/regenerate`, body, signal);
+}
+
+/** The model goes on from a run's cut-short answer: a new assistant message after it. */
+export function continueRun(runId: string, signal?: AbortSignal): AsyncGenerator<RunEvent> {
+  return startRun(`/api/runs/${encodeURIComponent(runId)}/continue`, {}, signal);
 }
 
 /** A run's events after `after` (replayed, then live while it runs). */

@@ -1084,6 +1084,145 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Files
+         * @description The caller's files, newest first.
+         */
+        get: operations["list_files_api_files_get"];
+        put?: never;
+        /**
+         * Upload File
+         * @description Upload a file: text (UTF-8: plain, Markdown, code), a PDF, or a PNG, JPEG, GIF or
+         *     WebP image, told apart by its content. Attach it to a message with `file_ids`.
+         */
+        post: operations["upload_file_api_files_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/files/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * File Usage
+         * @description How much of the caller's file storage is used, and the upload limits.
+         */
+        get: operations["file_usage_api_files_usage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/files/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get File
+         * @description One of the caller's files.
+         */
+        get: operations["get_file_api_files__file_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete File
+         * @description Delete a file. Messages it was attached to still name it (`deleted: true`); its
+         *     content is gone, for the user and for the model.
+         */
+        delete: operations["delete_file_api_files__file_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/files/{file_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * File Content
+         * @description Download one of the caller's files.
+         */
+        get: operations["file_content_api_files__file_id__content_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/folders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Folders
+         * @description The caller's folders by position (then the order they were made in). Their names are
+         *     sealed at rest, so the server cannot sort by name: the web app sorts a page itself.
+         */
+        get: operations["list_folders_api_folders_get"];
+        put?: never;
+        /**
+         * Create Folder
+         * @description Make a folder, placed after the caller's others.
+         */
+        post: operations["create_folder_api_folders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/folders/{folder_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Folder
+         * @description Delete a folder (its owner only). Its threads are kept, in no folder.
+         */
+        delete: operations["delete_folder_api_folders__folder_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Folder
+         * @description Rename a folder or move it in the list (its owner only).
+         */
+        patch: operations["update_folder_api_folders__folder_id__patch"];
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -1096,6 +1235,55 @@ export interface paths {
          * @description The process is alive.
          */
         get: operations["health_api_health_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Imports
+         * @description The caller's imports, newest first.
+         */
+        get: operations["list_imports_api_imports_get"];
+        put?: never;
+        /**
+         * Create Import
+         * @description Import threads from a ChatGPT export (`conversations.json`: branches kept) or a Confide
+         *     export, in the background: the answer is the queued import, to poll for its progress and
+         *     report. Imported threads are new threads of the caller's, with `agent_id` (or the
+         *     caller's default agent) whatever agent or model the file names.
+         */
+        post: operations["create_import_api_imports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/imports/{import_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Import
+         * @description An import's progress and, once it is over, its report (the caller's own only). An
+         *     unfinished import whose job is gone (a restart) is queued again: it resumes where it
+         *     stopped.
+         */
+        get: operations["get_import_api_imports__import_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1375,6 +1563,27 @@ export interface paths {
         patch: operations["patch_settings_api_me_settings_patch"];
         trace?: never;
     };
+    "/api/me/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Usage
+         * @description The caller's own usage (their runs, in any thread): tokens, answers, runs, tool calls
+         *     and model time, in total, per agent and per day or month.
+         */
+        get: operations["my_usage_api_me_usage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ready": {
         parameters: {
             query?: never;
@@ -1479,6 +1688,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/continue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Continue Run
+         * @description Go on with the answer this run gave (one stopped midway, say): the model continues
+         *     from where it ended, in a new message after it.
+         */
+        post: operations["continue_run_api_runs__run_id__continue_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/events": {
         parameters: {
             query?: never;
@@ -1492,6 +1722,69 @@ export interface paths {
          *     if it is still running, so a client that lost its connection misses nothing.
          */
         get: operations["run_events_api_runs__run_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Regenerate Run
+         * @description Answer again the user message this run answered (optionally with another agent): the
+         *     new answer goes beside the old one, which stays a branch away.
+         */
+        post: operations["regenerate_run_api_runs__run_id__regenerate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shared/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shared Thread
+         * @description A shared conversation, as it was when the link was made: its title, agent, the
+         *     display name its owner chose, and its first page of messages. No account needed; a
+         *     missing, revoked or expired link is a 404 `link_not_found`.
+         */
+        get: operations["shared_thread_api_shared__token__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shared/{token}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shared Messages
+         * @description The next page of a shared conversation's messages (from `next_cursor`).
+         */
+        get: operations["shared_messages_api_shared__token__messages_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1530,7 +1823,8 @@ export interface paths {
         };
         /**
          * List Threads
-         * @description The caller's threads (or those shared with them), newest activity first.
+         * @description The caller's threads (or those shared with them), newest activity first. Archived
+         *     threads are left out unless `archived=true` (then only they are listed).
          */
         get: operations["list_threads_api_threads_get"];
         put?: never;
@@ -1567,10 +1861,99 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Rename Thread
-         * @description Rename a thread (its owner only).
+         * Update Thread
+         * @description Rename a thread, move it into one of the caller's folders or out of its folder, pin
+         *     or archive it (its owner only; any of these, at least one).
          */
-        patch: operations["rename_thread_api_threads__thread_id__patch"];
+        patch: operations["update_thread_api_threads__thread_id__patch"];
+        trace?: never;
+    };
+    "/api/threads/{thread_id}/active": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Active Path
+         * @description Switch the path the thread shows and continues (its owner only): to the one through
+         *     `leaf_id`, any message of the thread, on through its newest replies to a leaf.
+         */
+        put: operations["set_active_path_api_threads__thread_id__active_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/threads/{thread_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Thread
+         * @description A thread the caller may read, as a download: its active path (or the path through
+         *     `path`) as Markdown or JSON, or (`format=json&all=true`) every branch as JSON, which an
+         *     import turns back into the same tree.
+         */
+        get: operations["export_thread_api_threads__thread_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/threads/{thread_id}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Links
+         * @description The thread's share links, newest first, without their tokens (its owner only).
+         */
+        get: operations["list_links_api_threads__thread_id__links_get"];
+        put?: never;
+        /**
+         * Create Link
+         * @description A public, read-only link to the conversation the thread shows now (its owner only).
+         *     Messages added later never appear in it. The token is in this answer only.
+         */
+        post: operations["create_link_api_threads__thread_id__links_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/threads/{thread_id}/links/{link_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Link
+         * @description Revoke a share link: it answers 404 from the very next request (its owner only).
+         */
+        delete: operations["revoke_link_api_threads__thread_id__links__link_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/threads/{thread_id}/messages": {
@@ -1582,16 +1965,40 @@ export interface paths {
         };
         /**
          * List Messages
-         * @description A thread's messages in OpenAI chat format, oldest first by default.
+         * @description One path of a thread's messages (its active path by default) in OpenAI chat format,
+         *     oldest first by default; each message says how many siblings it has (edited questions,
+         *     regenerated answers) and its place among them.
          */
         get: operations["list_messages_api_threads__thread_id__messages_get"];
         put?: never;
         /**
          * Send Message
-         * @description Send a message: the agent answers, calling tools as it needs. With `Accept:
+         * @description Send a message: the agent answers, calling tools as it needs. The message follows the
+         *     end of the thread's active path, or `parent_id` (a new branch from there). With `Accept:
          *     text/event-stream` the answer streams as SSE events; otherwise it is returned whole.
          */
         post: operations["send_message_api_threads__thread_id__messages_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/threads/{thread_id}/messages/{message_id}/edit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Edit Message
+         * @description Edit a user message: its new version goes beside it (the old one and its answers
+         *     stay, a branch away) and the agent answers it, as `POST .../messages` does.
+         */
+        post: operations["edit_message_api_threads__thread_id__messages__message_id__edit_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1708,6 +2115,11 @@ export interface components {
              */
             exported_at: string;
             /**
+             * Folders
+             * @description The user's folders, in their order.
+             */
+            folders: components["schemas"]["FolderOut"][];
+            /**
              * Format
              * @default confide-export/1
              * @constant
@@ -1723,9 +2135,23 @@ export interface components {
             sessions: components["schemas"]["ExportSession"][];
             /** @description As `GET /api/me/settings` gives them. */
             settings: components["schemas"]["SettingsOut"];
+            /**
+             * Share Links
+             * @description Every share link of the user's (never its token: only its hash is kept).
+             */
+            share_links: components["schemas"]["ExportShareLink"][];
             shares: components["schemas"]["ExportShares"];
             /** Threads */
             threads: components["schemas"]["ExportThread"][];
+        };
+        /** ActivePath */
+        ActivePath: {
+            /**
+             * Leaf Id
+             * Format: uuid
+             * @description Any message of the thread: the path through it (and on through its newest replies) becomes the one the thread shows and continues.
+             */
+            leaf_id: string;
         };
         /** AdminUserOut */
         AdminUserOut: {
@@ -1801,6 +2227,47 @@ export interface components {
              *     ]
              */
             tools: string[];
+            /**
+             * Vision
+             * @description The agent takes images attached to messages.
+             * @default false
+             */
+            vision: boolean;
+        };
+        /** AgentUsage */
+        AgentUsage: {
+            /** Agent Id */
+            agent_id: string;
+            /**
+             * Input Tokens
+             * @description Prompt tokens, as the providers counted them.
+             */
+            input_tokens: number;
+            /**
+             * Messages
+             * @description Model answers (assistant messages).
+             */
+            messages: number;
+            /**
+             * Model Ms
+             * @description Time spent waiting for the models, in ms.
+             */
+            model_ms: number;
+            /**
+             * Output Tokens
+             * @description Answer tokens, as the providers counted them.
+             */
+            output_tokens: number;
+            /**
+             * Runs
+             * @description Turns: runs started (sent, edited, regenerated, continued).
+             */
+            runs: number;
+            /**
+             * Tool Calls
+             * @description Tool messages (calls made, denied or cut short).
+             */
+            tool_calls: number;
         };
         /** ApprovalOut */
         ApprovalOut: {
@@ -2073,6 +2540,27 @@ export interface components {
              */
             backup_codes: string[];
         };
+        /** Body_create_import_api_imports_post */
+        Body_create_import_api_imports_post: {
+            /**
+             * Agent Id
+             * @description The agent imported threads get (default: yours).
+             */
+            agent_id?: string | null;
+            /**
+             * File
+             * @description conversations.json, or a Confide export.
+             */
+            file: string;
+        };
+        /** Body_upload_file_api_files_post */
+        Body_upload_file_api_files_post: {
+            /**
+             * File
+             * @description The file (multipart/form-data).
+             */
+            file: string;
+        };
         /** ChannelsIn */
         ChannelsIn: {
             /** Order */
@@ -2181,6 +2669,22 @@ export interface components {
              * @example alice@example.org
              */
             email: string;
+        };
+        /**
+         * EditMessage
+         * @description A new version of a user message: a new branch beside it, answered by the agent.
+         */
+        EditMessage: {
+            /**
+             * Content
+             * @description The user's message.
+             */
+            content: string;
+            /**
+             * File Ids
+             * @description Uploaded files (`POST /api/files`) to attach to the message.
+             */
+            file_ids?: string[];
         };
         /** EmailChangeConfirm */
         EmailChangeConfirm: {
@@ -2311,6 +2815,42 @@ export interface components {
             title: string | null;
         };
         /**
+         * ExportShareLink
+         * @description A share link in the owner's privacy export (`GET /api/me/export`).
+         */
+        ExportShareLink: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Include Tool Calls */
+            include_tool_calls: boolean;
+            /**
+             * Leaf Id
+             * Format: uuid
+             * @description The last message the link shows.
+             */
+            leaf_id: string;
+            /**
+             * Message Count
+             * @description Messages of the path the link shows.
+             */
+            message_count: number;
+            /**
+             * Thread Id
+             * Format: uuid
+             */
+            thread_id: string;
+        };
+        /**
          * ExportShareReceived
          * @description A thread another user shared with this one (its content is theirs: not exported).
          */
@@ -2344,11 +2884,18 @@ export interface components {
         ExportThread: {
             /** Agent Id */
             agent_id: string;
+            /** Archived At */
+            archived_at?: string | null;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Folder Id
+             * @description One of `folders`.
+             */
+            folder_id?: string | null;
             /**
              * Id
              * Format: uuid
@@ -2364,8 +2911,52 @@ export interface components {
              * @description Every message, oldest first, decoded.
              */
             messages: components["schemas"]["MessageOut"][];
+            /** Pinned At */
+            pinned_at?: string | null;
             /** Title */
             title: string | null;
+        };
+        /** ExportedMessage */
+        ExportedMessage: {
+            /** Content */
+            content?: string | null;
+            /** Created At */
+            created_at?: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Interrupted
+             * @default false
+             */
+            interrupted: boolean;
+            /** Name */
+            name?: string | null;
+            /**
+             * Parent Id
+             * @description The message it follows (None: a first one).
+             */
+            parent_id?: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "user" | "assistant" | "tool" | "system";
+            /** Tool Call Id */
+            tool_call_id?: string | null;
+            /** Tool Calls */
+            tool_calls?: components["schemas"]["ToolCallOut"][] | null;
+        };
+        /** ExportedThreadHead */
+        ExportedThreadHead: {
+            /**
+             * Agent Id
+             * @description The agent it was with (on import, threads get the importing user's choice).
+             */
+            agent_id?: string | null;
+            /** Created At */
+            created_at?: string | null;
+            /** Title */
+            title?: string | null;
         };
         /** FieldError */
         FieldError: {
@@ -2375,6 +2966,170 @@ export interface components {
             msg: string;
             /** Type */
             type: string;
+        };
+        /**
+         * FileOut
+         * @description An uploaded file, as its owner sees it.
+         */
+        FileOut: {
+            /**
+             * Content Type
+             * @description What the bytes are (sniffed, never the client's).
+             */
+            content_type: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "text" | "pdf" | "image";
+            /**
+             * Lines
+             * @description Lines of that text.
+             */
+            lines?: number | null;
+            /**
+             * Name
+             * @description The name it was uploaded with (no path), for display.
+             */
+            name: string;
+            /**
+             * Pages
+             * @description Pages (PDFs).
+             */
+            pages?: number | null;
+            /**
+             * Sha256
+             * @description The SHA-256 of the content, hex.
+             */
+            sha256: string;
+            /**
+             * Size
+             * @description Bytes.
+             */
+            size: number;
+            /**
+             * Text Chars
+             * @description Characters of text a model can read (text files, PDFs).
+             */
+            text_chars?: number | null;
+        };
+        /**
+         * FileRef
+         * @description A file attached to a message, as the message shows it.
+         */
+        FileRef: {
+            /** Content Type */
+            content_type: string;
+            /**
+             * Deleted
+             * @description The file was deleted since: the message still names it, its content is gone (`GET /api/files/{id}/content` answers 404).
+             * @default false
+             */
+            deleted: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "text" | "pdf" | "image";
+            /** Name */
+            name: string;
+            /**
+             * Size
+             * @description Bytes.
+             */
+            size: number;
+            /**
+             * Truncated
+             * @description Only part of the file's text fits in the model's context budget: the model saw the beginning (and was told the rest was cut).
+             * @default false
+             */
+            truncated: boolean;
+        };
+        /**
+         * FileUsage
+         * @description The caller's file storage: what is used, and the limits.
+         */
+        FileUsage: {
+            /**
+             * Context Tokens
+             * @description CONFIDE_FILE_CONTEXT_TOKENS: files' text a model gets with one message.
+             */
+            context_tokens: number;
+            /**
+             * Max File Bytes
+             * @description CONFIDE_FILE_MAX_BYTES: the largest upload.
+             */
+            max_file_bytes: number;
+            /**
+             * Quota Bytes
+             * @description CONFIDE_FILE_QUOTA_BYTES.
+             */
+            quota_bytes: number;
+            /**
+             * Types
+             * @description CONFIDE_FILE_TYPES: kinds or content types accepted.
+             */
+            types: string[];
+            /**
+             * Used Bytes
+             * @description Bytes the caller's files take (one copy per content).
+             */
+            used_bytes: number;
+        };
+        /** FolderCreate */
+        FolderCreate: {
+            /**
+             * Name
+             * @example Work
+             */
+            name: string;
+        };
+        /** FolderOut */
+        FolderOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Position */
+            position: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** FolderUpdate */
+        FolderUpdate: {
+            /** Name */
+            name?: string | null;
+            /**
+             * Position
+             * @description Where the folder goes in the list: folders are listed by position, then by when they were made.
+             */
+            position?: number | null;
         };
         /** ForgotPasswordAccepted */
         ForgotPasswordAccepted: {
@@ -2388,6 +3143,63 @@ export interface components {
         ForgotPasswordRequest: {
             /** Email */
             email: string;
+        };
+        /** ImportOut */
+        ImportOut: {
+            /**
+             * Agent Id
+             * @description The agent every imported thread is with.
+             */
+            agent_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Done
+             * @description Conversations worked through so far.
+             */
+            done: number;
+            /**
+             * Error
+             * @description Why a failed import stopped.
+             */
+            error?: string | null;
+            /** Finished At */
+            finished_at?: string | null;
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "chatgpt" | "confide";
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Skipped
+             * @description What was left out and why (the first 1,000 items; `skipped_count` counts them all).
+             */
+            skipped: components["schemas"]["SkippedItem"][];
+            /**
+             * Skipped Count
+             * @description Everything left out, reported or not.
+             */
+            skipped_count: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "failed";
+            /** Threads Created */
+            threads_created: number;
+            /**
+             * Total
+             * @description Conversations in the file.
+             */
+            total: number;
         };
         /** InteractionOut */
         InteractionOut: {
@@ -2556,6 +3368,92 @@ export interface components {
             /** Note */
             note: string;
         };
+        /** LinkCreate */
+        LinkCreate: {
+            /**
+             * Expires In Seconds
+             * @description The link stops working this long after it is made (none: until revoked).
+             */
+            expires_in_seconds?: number | null;
+            /**
+             * Include Tool Calls
+             * @description Show the agent's tool calls and their results (false: only the user's messages and the agent's text answers).
+             * @default true
+             */
+            include_tool_calls: boolean;
+        };
+        /**
+         * LinkCreated
+         * @description A link just made: its token and URL are shown here, once.
+         */
+        LinkCreated: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Include Tool Calls */
+            include_tool_calls: boolean;
+            /**
+             * Leaf Id
+             * Format: uuid
+             * @description The last message the link shows.
+             */
+            leaf_id: string;
+            /**
+             * Message Count
+             * @description Messages of the path the link shows.
+             */
+            message_count: number;
+            /**
+             * Token
+             * @description The secret part of the URL; only its hash is stored.
+             */
+            token: string;
+            /**
+             * Url
+             * @description The link's page, relative to the server: `/s/<token>`.
+             */
+            url: string;
+        };
+        /**
+         * LinkOut
+         * @description A share link, as its owner sees it in the list (the token is never shown again).
+         */
+        LinkOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Include Tool Calls */
+            include_tool_calls: boolean;
+            /**
+             * Leaf Id
+             * Format: uuid
+             * @description The last message the link shows.
+             */
+            leaf_id: string;
+            /**
+             * Message Count
+             * @description Messages of the path the link shows.
+             */
+            message_count: number;
+        };
         /** McpServerOut */
         McpServerOut: {
             /** Agents */
@@ -2723,7 +3621,8 @@ export interface components {
         };
         /**
          * MessageOut
-         * @description A message in OpenAI chat format, plus its id, position and time.
+         * @description A message in OpenAI chat format, plus its id, position, place in the thread's tree and
+         *     time.
          */
         MessageOut: {
             /** Content */
@@ -2733,6 +3632,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Files
+             * @description Files attached to this (user) message.
+             */
+            files?: components["schemas"]["FileRef"][];
             /**
              * Id
              * Format: uuid
@@ -2747,18 +3651,78 @@ export interface components {
             /** Name */
             name?: string | null;
             /**
+             * Parent Id
+             * @description The message this one follows (None: a first message of the thread).
+             */
+            parent_id?: string | null;
+            /**
              * Role
              * @enum {string}
              */
             role: "user" | "assistant" | "tool" | "system";
             /** Run Id */
             run_id?: string | null;
-            /** Seq */
+            /**
+             * Seq
+             * @description The order the thread's messages were stored in, every branch.
+             */
             seq: number;
+            /**
+             * Sibling Count
+             * @description Messages with the same parent, this one included: more than 1 where a question was edited or an answer regenerated.
+             * @default 1
+             */
+            sibling_count: number;
+            /**
+             * Sibling Ids
+             * @description Its siblings' ids, oldest first, itself included (empty when it has none): `PUT /api/threads/{id}/active` with one of them switches to that branch.
+             */
+            sibling_ids?: string[];
+            /**
+             * Sibling Index
+             * @description This message's place among them, from 0, oldest first.
+             * @default 0
+             */
+            sibling_index: number;
+            /** @description A tool message's call: status and duration. */
+            tool?: components["schemas"]["ToolOutcome"] | null;
             /** Tool Call Id */
             tool_call_id?: string | null;
             /** Tool Calls */
             tool_calls?: components["schemas"]["ToolCallOut"][] | null;
+            /** @description An assistant message's model request: tokens and latency. */
+            usage?: components["schemas"]["MessageUsage"] | null;
+        };
+        /**
+         * MessageUsage
+         * @description What one model request cost: an assistant message's tokens and latency.
+         */
+        MessageUsage: {
+            /**
+             * First Token Ms
+             * @description From the request to the first piece of the answer.
+             */
+            first_token_ms?: number | null;
+            /**
+             * Input Tokens
+             * @description Prompt tokens, as the provider counted them (None: not told).
+             */
+            input_tokens?: number | null;
+            /**
+             * Model
+             * @description The model that answered, as it said.
+             */
+            model?: string | null;
+            /**
+             * Model Ms
+             * @description The model request's wall time, first byte sent to last read.
+             */
+            model_ms?: number | null;
+            /**
+             * Output Tokens
+             * @description Tokens of the answer, as the provider counted them.
+             */
+            output_tokens?: number | null;
         };
         /**
          * MfaChallengeResponse
@@ -2845,6 +3809,27 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** Page[FileOut] */
+        Page_FileOut_: {
+            /** Items */
+            items: components["schemas"]["FileOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[FolderOut] */
+        Page_FolderOut_: {
+            /** Items */
+            items: components["schemas"]["FolderOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[ImportOut] */
+        Page_ImportOut_: {
+            /** Items */
+            items: components["schemas"]["ImportOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Page[InviteOut] */
         Page_InviteOut_: {
             /** Items */
@@ -2856,6 +3841,13 @@ export interface components {
         Page_IpRuleOut_: {
             /** Items */
             items: components["schemas"]["IpRuleOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[LinkOut] */
+        Page_LinkOut_: {
+            /** Items */
+            items: components["schemas"]["LinkOut"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -2919,6 +3911,13 @@ export interface components {
         Page_ShareOut_: {
             /** Items */
             items: components["schemas"]["ShareOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[SharedMessage] */
+        Page_SharedMessage_: {
+            /** Items */
+            items: components["schemas"]["SharedMessage"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -3062,6 +4061,17 @@ export interface components {
         RefreshRequest: {
             /** Refresh Token */
             refresh_token?: string | null;
+        };
+        /**
+         * Regenerate
+         * @description A new answer to the user message a run answered, beside its answer.
+         */
+        Regenerate: {
+            /**
+             * Agent Id
+             * @description Another agent to answer (default: the run's).
+             */
+            agent_id?: string | null;
         };
         /** RegisterRequest */
         RegisterRequest: {
@@ -3308,6 +4318,11 @@ export interface components {
             /** Model */
             model: string;
             /**
+             * Parent Id
+             * @description The message the run's answer follows: the user message it answers (a continued run: the answer it continues).
+             */
+            parent_id?: string | null;
+            /**
              * Status
              * @enum {string}
              */
@@ -3321,7 +4336,7 @@ export interface components {
         /**
          * RunResult
          * @description A whole turn, for a JSON client: the run and the messages it stored (the user's
-         *     first).
+         *     first; a regenerated or continued run stores no user message).
          */
         RunResult: {
             /** Messages */
@@ -3435,6 +4450,16 @@ export interface components {
              * @description The user's message.
              */
             content: string;
+            /**
+             * File Ids
+             * @description Uploaded files (`POST /api/files`) to attach to the message.
+             */
+            file_ids?: string[];
+            /**
+             * Parent Id
+             * @description The message the new one follows: another branch of the thread (default: the end of its active path).
+             */
+            parent_id?: string | null;
         };
         /** SendRequest */
         SendRequest: {
@@ -3548,6 +4573,87 @@ export interface components {
              */
             id: string;
         };
+        /**
+         * SharedMessage
+         * @description One message of a shared conversation: no ids, nothing of the owner's account.
+         */
+        SharedMessage: {
+            /** Content */
+            content: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Interrupted
+             * @default false
+             */
+            interrupted: boolean;
+            /**
+             * Name
+             * @description A tool result's tool.
+             */
+            name?: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "user" | "assistant" | "tool" | "system";
+            /**
+             * Tool Call Id
+             * @description A tool result's call.
+             */
+            tool_call_id?: string | null;
+            /** Tool Calls */
+            tool_calls?: components["schemas"]["ToolCallOut"][] | null;
+        };
+        /**
+         * SharedThread
+         * @description A shared conversation: the path as it was when the link was made, its first page of
+         *     messages (the rest from `GET /api/shared/{token}/messages?cursor=<next_cursor>`).
+         */
+        SharedThread: {
+            /** Agent Name */
+            agent_name: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             * @description When the link was made.
+             */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Messages */
+            messages: components["schemas"]["SharedMessage"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /**
+             * Owner Display Name
+             * @description The display name the owner chose (none: they chose none).
+             */
+            owner_display_name: string | null;
+            /** Title */
+            title: string | null;
+        };
+        /**
+         * SkippedItem
+         * @description Something of the file that was not imported.
+         */
+        SkippedItem: {
+            /**
+             * Conversation
+             * @description The conversation's title (or id) in the file.
+             */
+            conversation: string;
+            /**
+             * Message Id
+             * @description The message's id in the file (None: the whole conversation).
+             */
+            message_id?: string | null;
+            /** Reason */
+            reason: string;
+        };
         /** ThreadCreate */
         ThreadCreate: {
             /** Agent Id */
@@ -3555,8 +4661,41 @@ export interface components {
             /** Title */
             title?: string | null;
         };
+        /**
+         * ThreadExport
+         * @description One thread: its head, its messages (parents before children), its active path.
+         */
+        ThreadExport: {
+            /**
+             * Active Leaf Id
+             * @description The last message of the path the thread shows.
+             */
+            active_leaf_id?: string | null;
+            /** Exported At */
+            exported_at?: string | null;
+            /**
+             * Format
+             * @default confide.thread
+             * @constant
+             */
+            format: "confide.thread";
+            /** Messages */
+            messages: components["schemas"]["ExportedMessage"][];
+            thread: components["schemas"]["ExportedThreadHead"];
+            /**
+             * Version
+             * @default 1
+             * @constant
+             */
+            version: 1;
+        };
         /** ThreadOut */
         ThreadOut: {
+            /**
+             * Active Leaf Id
+             * @description The last message of the path the thread shows and continues (None: no messages yet); `PUT /api/threads/{id}/active` switches it.
+             */
+            active_leaf_id?: string | null;
             /**
              * Active Run Id
              * @description The run in progress on this thread, if any: follow it at `/api/runs/{id}/events` (e.g. after a page reload).
@@ -3565,10 +4704,21 @@ export interface components {
             /** Agent Id */
             agent_id: string;
             /**
+             * Archived
+             * @description Archived: listed only with `GET /api/threads?archived=true`.
+             * @default false
+             */
+            archived: boolean;
+            /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Folder Id
+             * @description The owner's folder it is in (always None when shared).
+             */
+            folder_id?: string | null;
             /**
              * Id
              * Format: uuid
@@ -3579,10 +4729,19 @@ export interface components {
              * Format: date-time
              */
             last_activity_at: string;
-            /** Message Count */
+            /**
+             * Message Count
+             * @description Messages stored in the thread, every branch.
+             */
             message_count: number;
             /** @description Who the thread belongs to (the caller, for their own). */
             owner: components["schemas"]["ThreadOwner"];
+            /**
+             * Pinned
+             * @description Pinned to the top of the owner's list.
+             * @default false
+             */
+            pinned: boolean;
             /**
              * Shared
              * @description Shared with the caller by its owner: the caller may read it, never change it.
@@ -3606,10 +4765,25 @@ export interface components {
              */
             id: string;
         };
-        /** ThreadUpdate */
+        /**
+         * ThreadUpdate
+         * @description Any of these, at least one (folders/service.py `update_thread`).
+         */
         ThreadUpdate: {
+            /**
+             * Archived
+             * @description Archived threads leave the list (`GET /api/threads`).
+             */
+            archived?: boolean | null;
+            /**
+             * Folder Id
+             * @description One of the caller's folders; `null`: out of its folder.
+             */
+            folder_id?: string | null;
+            /** Pinned */
+            pinned?: boolean | null;
             /** Title */
-            title: string;
+            title?: string | null;
         };
         /** TokenIn */
         TokenIn: {
@@ -3696,6 +4870,22 @@ export interface components {
              */
             type: "tool.finished";
         };
+        /**
+         * ToolOutcome
+         * @description How a tool message's call went.
+         */
+        ToolOutcome: {
+            /**
+             * Duration Ms
+             * @description The call's duration (None: it was never made, e.g. denied).
+             */
+            duration_ms?: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "error" | "timeout" | "unknown_tool" | "invalid_arguments" | "cancelled" | "denied";
+        };
         /** ToolStarted */
         ToolStarted: {
             /**
@@ -3738,6 +4928,118 @@ export interface components {
              * @description Base32, for typing into an authenticator app.
              */
             secret: string;
+        };
+        /**
+         * UsageBucket
+         * @description One day (`period=day`) or one month (`period=month`), in the caller's time zone.
+         */
+        UsageBucket: {
+            /**
+             * Input Tokens
+             * @description Prompt tokens, as the providers counted them.
+             */
+            input_tokens: number;
+            /**
+             * Messages
+             * @description Model answers (assistant messages).
+             */
+            messages: number;
+            /**
+             * Model Ms
+             * @description Time spent waiting for the models, in ms.
+             */
+            model_ms: number;
+            /**
+             * Output Tokens
+             * @description Answer tokens, as the providers counted them.
+             */
+            output_tokens: number;
+            /**
+             * Runs
+             * @description Turns: runs started (sent, edited, regenerated, continued).
+             */
+            runs: number;
+            /**
+             * Start
+             * Format: date-time
+             * @description The bucket's first instant, local midnight.
+             */
+            start: string;
+            /**
+             * Tool Calls
+             * @description Tool messages (calls made, denied or cut short).
+             */
+            tool_calls: number;
+        };
+        /**
+         * UsageSummary
+         * @description The caller's own usage over a period: totals, by agent and by day or month.
+         *
+         *     A run counts when it started (a turn that crosses midnight counts on its first day).
+         */
+        UsageSummary: {
+            /**
+             * Buckets
+             * @description Oldest first, every one of the period, empty ones too: `day` the last 30 days (today included), `month` the last 12 months (this one included).
+             */
+            buckets: components["schemas"]["UsageBucket"][];
+            /**
+             * By Agent
+             * @description Per agent, most output tokens first.
+             */
+            by_agent: components["schemas"]["AgentUsage"][];
+            /**
+             * Input Tokens
+             * @description Prompt tokens, as the providers counted them.
+             */
+            input_tokens: number;
+            /**
+             * Messages
+             * @description Model answers (assistant messages).
+             */
+            messages: number;
+            /**
+             * Model Ms
+             * @description Time spent waiting for the models, in ms.
+             */
+            model_ms: number;
+            /**
+             * Output Tokens
+             * @description Answer tokens, as the providers counted them.
+             */
+            output_tokens: number;
+            /**
+             * Period
+             * @enum {string}
+             */
+            period: "day" | "month";
+            /**
+             * Runs
+             * @description Turns: runs started (sent, edited, regenerated, continued).
+             */
+            runs: number;
+            /**
+             * Since
+             * Format: date-time
+             * @description The first bucket's start (inclusive).
+             */
+            since: string;
+            /**
+             * Tool Calls
+             * @description Tool messages (calls made, denied or cut short).
+             */
+            tool_calls: number;
+            /**
+             * Tz
+             * @description The time zone the buckets are cut in (IANA name).
+             */
+            tz: string;
+            /**
+             * Until
+             * Format: date-time
+             * @description Now: the end of the last bucket read (exclusive).
+             */
+            until: string;
         };
         /** UserOut */
         UserOut: {
@@ -3867,6 +5169,17 @@ export interface components {
              * @description The user's message.
              */
             content: string;
+            /**
+             * File Ids
+             * @description Uploaded files (`POST /api/files`) to attach to the message.
+             */
+            file_ids?: string[];
+            /**
+             * Parent Id
+             * @description The message the new one follows: another branch of the thread (default: the end of its active path).
+             * @default null
+             */
+            parent_id: string | null;
             /**
              * Thread Id
              * Format: uuid
@@ -5947,6 +7260,414 @@ export interface operations {
             };
         };
     };
+    list_files_api_files_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_FileOut_"];
+                };
+            };
+            /** @description `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upload_file_api_files_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_file_api_files_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileOut"];
+                };
+            };
+            /** @description `file_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_file_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `storage_quota_exceeded` */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    file_usage_api_files_usage_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileUsage"];
+                };
+            };
+        };
+    };
+    get_file_api_files__file_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileOut"];
+                };
+            };
+            /** @description `file_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_file_api_files__file_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `file_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    file_content_api_files__file_id__content_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file's bytes, as a download (`Content-Disposition: attachment`), never rendered from Confide's origin. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description `file_not_found` (also a deleted file) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_folders_api_folders_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_FolderOut_"];
+                };
+            };
+            /** @description `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_folder_api_folders_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FolderCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FolderOut"];
+                };
+            };
+            /** @description `too_many_folders` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_folder_api_folders__folder_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                folder_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `folder_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_folder_api_folders__folder_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                folder_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FolderUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FolderOut"];
+                };
+            };
+            /** @description `folder_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     health_api_health_get: {
         parameters: {
             query?: never;
@@ -5965,6 +7686,140 @@ export interface operations {
                     "application/json": {
                         [key: string]: string;
                     };
+                };
+            };
+        };
+    };
+    list_imports_api_imports_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ImportOut_"];
+                };
+            };
+            /** @description `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_import_api_imports_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_create_import_api_imports_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportOut"];
+                };
+            };
+            /** @description `agent_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `import_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_import_api_imports__import_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                import_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportOut"];
+                };
+            };
+            /** @description `import_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6582,6 +8437,40 @@ export interface operations {
             };
         };
     };
+    my_usage_api_me_usage_get: {
+        parameters: {
+            query?: {
+                /** @description `day`: the last 30 days by day; `month`: 12 months by month. */
+                period?: "day" | "month";
+                /** @description IANA time zone the days are cut in. */
+                tz?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageSummary"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     ready_api_ready_get: {
         parameters: {
             query?: never;
@@ -6765,6 +8654,74 @@ export interface operations {
             };
         };
     };
+    continue_run_api_runs__run_id__continue_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description With `Accept: text/event-stream`: the run's events as SSE, each `data:` one `RunEvent` (its `id:` and `event:` lines repeat `id` and `type`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunResult"];
+                    "text/event-stream": components["schemas"]["RunEvent"];
+                };
+            };
+            /** @description A run is in progress on this thread (`run_in_progress`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Past a run budget (`rate_limited`; `Retry-After`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The model failed (`model_error`, `model_unreachable`, ...) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The model timed out (`model_timeout`) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     run_events_api_runs__run_id__events_get: {
         parameters: {
             query?: {
@@ -6791,6 +8748,184 @@ export interface operations {
             };
             /** @description The request is not valid (`validation_error`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    regenerate_run_api_runs__run_id__regenerate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["Regenerate"] | null;
+            };
+        };
+        responses: {
+            /** @description With `Accept: text/event-stream`: the run's events as SSE, each `data:` one `RunEvent` (its `id:` and `event:` lines repeat `id` and `type`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunResult"];
+                    "text/event-stream": components["schemas"]["RunEvent"];
+                };
+            };
+            /** @description A run is in progress on this thread (`run_in_progress`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Past a run budget (`rate_limited`; `Retry-After`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The model failed (`model_error`, `model_unreachable`, ...) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The model timed out (`model_timeout`) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    shared_thread_api_shared__token__get: {
+        parameters: {
+            query?: {
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedThread"];
+                };
+            };
+            /** @description `link_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    shared_messages_api_shared__token__messages_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SharedMessage_"];
+                };
+            };
+            /** @description `link_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6868,6 +9003,14 @@ export interface operations {
                 q?: string | null;
                 /** @description `own`: the caller's threads; `shared`: those shared with them. */
                 scope?: "own" | "shared";
+                /** @description Own threads: `true` lists only the archived ones. */
+                archived?: boolean;
+                /** @description Own threads: only those in this folder. */
+                folder_id?: string | null;
+                /** @description Own threads: `true` only those in a folder, `false` those in none. */
+                in_folder?: boolean | null;
+                /** @description Own threads: `true` only pinned ones, `false` the rest. */
+                pinned?: boolean | null;
             };
             header?: never;
             path?: never;
@@ -6988,7 +9131,7 @@ export interface operations {
             };
         };
     };
-    rename_thread_api_threads__thread_id__patch: {
+    update_thread_api_threads__thread_id__patch: {
         parameters: {
             query?: never;
             header?: never;
@@ -7012,6 +9155,208 @@ export interface operations {
                     "application/json": components["schemas"]["ThreadOut"];
                 };
             };
+            /** @description `thread_not_found`, `folder_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_active_path_api_threads__thread_id__active_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActivePath"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThreadOut"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_thread_api_threads__thread_id__export_get: {
+        parameters: {
+            query?: {
+                /** @description `md` to read, `json` to import again. */
+                format?: "md" | "json";
+                /** @description A message of the thread: the path through it (default: the active). */
+                path?: string | null;
+                /** @description JSON only: every branch, not one path. */
+                all?: boolean;
+            };
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thread as a file: Markdown, or JSON in the Confide format. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThreadExport"];
+                    "text/markdown": string;
+                };
+            };
+            /** @description `thread_not_found`, `message_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_links_api_threads__thread_id__links_get: {
+        parameters: {
+            query?: {
+                /** @description From `next_cursor`. */
+                cursor?: string | null;
+                /** @description At most 100. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_LinkOut_"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_link_api_threads__thread_id__links_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkCreated"];
+                };
+            };
+            /** @description `share_links_disabled`, `read_only` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_link_api_threads__thread_id__links__link_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+                link_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The request is not valid (`validation_error`) */
             422: {
                 headers: {
@@ -7032,6 +9377,8 @@ export interface operations {
                 limit?: number;
                 /** @description `desc`: newest first (a chat's last page). */
                 order?: "asc" | "desc";
+                /** @description Another path than the active one: the path through this message (and on through its newest replies). */
+                path?: string | null;
             };
             header?: never;
             path: {
@@ -7073,6 +9420,79 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SendMessage"];
+            };
+        };
+        responses: {
+            /** @description With `Accept: text/event-stream`: the run's events as SSE, each `data:` one `RunEvent` (its `id:` and `event:` lines repeat `id` and `type`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunResult"];
+                    "text/event-stream": components["schemas"]["RunEvent"];
+                };
+            };
+            /** @description A run is in progress on this thread (`run_in_progress`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_error`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Past a run budget (`rate_limited`; `Retry-After`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The model failed (`model_error`, `model_unreachable`, ...) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The model timed out (`model_timeout`) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    edit_message_api_threads__thread_id__messages__message_id__edit_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditMessage"];
             };
         };
         responses: {

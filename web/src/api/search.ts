@@ -17,8 +17,9 @@ export function searchMessages(q: string, cursor: string | null) {
   ) as Promise<{ items: SearchHit[]; next_cursor: string | null }>;
 }
 
-/** Where a hit opens: the thread, at the message when it is one (the title otherwise). */
-export function hitLink(hit: SearchHit): string {
-  const base = `/chat/${hit.thread_id}`;
+/** Where a hit opens: the thread, at the message when it is one (the title otherwise), with
+ * the words searched for (`q`) marked there. */
+export function hitLink(hit: SearchHit, q = ""): string {
+  const base = `/chat/${hit.thread_id}${q ? `?${new URLSearchParams({ highlight: q })}` : ""}`;
   return hit.message_id ? `${base}#message-${hit.message_id}` : base;
 }

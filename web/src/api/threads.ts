@@ -62,6 +62,17 @@ export async function listMessages(id: string): Promise<Message[]> {
   return all;
 }
 
+/** Make the path through `leafId` (any message of the thread: the path goes on through its
+ * newest descendants) the one the thread shows and answers on. */
+export function setActivePath(id: string, leafId: string): Promise<Thread> {
+  return unwrap(
+    api.PUT("/api/threads/{thread_id}/active", {
+      params: { path: { thread_id: id } },
+      body: { leaf_id: leafId },
+    }),
+  );
+}
+
 export async function listAgents(): Promise<Agent[]> {
   const result = await unwrap(api.GET("/api/agents", { params: { query: { limit: 100 } } }));
   return result.items;

@@ -20,7 +20,7 @@ const ARGS = '{"expression": "6*7"}';
 const callMsg: Message = {
   id: "m2", seq: 2, role: "assistant", content: null, run_id: RUN, created_at: "2026-12-03T00:00:00Z",
   tool_calls: [{ id: "c1", type: "function", function: { name: "calculator", arguments: ARGS } }],
-  tool_call_id: null, name: null, interrupted: false,
+  tool_call_id: null, name: null, interrupted: false, sibling_count: 1, sibling_index: 0,
 };
 
 const paused: RunEvent[] = [

@@ -24,6 +24,8 @@ function message(seq: number, role: Message["role"], extra: Partial<Message> = {
     run_id: RUN,
     created_at: "2026-11-30T00:00:00Z",
     interrupted: false,
+    sibling_count: 1,
+    sibling_index: 0,
     ...extra,
   };
 }

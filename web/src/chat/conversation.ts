@@ -1,7 +1,7 @@
 // The state of one conversation: stored messages plus a run streaming into it. Pure, so the
 // dedupe rules (by message id and by event id) are tested without a network.
 import type { Approval } from "../api/approvals";
-import type { Message, RunEvent } from "../api/client";
+import type { Message, MessageUsage, RunEvent } from "../api/client";
 
 export type ToolStatus = "running" | "waiting" | "ok" | "error" | "cancelled";
 
@@ -48,6 +48,10 @@ export interface ConversationState {
   ending: RunEnding | null;
   /** Interrupted messages whose run's end this page heard, by message id. */
   interruptedBy: Record<string, "stopped" | "failed">;
+  /** An edit being answered: where its new version of the user message goes in the tree. */
+  pendingBranch: { parentId: string | null; siblingIds: string[] } | null;
+  /** The cut-short answer a continue goes on from (its mark gives way to the new text). */
+  continuing: string | null;
 }
 
 export const initialConversation: ConversationState = {
@@ -65,11 +69,20 @@ export const initialConversation: ConversationState = {
   notice: null,
   ending: null,
   interruptedBy: {},
+  pendingBranch: null,
+  continuing: null,
 };
 
 export type ConversationAction =
+  /** The thread's active path, read from the server: it replaces the messages shown. */
   | { type: "loaded"; messages: Message[] }
   | { type: "send"; content: string }
+  /** A new version of user message `messageId`: the path is cut before it. */
+  | { type: "edit"; messageId: string; content: string }
+  /** A new answer to the message `messageId` (a user's): the path is cut after it. */
+  | { type: "regenerate"; messageId: string | null }
+  /** The model goes on from the cut-short answer `messageId`. */
+  | { type: "continue"; messageId: string }
   | { type: "follow"; runId: string; resume: boolean }
   | { type: "event"; event: RunEvent }
   | { type: "failed"; error: ConversationError }
@@ -124,10 +137,26 @@ export function mergeMessages(current: Message[], incoming: Message[]): Message[
     .sort((a, b) => a.seq - b.seq);
 }
 
+/** A page of the active path in place of the messages shown: a switch of branch drops the
+ * old one. What the page cannot hold yet stays: the local echo, and the messages the live
+ * run has streamed (the page may have been read before they were stored). */
+function replacePath(state: ConversationState, path: Message[]): Message[] {
+  const onPage = new Set(path.map((m) => m.id));
+  const live = state.messages.filter(
+    (m) =>
+      !onPage.has(m.id) &&
+      (m.id.startsWith(LOCAL_PREFIX) || (state.running && state.runId !== null && m.run_id === state.runId)),
+  );
+  return mergeMessages(path, live);
+}
+
 function localUserMessage(state: ConversationState, runId: string, content: string): Message {
   const last = state.messages.reduce((max, m) => Math.max(max, m.seq), 0);
+  const id = `${LOCAL_PREFIX}${runId}`;
+  const branch = state.pendingBranch;
+  const siblings = branch ? [...branch.siblingIds, id] : [];
   return {
-    id: `${LOCAL_PREFIX}${runId}`,
+    id,
     seq: Math.floor(last) + 0.5,
     role: "user",
     content,
@@ -137,7 +166,38 @@ function localUserMessage(state: ConversationState, runId: string, content: stri
     tool_call_id: null,
     name: null,
     interrupted: false,
+    parent_id: branch ? branch.parentId : null,
+    // An edit's new version shows as the newest of its siblings ("2/2") while it is answered.
+    sibling_count: Math.max(1, siblings.length),
+    sibling_index: Math.max(0, siblings.length - 1),
+    sibling_ids: siblings,
   };
+}
+
+/** A new run about to stream into the conversation (send, edit, regenerate, continue). */
+function starting(state: ConversationState, messages: Message[], pendingContent: string | null): ConversationState {
+  return {
+    ...state,
+    messages,
+    running: true,
+    waiting: false,
+    runId: null,
+    lastEventId: 0,
+    draft: "",
+    skipDeltas: 0,
+    pendingContent,
+    pendingBranch: null,
+    continuing: null,
+    error: null,
+    notice: null,
+    ending: null,
+  };
+}
+
+/** The messages before `messageId` (all of them when it is not shown). */
+function before(messages: Message[], messageId: string): Message[] {
+  const at = messages.findIndex((m) => m.id === messageId);
+  return at < 0 ? messages : messages.slice(0, at);
 }
 
 export function conversationReducer(
@@ -146,21 +206,23 @@ export function conversationReducer(
 ): ConversationState {
   switch (action.type) {
     case "loaded":
-      return { ...state, messages: mergeMessages(state.messages, action.messages) };
+      return { ...state, messages: replacePath(state, action.messages) };
     case "send":
+      return starting(state, state.messages, action.content);
+    case "edit": {
+      const edited = state.messages.find((m) => m.id === action.messageId);
+      const siblingIds = edited?.sibling_ids?.length ? edited.sibling_ids : edited ? [edited.id] : [];
       return {
-        ...state,
-        running: true,
-        waiting: false,
-        runId: null,
-        lastEventId: 0,
-        draft: "",
-        skipDeltas: 0,
-        pendingContent: action.content,
-        error: null,
-        notice: null,
-        ending: null,
+        ...starting(state, before(state.messages, action.messageId), action.content),
+        pendingBranch: { parentId: edited?.parent_id ?? null, siblingIds },
       };
+    }
+    case "regenerate": {
+      const at = action.messageId === null ? -1 : state.messages.findIndex((m) => m.id === action.messageId);
+      return starting(state, at < 0 ? state.messages : state.messages.slice(0, at + 1), null);
+    }
+    case "continue":
+      return { ...starting(state, state.messages, null), continuing: action.messageId };
     case "follow": {
       if (state.runId === action.runId && state.running) return state;
       const known = action.resume
@@ -186,6 +248,7 @@ export function conversationReducer(
         running: false,
         draft: "",
         pendingContent: null,
+        pendingBranch: null,
         error: action.error,
         ending: "failed",
       };
@@ -197,15 +260,18 @@ export function conversationReducer(
 }
 
 function applyEvent(state: ConversationState, event: RunEvent): ConversationState {
-  // The first event of a send names the run; the user's message shows under its id.
-  if (state.runId === null && state.pendingContent !== null) {
-    const echo = localUserMessage(state, event.run_id, state.pendingContent);
+  // The first event of a run this page started names it; a sent (or edited) user message
+  // shows under its id.
+  if (state.runId === null && state.running) {
+    const content = state.pendingContent;
     state = {
       ...state,
       runId: event.run_id,
       lastEventId: 0,
       pendingContent: null,
-      messages: mergeMessages(state.messages, [echo]),
+      pendingBranch: null,
+      messages:
+        content === null ? state.messages : mergeMessages(state.messages, [localUserMessage(state, event.run_id, content)]),
     };
   }
   if (event.run_id !== state.runId || event.id <= state.lastEventId) return state;
@@ -372,9 +438,52 @@ export type TurnPart =
   /** An approval whose tool call is not in the messages read so far. */
   | { kind: "approval"; key: string; approval: Approval };
 
+/** Where a message stands among its versions (edits of a question, answers regenerated). */
+export interface Branch {
+  /** 0-based, oldest first. */
+  index: number;
+  count: number;
+  /** The versions' ids, oldest first: switching to one makes its path the active one. */
+  ids: string[];
+}
+
 export type DisplayItem =
-  | { kind: "user"; key: string; text: string }
-  | { kind: "assistant"; key: string; parts: TurnPart[]; streaming: boolean };
+  | {
+      kind: "user";
+      key: string;
+      text: string;
+      /** The stored (or echoed) message; null while a send has not started its run. */
+      message: Message | null;
+      branch: Branch | null;
+    }
+  | {
+      kind: "assistant";
+      key: string;
+      parts: TurnPart[];
+      streaming: boolean;
+      /** The versions of this answer (its first message's siblings). */
+      branch: Branch | null;
+      /** The run to regenerate for a new answer (null: the turn is not a finished answer). */
+      regenerate: string | null;
+      /** The run to continue: the thread ends on this turn's cut-short text. */
+      continueRun: { runId: string; messageId: string } | null;
+      /** What each of the turn's model answers cost (MessageMeta shows their sum). */
+      usage?: MessageUsage[];
+    };
+
+/** A message's versions, when it has more than one. */
+export function branchOf(message: Message): Branch | null {
+  const ids = message.sibling_ids ?? [];
+  if (message.sibling_count <= 1 || ids.length < 2) return null;
+  return { index: message.sibling_index, count: message.sibling_count, ids };
+}
+
+/** The text of an assistant turn, as "Copy" puts it on the clipboard. */
+export function turnText(parts: TurnPart[]): string {
+  return parts
+    .flatMap((part) => (part.kind === "text" ? [part.text] : []))
+    .join("\n\n");
+}
 
 export function displayItems(state: ConversationState): DisplayItem[] {
   const results = new Map<string, Message>();
@@ -385,23 +494,40 @@ export function displayItems(state: ConversationState): DisplayItem[] {
   const shown = new Set<string>();
   const items: DisplayItem[] = [];
   let turn: Extract<DisplayItem, { kind: "assistant" }> | null = null;
-  const openTurn = (key: string) => {
+  const openTurn = (key: string, first: Message | null = null) => {
     if (!turn) {
-      turn = { kind: "assistant", key, parts: [], streaming: false };
+      const answers = first !== null && !first.id.startsWith(LOCAL_PREFIX);
+      turn = {
+        kind: "assistant",
+        key,
+        parts: [],
+        streaming: false,
+        branch: first ? branchOf(first) : null,
+        regenerate: answers && first.run_id ? first.run_id : null,
+        continueRun: null,
+        usage: [],
+      };
       items.push(turn);
     }
     return turn;
   };
+  // An answer continued goes on in its continuation: its "Stopped" mark gives way.
+  const continued = new Set(
+    state.messages.filter((m) => m.role === "assistant" && m.parent_id).map((m) => m.parent_id),
+  );
+  if (state.running && state.continuing) continued.add(state.continuing);
   for (const m of state.messages) {
     if (m.role === "user") {
       turn = null;
-      items.push({ kind: "user", key: m.id, text: m.content ?? "" });
+      items.push({ kind: "user", key: m.id, text: m.content ?? "", message: m, branch: branchOf(m) });
       continue;
     }
     if (m.role !== "assistant") continue;
-    const current = openTurn(m.id);
+    const current = openTurn(m.id, m);
+    if (m.usage) current.usage?.push(m.usage);
     if (m.content) {
-      const interrupted = m.interrupted ? (state.interruptedBy[m.id] ?? "interrupted") : null;
+      const cut = m.interrupted && !continued.has(m.id);
+      const interrupted = cut ? (state.interruptedBy[m.id] ?? "interrupted") : null;
       current.parts.push({ kind: "text", key: m.id, text: m.content, streaming: false, interrupted });
     }
     for (const call of m.tool_calls ?? []) {
@@ -410,9 +536,17 @@ export function displayItems(state: ConversationState): DisplayItem[] {
       current.parts.push({ kind: "tool", key: call.id, tool: toolFor(state, call, results), approval });
     }
   }
+  const last = state.messages[state.messages.length - 1];
+  const lastTurn = items[items.length - 1];
+  if (
+    last?.role === "assistant" && last.interrupted && last.content && last.run_id &&
+    lastTurn?.kind === "assistant" && !state.running && !state.waiting
+  ) {
+    lastTurn.continueRun = { runId: last.run_id, messageId: last.id };
+  }
   if (state.pendingContent !== null) {
     turn = null;
-    items.push({ kind: "user", key: "pending", text: state.pendingContent });
+    items.push({ kind: "user", key: "pending", text: state.pendingContent, message: null, branch: null });
   }
   const unshown = Object.values(state.approvals).filter((a) => !shown.has(a.id) && a.status === "pending");
   if (unshown.length > 0) {
@@ -443,8 +577,9 @@ function toolFor(
       id: call.id,
       name: call.function.name,
       arguments: call.function.arguments,
-      status: live?.status ?? storedStatus(result),
-      durationMs: live?.durationMs ?? null,
+      // As stored with the result; a message stored before outcomes were kept: by its text.
+      status: live?.status ?? (stored.tool ? toolStatus(stored.tool.status) : storedStatus(result)),
+      durationMs: live?.durationMs ?? stored.tool?.duration_ms ?? null,
       result,
     };
   }

@@ -2,13 +2,13 @@
 // already going (after a reload), reconnects a dropped stream, stops a run; a run that waits
 // for its user's approval is followed again once every approval it asked for is answered
 // (here, or on another channel: the thread's approvals are read again while one waits).
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useReducer, useRef } from "react";
 import { approvalKeys, listThreadApprovals, type Approval } from "../api/approvals";
 import type { RunEvent, Thread } from "../api/client";
 import { ApiError, errorMessage, isAbort } from "../api/errors";
-import { cancelRun, followRun, isTerminal, sendMessage } from "../api/runs";
-import { keys, listMessages } from "../api/threads";
+import { cancelRun, continueRun, editMessage, followRun, isTerminal, regenerateRun, sendMessage } from "../api/runs";
+import { keys, listMessages, setActivePath } from "../api/threads";
 import { conversationReducer, initialConversation, waitingRuns } from "./conversation";
 import { titleFromMessage } from "./title";
 import { refetchFresh } from "../api/refetch";
@@ -36,9 +36,11 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
     refetchOnMount: "always",
   });
 
+  // Each read replaces the path shown, even one equal to the last (an edit that failed
+  // before its run started cut the path: the same page puts it back).
   useEffect(() => {
     if (messages.data) dispatch({ type: "loaded", messages: messages.data });
-  }, [messages.data]);
+  }, [messages.data, messages.dataUpdatedAt]);
 
   const approvals = useQuery({
     queryKey: approvalKeys.thread(threadId),
@@ -154,13 +156,53 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
   }, []);
 
   const send = useCallback(
-    (content: string) => {
+    (content: string, fileIds: string[] = []) => {
       const signal = restart(null);
       dispatch({ type: "send", content });
-      void streamed(consume(sendMessage(threadId, content, signal), signal, content));
+      void streamed(consume(sendMessage(threadId, content, signal, fileIds), signal, content));
     },
     [consume, restart, streamed, threadId],
   );
+
+  /** A new version of a user message: a branch beside it, answered like a send. */
+  const edit = useCallback(
+    (messageId: string, content: string) => {
+      const signal = restart(null);
+      dispatch({ type: "edit", messageId, content });
+      void streamed(consume(editMessage(threadId, messageId, content, signal), signal, null));
+    },
+    [consume, restart, streamed, threadId],
+  );
+
+  /** A new answer to the user message run `runId` answered (`agentId`: another agent). */
+  const regenerate = useCallback(
+    (runId: string, agentId: string | null = null) => {
+      const first = stateRef.current.messages.find((m) => m.run_id === runId && m.role !== "user");
+      const signal = restart(null);
+      dispatch({ type: "regenerate", messageId: first?.parent_id ?? null });
+      void streamed(consume(regenerateRun(runId, agentId, signal), signal, null));
+    },
+    [consume, restart, streamed],
+  );
+
+  /** The model goes on from a cut-short answer. */
+  const continueAnswer = useCallback(
+    (runId: string, messageId: string) => {
+      const signal = restart(null);
+      dispatch({ type: "continue", messageId });
+      void streamed(consume(continueRun(runId, signal), signal, null));
+    },
+    [consume, restart, streamed],
+  );
+
+  /** Show another version (and the path below it): the thread's active path moves there. */
+  const switchBranch = useMutation({
+    mutationFn: (leafId: string) => setActivePath(threadId, leafId),
+    onSuccess: async (thread) => {
+      queryClient.setQueryData(keys.thread(threadId), thread);
+      await refetchFresh(queryClient, keys.messages(threadId));
+    },
+  });
 
   /** Follow a run: from its first event, or after the last one this page heard of it. */
   const follow = useCallback(
@@ -230,7 +272,7 @@ export function useConversation(threadId: string, thread: Thread | undefined) {
 
   const dismissError = useCallback(() => dispatch({ type: "dismissError" }), []);
 
-  return { state, messages, send, stop, dismissError, decided };
+  return { state, messages, send, stop, dismissError, decided, edit, regenerate, continueAnswer, switchBranch };
 }
 
 function codeOf(error: unknown): string {

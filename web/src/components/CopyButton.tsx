@@ -26,6 +26,11 @@ export async function copyText(text: string, fallback?: HTMLInputElement | null)
 export function CopyButton(props: {
   text: string;
   label?: string;
+  /** The button's accessible name, when `label` alone is not enough to tell it apart. */
+  ariaLabel?: string;
+  className?: string;
+  /** What a failed copy says (by default: select the link and copy it). */
+  failedText?: string;
   fallback?: () => HTMLInputElement | null;
 }) {
   const [result, setResult] = useState<"copied" | "failed" | null>(null);
@@ -38,7 +43,8 @@ export function CopyButton(props: {
     <>
       <button
         type="button"
-        className="button"
+        className={props.className ?? "button"}
+        aria-label={props.ariaLabel}
         onClick={() =>
           void copyText(props.text, props.fallback?.()).then((ok) => setResult(ok ? "copied" : "failed"))
         }
@@ -46,7 +52,11 @@ export function CopyButton(props: {
         {props.label ?? "Copy"}
       </button>
       <span role="status" className={result === "failed" ? "danger-text small" : "success small"}>
-        {result === "copied" ? "Copied" : result === "failed" ? "Copy failed: select the link and copy it" : ""}
+        {result === "copied"
+          ? "Copied"
+          : result === "failed"
+            ? (props.failedText ?? "Copy failed: select the link and copy it")
+            : ""}
       </span>
     </>
   );

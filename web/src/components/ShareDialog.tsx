@@ -4,6 +4,7 @@ import { errorMessage } from "../api/errors";
 import { listShares, personName, shareKeys, shareThread, unshareThread, type Share } from "../api/shares";
 import { Dialog } from "./Dialog";
 import { ErrorAlert } from "./ErrorAlert";
+import { LinkSection } from "./LinkSection";
 import { refetchFresh } from "../api/refetch";
 
 // The server answers the same whether an account has that email or not (no way to find out
@@ -93,6 +94,7 @@ export function ShareDialog({ threadId, title, onClose }: { threadId: string; ti
           </li>
         ))}
       </ul>
+      <LinkSection threadId={threadId} />
     </Dialog>
   );
 }

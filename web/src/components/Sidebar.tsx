@@ -1,14 +1,28 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, NavLink, useNavigate } from "react-router";
 import { errorMessage } from "../api/errors";
-import { keys, listThreads } from "../api/threads";
+import { folderKeys, listShelf, type Shelf } from "../api/folders";
 import { listSharedThreads, personName, shareKeys } from "../api/shares";
+import { queryWords } from "../chat/highlight";
 import { useDebounced } from "../hooks";
 import { ErrorAlert } from "./ErrorAlert";
+import { Highlighted } from "./Highlighted";
+import { ArchivedList } from "./sidebar/ArchivedList";
+import { FolderList } from "./sidebar/FolderList";
+import { PinnedList } from "./sidebar/PinnedList";
+import { ThreadRow } from "./sidebar/ThreadRow";
+
+const ANY_SHELF: Shelf = {};
+const UNFILED: Shelf = { pinned: false, in_folder: false };
 
 export function threadTitle(title: string | null | undefined): string {
   return title?.trim() || "Untitled chat";
+}
+
+/** A thread found by the sidebar's search opens with the words searched for marked. */
+function threadLink(id: string, q: string): string {
+  return q ? `/chat/${id}?${new URLSearchParams({ highlight: q })}` : `/chat/${id}`;
 }
 
 /** New chat, search, and the thread list (newest activity first, loaded as it scrolls). */
@@ -17,8 +31,10 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
   const [search, setSearch] = useState("");
   const q = useDebounced(search.trim(), 250);
   const threads = useInfiniteQuery({
-    queryKey: keys.threadList(q),
-    queryFn: ({ pageParam }) => listThreads(q, pageParam),
+    // Unsearched, the list leaves out pinned threads and those in a folder: their sections
+    // above show them (sidebar/). A search looks through every thread not archived.
+    queryKey: folderKeys.shelf(q ? ANY_SHELF : UNFILED, q),
+    queryFn: ({ pageParam }) => listShelf(q ? ANY_SHELF : UNFILED, q, pageParam),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.next_cursor,
   });
@@ -36,6 +52,7 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
   }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
 
   const items = threads.data?.pages.flatMap((page) => page.items) ?? [];
+  const words = useMemo(() => queryWords(q), [q]);
 
   return (
     <div className="sidebar-inner">
@@ -65,6 +82,8 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
           Search in messages
         </Link>
       </div>
+      {!q && <PinnedList onNavigate={onNavigate} />}
+      {!q && <FolderList onNavigate={onNavigate} />}
       <nav aria-label="Threads" className="thread-nav">
         {threads.isError && (
           <ErrorAlert message={errorMessage(threads.error)} onRetry={() => void threads.refetch()} />
@@ -75,11 +94,15 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
         )}
         <ul className="thread-list">
           {items.map((thread) => (
-            <li key={thread.id}>
-              <NavLink to={`/chat/${thread.id}`} className="thread-link" onClick={onNavigate}>
-                {threadTitle(thread.title)}
-              </NavLink>
-            </li>
+            <ThreadRow
+              key={thread.id}
+              thread={thread}
+              title={threadTitle(thread.title)}
+              href={threadLink(thread.id, q)}
+              onNavigate={onNavigate}
+            >
+              <Highlighted text={threadTitle(thread.title)} words={words} />
+            </ThreadRow>
           ))}
           {hasNextPage && (
             <li ref={sentinel} className="more">
@@ -96,6 +119,7 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
         </ul>
       </nav>
       <SharedWithMe q={q} onNavigate={onNavigate} />
+      {!q && <ArchivedList onNavigate={onNavigate} />}
     </div>
   );
 }

@@ -7,6 +7,7 @@ import { adminPages } from "../auth/access";
 import { StepUpHost } from "../auth/StepUp";
 import { useMe } from "../auth/useMe";
 import { useSignOut } from "../auth/useSignOut";
+import { Shortcuts } from "../components/Shortcuts";
 import { Sidebar } from "../components/Sidebar";
 import { WaitingBadge } from "../components/WaitingBadge";
 
@@ -30,6 +31,7 @@ export function AppLayout() {
   return (
     <div className={`app ${open ? "sidebar-open" : ""}`}>
       <StepUpHost />
+      <Shortcuts />
       <header className="topbar">
         <button
           type="button"
@@ -60,6 +62,13 @@ export function AppLayout() {
             aria-current={location.pathname === "/memory" ? "page" : undefined}
           >
             Memory
+          </Link>
+          <Link
+            to="/files"
+            className="button subtle"
+            aria-current={location.pathname === "/files" ? "page" : undefined}
+          >
+            Files
           </Link>
           <Link to="/settings" className="button subtle">
             Account

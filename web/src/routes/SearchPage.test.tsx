@@ -1,4 +1,4 @@
-import { render, screen, within } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter, Route, Routes, useLocation } from "react-router";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
@@ -52,12 +52,15 @@ describe("SearchPage", () => {
     expect(first).toHaveTextContent("Trip planning");
     expect(first).toHaveTextContent("Assistant");
     expect(first).toHaveTextContent("…the hotels of Lisbon by the river…");
-    expect(within(first).getByRole("link")).toHaveAttribute("href", "/chat/t1#message-m2");
+    expect(within(first).getByRole("link")).toHaveAttribute("href", "/chat/t1?highlight=lisbon+hotels#message-m2");
+    // The words searched for are marked, whatever their case.
+    expect([...first.querySelectorAll("mark")].map((m) => m.textContent)).toEqual(["hotels", "Lisbon"]);
     expect(second).toHaveTextContent("Title");
-    expect(within(second).getByRole("link")).toHaveAttribute("href", "/chat/t2");
+    expect(within(second).getByRole("link")).toHaveAttribute("href", "/chat/t2?highlight=lisbon+hotels");
+    expect([...second.querySelectorAll("mark")].map((m) => m.textContent)).toEqual(["Lisbon", "Lisbon"]);
     expect(calls[0]?.query.get("q")).toBe("lisbon hotels");
     await userEvent.click(within(first).getByRole("link"));
-    expect(screen.getByTestId("where")).toHaveTextContent("/chat/t1#message-m2");
+    expect(screen.getByTestId("where")).toHaveTextContent("/chat/t1?highlight=lisbon+hotels#message-m2");
   });
 
   it("searches what is typed, says when nothing matches, and asks nothing for no words", async () => {
@@ -81,7 +84,7 @@ describe("SearchPage", () => {
     renderAt("/search?q=lisbon");
     await screen.findByText("Trip planning");
     await userEvent.click(screen.getByRole("button", { name: "More results" }));
-    await screen.findByText("Lisbon office", { selector: ".search-result-title" });
+    await waitFor(() => expect(screen.getAllByTestId("search-result")[1]).toHaveTextContent("Lisbon office"));
     expect(screen.getAllByTestId("search-result")).toHaveLength(2);
     expect(calls.map((c) => c.query.get("cursor"))).toEqual([null, "c2"]);
     expect(screen.queryByRole("button", { name: "More results" })).toBeNull();
@@ -95,9 +98,9 @@ describe("MessageList", () => {
       scrolled.push(this.getAttribute("data-message-ids") ?? "end");
     });
     const items = [
-      { kind: "user" as const, key: "m1", text: "Flights to Lisbon?" },
+      { kind: "user" as const, key: "m1", text: "Flights to Lisbon?", message: null, branch: null },
       {
-        kind: "assistant" as const, key: "m2", streaming: false,
+        kind: "assistant" as const, key: "m2", streaming: false, branch: null, regenerate: null, continueRun: null,
         parts: [
           { kind: "text" as const, key: "m2", text: "Looking.", streaming: false, interrupted: null },
           { kind: "text" as const, key: "m4", text: "Lisbon hotels.", streaming: false, interrupted: null },
@@ -113,5 +116,37 @@ describe("MessageList", () => {
     expect(answer).toHaveClass("search-target");
     expect(scrolled).toEqual(["m2 m4"]);
     expect(question).not.toHaveClass("search-target");
+  });
+
+  const items = [
+    { kind: "user" as const, key: "m1", text: "Flights to Lisbon?", message: null, branch: null },
+    {
+      kind: "assistant" as const, key: "m2", streaming: false, branch: null, regenerate: null, continueRun: null,
+      parts: [{ kind: "text" as const, key: "m4", text: "**Lisbon** hotels.", streaming: false, interrupted: null }],
+    },
+  ];
+
+  function marksAt(url: string): string[][] {
+    render(
+      <MemoryRouter initialEntries={[url]}>
+        <MessageList items={items} status="" />
+      </MemoryRouter>,
+    );
+    return screen.getAllByTestId("message").map((m) => [...m.querySelectorAll("mark")].map((x) => x.textContent ?? ""));
+  }
+
+  it("marks the words searched for in the message a result opened", () => {
+    Element.prototype.scrollIntoView = vi.fn();
+    expect(marksAt("/chat/t1?highlight=lisbon+HOTELS#message-m4")).toEqual([[], ["Lisbon", "hotels"]]);
+  });
+
+  it("marks them in every message when a thread was found, and lands on the first", () => {
+    const scrolled: string[] = [];
+    Element.prototype.scrollIntoView = vi.fn(function (this: Element) {
+      scrolled.push(this.getAttribute("data-message-ids") ?? "end");
+    });
+    expect(marksAt("/chat/t1?highlight=lisbon")).toEqual([["Lisbon"], ["Lisbon"]]);
+    expect(scrolled).toEqual(["m1"]);
+    expect(screen.getAllByTestId("message")[0]).toHaveClass("search-target");
   });
 });

@@ -1,9 +1,11 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { errorMessage } from "../api/errors";
 import { hitLink, searchKeys, searchMessages, type SearchHit } from "../api/search";
+import { queryWords } from "../chat/highlight";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { Highlighted } from "../components/Highlighted";
 import { LoadMore } from "../components/LoadMore";
 import { threadTitle } from "../components/Sidebar";
 import { when } from "../format";
@@ -27,6 +29,7 @@ export function SearchPage() {
     enabled: q.length > 0,
   });
   const hits = results.data?.pages.flatMap((page) => page.items) ?? [];
+  const words = useMemo(() => queryWords(q), [q]);
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -44,6 +47,8 @@ export function SearchPage() {
           placeholder="Words in your conversations"
           maxLength={200}
           value={draft}
+          // Opened to search (Ctrl+K on a small screen, or with no words yet): type at once.
+          autoFocus={!q}
           onChange={(e) => setDraft(e.target.value)}
         />
         <button type="submit" className="button primary">
@@ -61,7 +66,7 @@ export function SearchPage() {
       {results.isSuccess && hits.length === 0 && <p className="muted">Nothing matches “{q}”.</p>}
       <ol className="search-results" aria-label="Search results">
         {hits.map((hit) => (
-          <SearchResult key={`${hit.thread_id}:${hit.seq ?? 0}`} hit={hit} />
+          <SearchResult key={`${hit.thread_id}:${hit.seq ?? 0}`} hit={hit} q={q} words={words} />
         ))}
       </ol>
       <LoadMore
@@ -74,15 +79,19 @@ export function SearchPage() {
   );
 }
 
-function SearchResult({ hit }: { hit: SearchHit }) {
+function SearchResult({ hit, q, words }: { hit: SearchHit; q: string; words: string[] }) {
   return (
     <li className="search-result" data-testid="search-result">
-      <Link to={hitLink(hit)} className="search-result-link">
-        <span className="search-result-title">{threadTitle(hit.thread_title)}</span>
+      <Link to={hitLink(hit, q)} className="search-result-link">
+        <span className="search-result-title">
+          <Highlighted text={threadTitle(hit.thread_title)} words={words} />
+        </span>
         <span className="muted search-result-meta">
           {hit.role ? ROLE_LABEL[hit.role] : "Title"} · {when(hit.created_at)}
         </span>
-        <span className="search-result-snippet">{hit.snippet}</span>
+        <span className="search-result-snippet">
+          <Highlighted text={hit.snippet} words={words} />
+        </span>
       </Link>
     </li>
   );

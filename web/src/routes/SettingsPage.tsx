@@ -18,6 +18,7 @@ import { PasskeySettings } from "./PasskeySettings";
 import { PhoneSettings } from "./PhoneSettings";
 import { NotificationSettings } from "./NotificationSettings";
 import { PrivacySettings } from "./PrivacySettings";
+import { UsageSettings } from "./UsageSettings";
 import { refetchFresh } from "../api/refetch";
 
 export function SettingsPage() {
@@ -41,10 +42,23 @@ export function SettingsPage() {
       <PhoneSettings />
       <NotificationSettings />
       <ConnectionsLink />
+      <ImportLink />
       <Sessions />
       <AccountActivity />
+      <UsageSettings />
       <PrivacySettings />
     </div>
+  );
+}
+
+function ImportLink() {
+  return (
+    <section className="card" aria-labelledby="import-heading">
+      <h2 id="import-heading">Import conversations</h2>
+      <p className="muted">
+        Bring your ChatGPT history, or threads exported from Confide. <Link to="/settings/import">Import a file</Link>
+      </p>
+    </section>
   );
 }
 

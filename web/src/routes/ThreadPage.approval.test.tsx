@@ -16,7 +16,7 @@ const ARGS = '{"expression": "6*7"}';
 function message(seq: number, role: Message["role"], extra: Partial<Message> = {}): Message {
   return {
     id: `m${seq}`, seq, role, content: null, run_id: RUN, created_at: "2026-12-03T00:00:00Z",
-    tool_calls: null, tool_call_id: null, name: null, interrupted: false, ...extra,
+    tool_calls: null, tool_call_id: null, name: null, interrupted: false, sibling_count: 1, sibling_index: 0, ...extra,
   };
 }
 

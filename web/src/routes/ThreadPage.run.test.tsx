@@ -57,7 +57,7 @@ class LiveRun {
 function stored(seq: number, role: Message["role"], content: string, interrupted = false): Message {
   return {
     id: `m${seq}`, seq, role, content, run_id: RUN, created_at: "2026-11-30T00:00:00Z",
-    tool_calls: null, tool_call_id: null, name: null, interrupted,
+    tool_calls: null, tool_call_id: null, name: null, interrupted, sibling_count: 1, sibling_index: 0,
   };
 }
 
@@ -81,6 +81,7 @@ class FakeServer {
       id: THREAD, agent_id: "llm", title: first ? TITLE : null, created_at: "", last_activity_at: "",
       message_count: this.messages.length, active_run_id: this.running ? RUN : null,
       owner: { id: "u1", email: "alice@example.org", display_name: "Alice" }, shared: false,
+      archived: false, pinned: false,
     };
   }
 

@@ -60,10 +60,12 @@ function renderThread() {
 describe("ThreadPage", () => {
   const requests: Request[] = [];
   let runActive = true;
+  let sent: object[] = [];
 
   beforeEach(() => {
     requests.length = 0;
     runActive = true;
+    sent = [];
     document.cookie = "confide_csrf=tok; path=/";
     vi.stubGlobal(
       "fetch",
@@ -78,7 +80,8 @@ describe("ThreadPage", () => {
         }
         if (path === `/api/threads/${THREAD}/messages` && request.method === "GET") {
           // Reloaded mid-run: the call and its result are stored, the answer is streaming.
-          return json({ items: runActive ? [user, call, result] : [user, call, result, answer], next_cursor: null });
+          const path = runActive ? [user, call, result] : [user, call, result, answer, ...sent];
+          return json({ items: path, next_cursor: null });
         }
         if (path === `/api/runs/${RUN}/events`) {
           runActive = false;
@@ -100,6 +103,8 @@ describe("ThreadPage", () => {
         }
         if (path === `/api/threads/${THREAD}/messages` && request.method === "POST") {
           const hello = { ...user, id: "m6", seq: 6, role: "assistant", content: "Hello!", run_id: "r2" };
+          // What the server stores: read back (the active path) once the run ends.
+          sent.push({ ...user, id: "m5", seq: 5, content: "hello", run_id: "r2" }, hello);
           const body = sse(
             [
               { type: "run.started" },

@@ -2,13 +2,15 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { ApiError, errorMessage } from "../api/errors";
-import { deleteThread, getThread, keys, renameThread, takeFirstMessage } from "../api/threads";
+import { deleteThread, getThread, keys, listAgents, renameThread, takeFirstMessage } from "../api/threads";
 import { displayItems, runAnnouncement } from "../chat/conversation";
 import { useConversation } from "../chat/useConversation";
 import { Composer } from "../components/chat/Composer";
+import type { ChatControls } from "../components/chat/MessageActions";
 import { MessageList } from "../components/chat/MessageList";
 import { Dialog } from "../components/Dialog";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { ExportMenu } from "../components/ExportMenu";
 import { ShareDialog } from "../components/ShareDialog";
 import { threadTitle } from "../components/Sidebar";
 import { personName } from "../api/shares";
@@ -30,8 +32,27 @@ function Conversation({ threadId }: { threadId: string }) {
     queryFn: () => getThread(threadId),
     refetchOnMount: "always",
   });
-  const { state, messages, send, stop, dismissError, decided } = useConversation(threadId, thread.data);
+  const { state, messages, send, stop, dismissError, decided, edit, regenerate, continueAnswer, switchBranch } =
+    useConversation(threadId, thread.data);
   const items = useMemo(() => displayItems(state), [state]);
+  // The caller's own thread: its messages can be edited, regenerated, continued, switched.
+  const own = thread.data !== undefined && thread.data.shared !== true;
+  const agents = useQuery({ queryKey: keys.agents, queryFn: listAgents, staleTime: 10 * 60_000, enabled: own });
+  const switchTo = switchBranch.mutate;
+  const controls = useMemo<ChatControls>(
+    () =>
+      own
+        ? {
+            busy: state.running || state.waiting || switchBranch.isPending,
+            onEdit: edit,
+            onRegenerate: regenerate,
+            onContinue: continueAnswer,
+            onSwitch: (messageId) => switchTo(messageId),
+            agents: agents.data,
+          }
+        : { busy: false },
+    [own, state.running, state.waiting, switchBranch.isPending, edit, regenerate, continueAnswer, switchTo, agents.data],
+  );
   const [renaming, setRenaming] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [sharing, setSharing] = useState(false);
@@ -94,6 +115,7 @@ function Conversation({ threadId }: { threadId: string }) {
         ) : (
           <>
             <h1 className="thread-title">{thread.isPending ? "Loading…" : title}</h1>
+            {thread.data && <ExportMenu threadId={threadId} />}
             {!readOnly && (
               <div className="header-actions">
                 {can(me.data, THREADS_SHARE) && (
@@ -137,7 +159,16 @@ function Conversation({ threadId }: { threadId: string }) {
       {messages.isError && (
         <ErrorAlert message={errorMessage(messages.error)} onRetry={() => void messages.refetch()} />
       )}
-      <MessageList items={items} status={runAnnouncement(state)} onDecided={decided} readOnly={readOnly} />
+      <MessageList
+        items={items}
+        status={runAnnouncement(state)}
+        onDecided={decided}
+        readOnly={readOnly}
+        controls={controls}
+      />
+      {switchBranch.isError && (
+        <ErrorAlert message={errorMessage(switchBranch.error)} onDismiss={() => switchBranch.reset()} />
+      )}
       {state.notice && <p className="muted notice">{state.notice}</p>}
       {state.error && (
         <ErrorAlert
@@ -147,7 +178,7 @@ function Conversation({ threadId }: { threadId: string }) {
         />
       )}
       {thread.data && !readOnly && (
-        <Composer onSend={send} onStop={stop} running={state.running || state.waiting} autoFocus />
+        <Composer onSend={send} onStop={stop} running={state.running || state.waiting} autoFocus files />
       )}
       {sharing && <ShareDialog threadId={threadId} title={title} onClose={() => setSharing(false)} />}
       {confirmDelete && (

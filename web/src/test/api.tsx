@@ -22,6 +22,11 @@ export interface Call {
 
 type Handler = (call: Call) => Response | Promise<Response>;
 
+/** What every page's sidebar reads, answered empty unless a test says otherwise. */
+const SIDEBAR: Record<string, Handler> = {
+  "GET /api/folders": () => json({ items: [], next_cursor: null }),
+};
+
 /** Stub `fetch`; returns every call made, in order. An unknown route answers 404. */
 export function fakeApi(routes: Record<string, Handler>): Call[] {
   const calls: Call[] = [];
@@ -32,7 +37,9 @@ export function fakeApi(routes: Record<string, Handler>): Call[] {
       const text = request.method === "GET" ? "" : await request.text();
       const call = { method: request.method, path: url.pathname, query: url.searchParams, body: text ? JSON.parse(text) : null };
       calls.push(call);
-      const handler = routes[`${request.method} ${url.pathname}`];
+      // Looked up at each call: a test may add routes after this.
+      const route = `${request.method} ${url.pathname}`;
+      const handler = routes[route] ?? SIDEBAR[route];
       return handler ? handler(call) : json({ code: "not_found", status: 404 }, 404);
     }),
   );

@@ -44,10 +44,11 @@ markers, anywhere in the conversation, are removed before the model reads it:
   [[mock:empty]]          an answer with no text and no tool call (finish reason "stop")
 
 What it received: `app.state.received` lists the last 100 chat completion requests, oldest first,
-as `ReceivedRequest` records (`body`, `stream`, `outcome`, `chunks_sent`, `status`), updated as
-each answer goes out. `outcome` is "pending", then "streaming" while a stream is open, and ends
-as "completed", "error" (an error status or a malformed answer) or "disconnected" (the client left
-before the answer ended, also while a `slow` or `drip` wait was running).
+as `ReceivedRequest` records (`body`, `stream`, `outcome`, `chunks_sent`, `status`, and `usage`,
+the token counts of its answer), updated as each answer goes out. `outcome` is "pending", then
+"streaming" while a stream is open, and ends as "completed", "error" (an error status or a
+malformed answer) or "disconnected" (the client left before the answer ended, also while a
+`slow` or `drip` wait was running).
 `app.state.wait_for(predicate, timeout)` blocks the calling thread (never call it on the app's own
 event loop) until a record matches. With faults on, `GET /mock/requests` lists them as JSON.
 

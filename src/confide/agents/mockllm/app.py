@@ -78,6 +78,7 @@ def create_mock_llm_app(
         if wait and await client_left_during(request, wait):
             return Response(status_code=499), "disconnected"  # nobody is left to read it
         completion = Completion(model=model_name, reply=reply, prompt_tokens=_words(messages))
+        record.usage = completion.usage  # set before a byte of the answer is sent
         if body.stream:
             include_usage = body.stream_options is not None and body.stream_options.include_usage
             events = sse_events(completion.chunks(include_usage=include_usage), fault=fault)

@@ -21,6 +21,8 @@ from confide.agents.models.scripted import (
     message_text,
     scripted_reply,
 )
+from confide.folders.title_rules import MARKER as TITLE_MARKER
+from confide.folders.title_rules import MOCK_TITLE_FAIL, mock_title
 from confide.memories.facts import MEMORY_TOOL, MOCK_GARBAGE, MOCK_REFUSE, scripted_facts
 
 
@@ -29,6 +31,8 @@ def model_reply(
 ) -> ScriptedReply:
     """The model's reply to `body`; raises `Refusal` (a 400) for what it cannot honour."""
     offered = [tool for tool in body.tools or () if tool.function is not None]
+    if not offered and any(_is_title_request(m) for m in messages):
+        return _title_reply(messages)
     allowed, forced = _tool_choice(body.tool_choice, offered)
     shape = _text_shape(body.response_format)
     if fault and fault.kind == "drip":
@@ -148,6 +152,22 @@ def _memory_arguments(text: str) -> dict[str, Any]:
     if MOCK_GARBAGE in text:
         return {"facts": "nothing to see here", "mood": 7}
     return {"facts": [{"key": f.key, "content": f.content} for f in scripted_facts(text)]}
+
+
+def _is_title_request(message: dict[str, Any]) -> bool:
+    """A thread's title asked for (folders/titles.py): its instructions say so."""
+    return message["role"] in ("system", "developer") and message_text(message).startswith(
+        TITLE_MARKER
+    )
+
+
+def _title_reply(messages: list[dict[str, Any]]) -> ScriptedReply:
+    """A title from the conversation's start; a refusal when its question asks for one."""
+    last_user = next((m for m in reversed(messages) if m["role"] == "user"), None)
+    prompt = message_text(last_user) if last_user else ""
+    if MOCK_TITLE_FAIL in prompt:
+        raise Refusal("The mock model refuses to title this conversation, on purpose.", "messages")
+    return ScriptedReply(text=mock_title(prompt))
 
 
 def _call_id(messages: list[dict[str, Any]], name: str, arguments: dict[str, Any]) -> str:

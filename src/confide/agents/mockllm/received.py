@@ -21,6 +21,8 @@ class ReceivedRequest:
     outcome: Outcome = "pending"  # "streaming" while a stream is open
     chunks_sent: int = 0  # SSE events written, `data: [DONE]` included
     status: int | None = None
+    # The token counts of the answer (sent in a stream only when `include_usage` asks).
+    usage: dict[str, int] | None = None
 
 
 class RequestLog:

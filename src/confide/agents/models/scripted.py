@@ -11,6 +11,14 @@ Tools it calls, and the arguments it sends:
   current_time(timezone)         "what time is it in Tokyo", "time in New York", "current time"
   any tool                       'call TOOL with {"json": "arguments"}' (one call per such
                                  sentence; the other rules are then left out)
+
+Conversation:
+  "what have I said"             the user's earlier messages of this conversation (the path
+                                 the model answers, so a branch shows only its own)
+  "Continue your previous answer ..."  (a continued run's request) a fixed continuation
+
+Questions about attached files ("how many lines does the file have", "summarise the file"):
+agents/models/scripted_files.py.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from confide.agents.models.scripted_files import file_answer, user_text
 from confide.memories.prompt import remembered
 
 ADD, CALCULATOR, CURRENT_TIME, ASK_USER = "add", "calculator", "current_time", "ask_user"
@@ -121,7 +130,10 @@ def scripted_reply(messages: list[dict[str, Any]], tool_names: Collection[str]) 
         return ScriptedReply(text=_answer_tool_results(messages, tools))
     if role != "user":
         return ScriptedReply(text=f"I'm here. {_capabilities(tools)}")
-    text = message_text(last)
+    text = user_text(last)  # the user's words, not the text of files attached to them
+    about_files = file_answer(text, last)
+    if about_files is not None:
+        return ScriptedReply(text=about_files)
     intents = _detect_intents(text, tools)
     calls = [i for i in intents if i.tool is not None]
     if not calls:
@@ -376,9 +388,26 @@ _NAME_PATTERNS = (
     re.compile(r"\b(?:talking|speaking|chatting)\s+(?:to|with)\s+(?P<name>[^\n.,;:!?()\"]+)", re.I),
 )
 _QUOTE_LIMIT = 200
+# What the runs feature asks when the model is to go on with an answer of its own (a continued
+# run, runs/store.py CONTINUE_PROMPT), and a question that shows which conversation the model
+# saw (a branch's own, never another's).
+_CONTINUE = re.compile(r"^\s*Continue your previous answer\b", re.I)
+_SAID_SO_FAR = re.compile(r"\bwhat\s+have\s+i\s+(?:said|asked)\b", re.I)
+CONTINUED = "…and that is the rest of the answer."
 
 
 def _chat(text: str, messages: list[dict[str, Any]], tools: frozenset[str]) -> str:
+    if _CONTINUE.search(text):
+        return CONTINUED
+    if _SAID_SO_FAR.search(text):
+        earlier = [
+            _squash(message_text(m))
+            for m in messages[:-1]
+            if m.get("role") == "user" and not _CONTINUE.search(message_text(m))
+        ]
+        if not earlier:
+            return "You have not said anything before this."
+        return "So far you said: " + "; ".join(f'"{e}"' for e in earlier) + "."
     name = _user_name(messages)
     recalled = _recall(text, messages, name)
     if recalled:

@@ -1,9 +1,15 @@
-import { Fragment, useEffect, useRef } from "react";
+import { Fragment, useEffect, useMemo, useRef, useState } from "react";
 import { useLocation } from "react-router";
-import type { DisplayItem, Interruption, TurnPart } from "../../chat/conversation";
+import { turnText, type DisplayItem, type Interruption, type TurnPart } from "../../chat/conversation";
+import { highlightParam } from "../../chat/highlight";
 import type { Approval } from "../../api/approvals";
+import { MessageFiles } from "../files/MessageFiles";
+import { Highlighted } from "../Highlighted";
 import { ApprovalCard } from "./ApprovalCard";
 import { Markdown } from "./Markdown";
+import { AnswerActions, UserActions, type ChatControls } from "./MessageActions";
+import { MessageEditor } from "./MessageEditor";
+import { MessageMeta } from "./MessageMeta";
 import { ToolCard } from "./ToolCard";
 
 const INTERRUPTION_LABEL: Record<Interruption, string> = {
@@ -12,39 +18,55 @@ const INTERRUPTION_LABEL: Record<Interruption, string> = {
   interrupted: "Interrupted",
 };
 
+const NO_CONTROLS: ChatControls = { busy: false };
+
 /** The conversation: user messages as written, assistant turns as markdown with tool cards.
- * `status`: what the live region announces (`runAnnouncement`). */
+ * `status`: what the live region announces (`runAnnouncement`). `controls`: what the
+ * messages' buttons do (copy only, without it). */
 export function MessageList({
   items,
   status,
   onDecided,
   readOnly = false,
+  controls = NO_CONTROLS,
 }: {
   items: DisplayItem[];
   status: string;
   /** An approval answered here (the conversation goes on with it). */
   onDecided?: (approval: Approval) => void;
   readOnly?: boolean;
+  controls?: ChatControls;
 }) {
   const end = useRef<HTMLDivElement>(null);
   const list = useRef<HTMLDivElement>(null);
   const last = items[items.length - 1];
   const lastSize = last?.kind === "assistant" ? last.parts.map(partSize).join(",") : "";
-  const target = targetMessage(useLocation().hash);
-  // A link to a message (a search result: /chat/<id>#message-<id>) lands on it once; the
-  // list follows its end again when the conversation goes on.
+  const location = useLocation();
+  const target = targetMessage(location.hash);
+  // A search result opened here (`?highlight=<words>`): its words are marked in the message
+  // it found (`#message-<id>`), or in every message when it names none (a thread found).
+  const words = useMemo(() => highlightParam(location.search), [location.search]);
+  const marks = (id: string) => (target === null || target === id ? words : undefined);
+  const [editing, setEditing] = useState<string | null>(null);
+  // A link to a message (a search result: /chat/<id>#message-<id>) lands on it once (a
+  // thread found by its words: on the first message they are in); the list follows its end
+  // again when the conversation goes on.
   const shown = useRef<{ id: string; length: number } | null>(null);
+  const landing = target ?? (words.length > 0 ? `words:${words.join(" ")}` : null);
   useEffect(() => {
-    const found = target && shown.current?.id !== target && findMessage(list.current, target);
+    const found =
+      landing !== null &&
+      shown.current?.id !== landing &&
+      (target ? findMessage(list.current, target) : firstMarked(list.current));
     if (found) {
-      shown.current = { id: target, length: items.length };
+      shown.current = { id: landing, length: items.length };
       found.classList.add("search-target");
       found.scrollIntoView?.({ block: "center" });
       return;
     }
     if (shown.current && shown.current.length === items.length) return;
     end.current?.scrollIntoView?.({ block: "end" });
-  }, [items.length, lastSize, target]);
+  }, [items.length, lastSize, target, landing]);
 
   return (
     <div className="messages" ref={list}>
@@ -62,7 +84,29 @@ export function MessageList({
             data-message-ids={item.key}
             aria-label="You"
           >
-            <div className="bubble user-text">{item.text}</div>
+            {editing === item.key && controls.onEdit && !controls.busy ? (
+              <MessageEditor
+                initial={item.text}
+                onCancel={() => setEditing(null)}
+                onSave={(content) => {
+                  setEditing(null);
+                  controls.onEdit?.(item.key, content);
+                }}
+              />
+            ) : (
+              <div className="bubble user-text">
+                <Highlighted text={item.text} words={marks(item.key) ?? []} />
+              </div>
+            )}
+            {item.message?.files && <MessageFiles files={item.message.files} />}
+            {editing !== item.key && (
+              <UserActions
+                text={item.text}
+                branch={item.branch}
+                controls={readOnly ? NO_CONTROLS : controls}
+                onStartEdit={editable(item) ? () => setEditing(item.key) : null}
+              />
+            )}
           </article>
         ) : (
           <article
@@ -88,13 +132,13 @@ export function MessageList({
               ) : part.interrupted ? (
                 // Cut short: the text as far as it came, and why it ends there.
                 <div key={part.key} className="interrupted-text" data-interrupted={part.interrupted}>
-                  <Markdown text={part.text} />
+                  <Markdown text={part.text} highlight={marks(part.key)} />
                   <p className="interrupted-mark" data-testid="interrupted-mark">
                     {INTERRUPTION_LABEL[part.interrupted]}
                   </p>
                 </div>
               ) : (
-                <Markdown key={part.key} text={part.text} />
+                <Markdown key={part.key} text={part.text} highlight={marks(part.key)} />
               ),
             )}
             {item.streaming && item.parts.length === 0 && (
@@ -102,12 +146,27 @@ export function MessageList({
                 Thinking…
               </p>
             )}
+            {!item.streaming && (
+              <AnswerActions
+                text={turnText(item.parts)}
+                branch={item.branch}
+                regenerate={item.regenerate}
+                continueRun={item.continueRun}
+                controls={readOnly ? NO_CONTROLS : controls}
+              />
+            )}
+            {!item.streaming && <MessageMeta usage={item.usage} />}
           </article>
         ),
       )}
       <div ref={end} />
     </div>
   );
+}
+
+/** A stored user message can be edited (an echo still being sent cannot). */
+function editable(item: Extract<DisplayItem, { kind: "user" }>): boolean {
+  return item.message !== null && !item.message.id.startsWith("local-");
 }
 
 function targetMessage(hash: string): string | null {
@@ -121,6 +180,11 @@ function findMessage(root: HTMLElement | null, id: string): HTMLElement | null {
     if ((node.dataset.messageIds ?? "").split(" ").includes(id)) return node;
   }
   return null;
+}
+
+/** The first message with a marked word in it. */
+function firstMarked(root: HTMLElement | null): HTMLElement | null {
+  return root?.querySelector("mark")?.closest<HTMLElement>("[data-message-ids]") ?? null;
 }
 
 function messageIds(parts: TurnPart[]): string {

@@ -1,0 +1,1 @@
+"""Imports of threads (ChatGPT and Confide exports, a background job) and exports of one."""
