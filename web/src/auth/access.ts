@@ -2,6 +2,7 @@
 // the navigation offers only what the server would allow (the server still checks each call).
 import type { User } from "../api/client";
 
+export const THREADS_READ = "threads:read";
 export const THREADS_SHARE = "threads:share";
 export const USERS_READ = "users:read";
 export const USERS_MANAGE = "users:manage";

@@ -4,6 +4,8 @@ import { Link, NavLink, useNavigate } from "react-router";
 import { errorMessage } from "../api/errors";
 import { folderKeys, listShelf, type Shelf } from "../api/folders";
 import { listSharedThreads, personName, shareKeys } from "../api/shares";
+import { can, THREADS_READ } from "../auth/access";
+import { useMe } from "../auth/useMe";
 import { queryWords } from "../chat/highlight";
 import { useDebounced } from "../hooks";
 import { ErrorAlert } from "./ErrorAlert";
@@ -30,7 +32,12 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
   const navigate = useNavigate();
   const [search, setSearch] = useState("");
   const q = useDebounced(search.trim(), 250);
+  // Without `threads:read` (an auditor, say) there is no list to show: nothing is asked for,
+  // so no refusal makes the app re-read the account's permissions (main.tsx) behind its back.
+  const me = useMe().data;
+  const reads = me == null || can(me, THREADS_READ);
   const threads = useInfiniteQuery({
+    enabled: reads,
     // Unsearched, the list leaves out pinned threads and those in a folder: their sections
     // above show them (sidebar/). A search looks through every thread not archived.
     queryKey: folderKeys.shelf(q ? ANY_SHELF : UNFILED, q),
@@ -82,9 +89,9 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
           Search in messages
         </Link>
       </div>
-      {!q && <PinnedList onNavigate={onNavigate} />}
-      {!q && <FolderList onNavigate={onNavigate} />}
-      <nav aria-label="Threads" className="thread-nav">
+      {reads && !q && <PinnedList onNavigate={onNavigate} />}
+      {reads && !q && <FolderList onNavigate={onNavigate} />}
+      <nav aria-label="Threads" className="thread-nav" hidden={!reads}>
         {threads.isError && (
           <ErrorAlert message={errorMessage(threads.error)} onRetry={() => void threads.refetch()} />
         )}
@@ -118,8 +125,8 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
           )}
         </ul>
       </nav>
-      <SharedWithMe q={q} onNavigate={onNavigate} />
-      {!q && <ArchivedList onNavigate={onNavigate} />}
+      {reads && <SharedWithMe q={q} onNavigate={onNavigate} />}
+      {reads && !q && <ArchivedList onNavigate={onNavigate} />}
     </div>
   );
 }

@@ -3,7 +3,7 @@ import { useEffect, useState } from "react";
 import { Link, Outlet, useLocation } from "react-router";
 import { resendVerification } from "../api/auth";
 import { errorMessage } from "../api/errors";
-import { adminPages } from "../auth/access";
+import { adminPages, can, THREADS_READ } from "../auth/access";
 import { StepUpHost } from "../auth/StepUp";
 import { useMe } from "../auth/useMe";
 import { useSignOut } from "../auth/useSignOut";
@@ -46,7 +46,7 @@ export function AppLayout() {
           Confide
         </Link>
         <div className="topbar-actions">
-          <WaitingBadge />
+          {(me.data == null || can(me.data, THREADS_READ)) && <WaitingBadge />}
           {admin && (
             <Link
               to={`/admin/${admin.path}`}
