@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from confide.audit.service import SUCCESS, Origin, record
+from confide.audit.service import SUCCESS, Origin
 from confide.auth.cache import Principal
 from confide.db.base import utcnow
 from confide.errors import ConfideError, Forbidden, NotFound
@@ -38,7 +38,7 @@ from confide.storage.codec import ContentCodec, Vault
 from confide.threads import paths
 from confide.threads import repository as threads_repository
 from confide.threads.service import message_out, open_title
-from confide.threads.visibility import refuse_write
+from confide.threads.visibility import audit_change, refuse_write
 
 LINK_CREATED = "thread.link_created"
 LINK_REVOKED = "thread.link_revoked"
@@ -242,15 +242,13 @@ class LinkService:
     async def _audit(
         self, principal: Principal, action: str, thread_id: uuid.UUID, detail: dict[str, str]
     ) -> None:
-        await record(
+        await audit_change(
             self.db,
-            action=action,
-            outcome=SUCCESS,
-            actor_id=principal.user_id,
-            actor=principal.email,
-            target_type="thread",
-            target_id=thread_id,
+            principal,
+            action,
+            thread_id=thread_id,
             origin=self.origin,
+            outcome=SUCCESS,
             detail=detail,
         )
 

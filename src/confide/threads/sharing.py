@@ -13,14 +13,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from confide.audit.service import FAILURE, SUCCESS, Origin, record
+from confide.audit.service import FAILURE, SUCCESS, Origin
 from confide.auth.cache import Principal
 from confide.auth.emails import email_key
 from confide.db.base import utcnow
 from confide.errors import NotFound
 from confide.threads import repository
 from confide.threads.schemas import ShareOut
-from confide.threads.visibility import refuse_write
+from confide.threads.visibility import audit_change, refuse_write
 
 SHARED_ACTION = "thread.shared"
 UNSHARED_ACTION = "thread.unshared"
@@ -126,14 +126,12 @@ class ShareService:
         outcome: str,
         detail: dict[str, str],
     ) -> None:
-        await record(
+        await audit_change(
             self.db,
-            action=action,
-            outcome=outcome,
-            actor_id=principal.user_id,
-            actor=principal.email,
-            target_type="thread",
-            target_id=thread_id,
+            principal,
+            action,
+            thread_id=thread_id,
             origin=self.origin,
+            outcome=outcome,
             detail=detail,
         )

@@ -82,6 +82,30 @@ async def audit_read(
     )
 
 
+async def audit_change(
+    db: AsyncSession | AsyncConnection,
+    principal: Principal,
+    action: str,
+    *,
+    thread_id: uuid.UUID,
+    origin: Origin | None,
+    outcome: str,
+    detail: dict[str, str],
+) -> None:
+    """Record what the caller did to a thread (shared it, made or revoked a link)."""
+    await record(
+        db,
+        action=action,
+        outcome=outcome,
+        actor_id=principal.user_id,
+        actor=principal.email,
+        target_type="thread",
+        target_id=thread_id,
+        origin=origin,
+        detail=detail,
+    )
+
+
 async def refuse_write(
     db: repository.Executor,
     principal: Principal,
