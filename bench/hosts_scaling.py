@@ -10,6 +10,11 @@ and so on, each configuration a short warm-up and one window per client count. A
 of the machine then lands on every configuration alike, and the medians over the rounds are
 compared.
 
+With `--sqlite`, one serve process on SQLite (no Redis) joins the alternation, and the target
+"one process on PostgreSQL + Redis keeps at least 80 % of one on SQLite" is judged on the
+ratio of each round's pair, measured a minute apart at most (`hosts_bench.py` measures the two
+configurations minutes apart and judges its best rounds).
+
 Run with `.venv/bin/python bench/hosts_scaling.py` (about 7 minutes; `--quick`: about 2).
 The figures are in README.md, "Chat on many hosts"; bench/README.md says how to read them.
 """
@@ -41,14 +46,28 @@ from hosts_load import Measured, sign_up
 GROWS_BY = 1.05
 # The cores count as full from this share of the machine busy (the load generator included).
 FULL_CORES_SHARE = 0.92
+# One process on PostgreSQL + Redis keeps at least this share of one on SQLite (issue 9).
+TARGET_PG_OVER_SQLITE = 0.80
+SQLITE = 0  # the baseline's key among the series (0 serves on PostgreSQL)
 
 
 @dataclass
 class Series:
     """One configuration's measured windows, per client count."""
 
-    serves: int
+    serves: int  # on PostgreSQL + Redis; SQLITE (0) for the baseline of one serve on SQLite
     rounds: dict[int, list[Measured]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return "1 (SQLite)" if self.serves == SQLITE else str(self.serves)
+
+    def cpu_ms(self, clients: int) -> float | None:
+        """Median CPU of the serve processes per turn."""
+        values = [
+            v for m in self.rounds.get(clients, []) if (v := m.server_cpu_ms_per_turn()) is not None
+        ]
+        return statistics.median(values) if values else None
 
     def rates(self, clients: int) -> list[float]:
         return [m.rate for m in self.rounds.get(clients, [])]
@@ -83,6 +102,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--clients", type=int, nargs="+", default=[32, 128], help="concurrent clients (32 128)"
+    )
+    parser.add_argument(
+        "--sqlite",
+        action="store_true",
+        help="also one serve on SQLite in the alternation, and the PostgreSQL + Redis / "
+        "SQLite ratio of each round",
     )
     parser.add_argument("--rounds", type=int, help="rounds over every configuration (5; quick 2)")
     parser.add_argument("--duration", type=float, help="seconds per measured window (6; quick 3)")
@@ -124,7 +149,7 @@ async def measure(
     for serves, cluster in clusters.items():
         plan = Plan(cluster.layout, clients=tuple(args.clients))
         runner = Runner(plan, cluster, window_args, display)
-        with display.phase(f"Signing up {max(args.clients)} users ({serves} serves)", 1):
+        with display.phase(f"Signing up {max(args.clients)} users ({cluster.layout.label})", 1):
             runner.users = await sign_up(cluster.ports, max(args.clients))
             await runner.seeder.prepare(cluster.ports[0], runner.users[0])
         runners[serves] = runner
@@ -134,14 +159,14 @@ async def measure(
         for number in range(args.rounds):
             shift = number % len(order)
             for serves in order[shift:] + order[:shift]:
-                display.config(f"round {number + 1}/{args.rounds}: {serves} serves")
+                display.config(f"round {number + 1}/{args.rounds}: {clusters[serves].layout.label}")
                 runner = runners[serves]
                 for clients in args.clients:
                     await runner.tool_turns(clients)
                     measured = runner.result.phases[f"turns_{clients}"][-1]
                     if measured.first_error:
                         console.print(
-                            f"  [red]{serves} serves, {clients} clients: "
+                            f"  [red]{clusters[serves].layout.label}, {clients} clients: "
                             f"{measured.first_error[:300]}[/]",
                             highlight=False,
                         )
@@ -155,7 +180,7 @@ async def measure(
 
 def verdict(series: dict[int, Series], clients: int) -> tuple[bool, list[str]]:
     """Whether every step to more processes grew, or began with the cores already full."""
-    ordered = [series[s] for s in sorted(series)]
+    ordered = [series[s] for s in sorted(series) if s != SQLITE]
     notes, met = [], True
     for smaller, larger in itertools.pairwise(ordered):
         ratio = larger.median_rate(clients) / smaller.median_rate(clients)
@@ -177,9 +202,27 @@ def verdict(series: dict[int, Series], clients: int) -> tuple[bool, list[str]]:
     return met, notes
 
 
+def ratio(series: dict[int, Series], clients: int) -> dict[str, Any]:
+    """One serve on PostgreSQL + Redis against one on SQLite: the median of each round's ratio
+    (the two measured in the same round, so the machine's drift cancels out)."""
+    pg, sqlite = series[1].rounds.get(clients, []), series[SQLITE].rounds.get(clients, [])
+    pairs = [a.rate / b.rate for a, b in zip(pg, sqlite, strict=False) if b.rate > 0]
+    value = statistics.median(pairs) if pairs else 0.0
+    cpu_pg, cpu_sqlite = series[1].cpu_ms(clients), series[SQLITE].cpu_ms(clients)
+    cpu = round(cpu_sqlite / cpu_pg, 2) if cpu_pg and cpu_sqlite else None
+    return {
+        "ratio": round(value, 3),
+        "rounds": [round(r, 3) for r in pairs],
+        "cpu_ratio": cpu,
+        "target": TARGET_PG_OVER_SQLITE,
+        "met": value >= TARGET_PG_OVER_SQLITE,
+    }
+
+
 def report(args: argparse.Namespace, series: dict[int, Series], seconds: float) -> dict[str, Any]:
     table = Table(title="Chat turns/s by serve processes (median of the alternating rounds)")
-    for column in ("clients", "serves", "turns/s", "rounds", "p50", "machine cores busy", "errors"):
+    columns = ("clients", "serves", "turns/s", "rounds", "p50", "serve CPU/turn", "cores busy")
+    for column in (*columns, "errors"):
         table.add_column(column, justify="right")
     figures: dict[str, Any] = {
         "benchmark": "hosts_scaling",
@@ -198,27 +241,43 @@ def report(args: argparse.Namespace, series: dict[int, Series], seconds: float) 
         for serves in sorted(series):
             s = series[serves]
             rates = s.rates(clients)
-            busy = s.median_busy(clients)
+            busy, cpu = s.median_busy(clients), s.cpu_ms(clients)
             table.add_row(
                 str(clients),
-                str(serves),
+                s.label,
                 f"{s.median_rate(clients):.0f}",
                 f"{min(rates):.0f}-{max(rates):.0f}",
                 f"{s.median_p50_ms(clients):.0f} ms",
+                "-" if cpu is None else f"{cpu:.2f} ms",
                 "-" if busy is None else f"{busy:.2f}",
                 str(s.errors(clients)),
             )
-            figures["results"][f"{serves}_serves_{clients}_clients"] = {
+            name = "sqlite" if serves == SQLITE else f"{serves}_serves"
+            figures["results"][f"{name}_{clients}_clients"] = {
                 "turns_per_s": round(s.median_rate(clients), 1),
                 "rounds_turns_per_s": [round(r, 1) for r in rates],
                 "p50_ms": round(s.median_p50_ms(clients), 1),
+                "serve_cpu_ms_per_turn": None if cpu is None else round(cpu, 2),
                 "machine_cores_busy": None if busy is None else round(busy, 2),
                 "errors": s.errors(clients),
             }
         met, notes = verdict(series, clients)
         figures["targets"][f"{clients}_clients"] = {"met": met, "steps": notes}
+        if SQLITE in series and 1 in series:
+            figures["targets"][f"pg_over_sqlite_{clients}_clients"] = ratio(series, clients)
     console.print(table)
     for clients in args.clients:
+        pair = figures["targets"].get(f"pg_over_sqlite_{clients}_clients")
+        if pair is not None:
+            colour = "green" if pair["met"] else "red"
+            console.print(
+                f"[{colour}]{clients} clients: one serve on PostgreSQL + Redis / one on SQLite: "
+                f"{pair['ratio']:.2f} (median of the rounds' pairs "
+                f"{', '.join(f'{r:.2f}' for r in pair['rounds'])}; target >= "
+                f"{TARGET_PG_OVER_SQLITE:.2f}: {'met' if pair['met'] else 'MISSED'}); by serve "
+                f"CPU per turn {pair['cpu_ratio']}[/]",
+                highlight=False,
+            )
         target = figures["targets"][f"{clients}_clients"]
         colour = "green" if target["met"] else "red"
         console.print(
@@ -237,13 +296,17 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="confide-scaling-") as tmp:
         root = Path(tmp)
         clusters: dict[int, Cluster] = {}
-        with Display(len(args.serves) * len(args.clients) * args.rounds) as display:
+        kinds = [*([SQLITE] if args.sqlite else []), *args.serves]
+        with Display(len(kinds) * len(args.clients) * args.rounds) as display:
             try:
-                for serves in args.serves:
-                    layout = Layout(
-                        f"pg-redis-{serves}", f"{serves} serves · PG+Redis", serves=serves
-                    )
-                    budget = args.pg_connections // serves
+                for serves in kinds:
+                    if serves == SQLITE:
+                        layout = Layout("sqlite", "1 serve · SQLite", postgres=False, redis=False)
+                    else:
+                        layout = Layout(
+                            f"pg-redis-{serves}", f"{serves} serves · PG+Redis", serves=serves
+                        )
+                    budget = args.pg_connections // max(1, serves)
                     cluster = Cluster(
                         layout,
                         root=root / layout.key,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from tests.factories import assert_problem, grant_role, login
 from tests.ratelimit.conftest import (
@@ -116,3 +117,48 @@ async def test_every_attempt_to_start_a_run_counts(
         missing = uuid.uuid4()
         assert_problem(await send(http, alice, str(missing)), 404, "thread_not_found")
         assert_problem(await send(http, alice, str(missing)), 429, "rate_limited")
+
+
+class CountingCounter:
+    """The app's counter, with the calls made to it counted."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    async def acquire(self, *args: Any) -> Any:
+        self.calls.append("acquire")
+        return await self.inner.acquire(*args)
+
+    async def acquire_many(self, hits: Any) -> Any:
+        self.calls.append(f"acquire_many {len(hits)}")
+        return await self.inner.acquire_many(hits)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_a_run_start_counts_its_request_and_its_run_in_one_call(
+    limited_app: MakeApp,
+) -> None:
+    # One call of the counter (one Redis round trip) for the API budget and the three run
+    # budgets, the API budget first: a request past it is refused there, and the run budgets
+    # after it are not counted (acquire_many stops at a refusal: test_many.py).
+    app = limited_app(rate_limit_api_per_user="4/minute", rate_limit_runs_per_user="10/minute")
+    counting = CountingCounter(app.state.rate_limits.counter)
+    app.state.rate_limits.counter = counting
+    async with client(app) as http:
+        _, alice = await signed_in(http)
+        thread = await new_thread(http, alice)  # API request 1
+        counting.calls.clear()
+        response = await send(http, alice, thread)  # 2, and run 1
+        assert response.status_code == 200, response.text
+        assert counting.calls == ["acquire_many 4"]
+        assert quota(response)[:2] == (4, 2)  # the tighter of the four: the API budget
+        page = await http.get(f"/api/threads/{thread}/messages", headers=alice)  # 3
+        assert counting.calls == ["acquire_many 4", "acquire"]
+        assert [m["role"] for m in page.json()["items"]] == ["user", "assistant"]
+        assert (await send(http, alice, thread)).status_code == 200  # 4, and run 2
+        refused = await send(http, alice, thread)
+        assert "requests" in assert_problem(refused, 429, "rate_limited")["detail"]
+        assert counting.calls[-1] == "acquire_many 4"

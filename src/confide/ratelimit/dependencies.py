@@ -3,12 +3,16 @@
 - `count_api_request`: every authenticated HTTP request (called by `current_principal`
   through `app.state.on_principal`, once the caller is known; once per request);
 - `RunBudget`: the HTTP route that starts a run; `count_websocket_run`: the WebSocket's
-  `send`. Both count the same three budgets (`RateLimits.run`), by channel.
+  `send`. Both count the same three budgets (`RateLimits.run`), by channel. A route marked
+  `@starts_run` has its request's API budget and its run budgets counted together when its
+  caller is known (`RateLimits.api_and_run`: one round trip), before its permission check, as
+  a run to a thread that does not exist counts already; `RunBudget` then counts nothing more.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
@@ -20,6 +24,22 @@ from confide.ratelimit.headers import record, record_refusal
 from confide.ratelimit.service import RateLimits
 
 _API_COUNTED = "confide.rate_limit.api"
+_RUN_COUNTED = "confide.rate_limit.run"
+_STARTS_RUN = "__confide_starts_run__"
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def starts_run(endpoint: Endpoint) -> Endpoint:
+    """Mark an HTTP route that starts a run (under its `@router.post`; it takes `RunBudget`
+    too): its API and run budgets are counted in one call."""
+    setattr(endpoint, _STARTS_RUN, True)
+    return endpoint
+
+
+def _starts_run(request: Request) -> bool:
+    route = request.scope.get("route")
+    return getattr(getattr(route, "endpoint", None), _STARTS_RUN, False) is True
 
 
 def rate_limits(connection: HTTPConnection) -> RateLimits:
@@ -33,8 +53,13 @@ async def count_api_request(request: Request, principal: Principal) -> None:
     if _API_COUNTED in state:  # a route resolving its caller twice counts once
         return
     state[_API_COUNTED] = True
+    limits = rate_limits(request)
     try:
-        quota = await rate_limits(request).api(principal)
+        if _starts_run(request):
+            state[_RUN_COUNTED] = True
+            quota = await limits.api_and_run(principal, "http")
+        else:
+            quota = await limits.api(principal)
     except RateLimited as refused:
         record_refusal(state, refused)
         raise
@@ -44,6 +69,8 @@ async def count_api_request(request: Request, principal: Principal) -> None:
 
 async def _count_http_run(request: Request, principal: ThreadWriter) -> None:
     state = request.scope.setdefault("state", {})
+    if _RUN_COUNTED in state:  # counted with the API request (`starts_run`)
+        return
     try:
         quota = await rate_limits(request).run(principal, "http")
     except RateLimited as refused:

@@ -103,27 +103,43 @@ class RateLimits:
             _uncounted(exc, "runs")
             return None
 
+    async def api_and_run(self, principal: Principal, channel: Channel) -> Quota | None:
+        """`api` and `run` at once, for a request that starts a run: the four budgets in one
+        call of the counter, the API budget first (a request it refuses counts no run).
+
+        Speed: one Redis round trip instead of two per chat turn; the two were 0.5 ms of a
+        tool turn's 11.9 ms of serve CPU on PostgreSQL + Redis (py-spy, hosts_bench.py
+        pg-redis-1 at 32 clients, 2026-12-05)."""
+        budgets = self.budgets.for_roles(principal.roles)
+        api: Hit = (budgets.api_per_user, ("api", _id(principal.user_id)), "requests")
+        try:
+            return await self.hit_all([api, *self._run_hits(principal, channel)])
+        except RedisError as exc:
+            _uncounted(exc, "api and runs")
+            return None
+
     async def _run(self, principal: Principal, channel: Channel) -> Quota:
+        return await self.hit_all(self._run_hits(principal, channel))
+
+    def _run_hits(self, principal: Principal, channel: Channel) -> list[Hit]:
         """The session's, the channel's and the user's run budgets (the narrowest first: a
         run one refuses is not counted by the wider ones)."""
         budgets = self.budgets.for_roles(principal.roles)
         user = _id(principal.user_id)
         over = "the WebSocket" if channel == "websocket" else "HTTP"
-        return await self.hit_all(
-            [
-                (
-                    budgets.runs_per_session,
-                    ("runs-session", _id(principal.session_id)),
-                    "messages in this session",
-                ),
-                (
-                    budgets.runs_per_channel,
-                    ("runs-channel", user, channel),
-                    f"messages over {over}",
-                ),
-                (budgets.runs_per_user, ("runs-user", user), "messages"),
-            ]
-        )
+        return [
+            (
+                budgets.runs_per_session,
+                ("runs-session", _id(principal.session_id)),
+                "messages in this session",
+            ),
+            (
+                budgets.runs_per_channel,
+                ("runs-channel", user, channel),
+                f"messages over {over}",
+            ),
+            (budgets.runs_per_user, ("runs-user", user), "messages"),
+        ]
 
     async def ip(self, budget: IpBudget, client: str) -> Quota:
         """One request of a client IP (or /64) to a route with a per-IP budget."""

@@ -18,7 +18,7 @@ from confide.audit.service import Origin
 from confide.errors import PROBLEM_JSON, problem_body
 from confide.http import access_log_fields
 from confide.logs import request_id_var
-from confide.ratelimit.dependencies import RunBudget
+from confide.ratelimit.dependencies import RunBudget, starts_run
 from confide.runs.events import EventBase, ends_stream
 from confide.runs.schemas import (
     EditMessage,
@@ -60,6 +60,7 @@ Runs = Annotated[RunService, Depends(run_service)]
 
 
 @router.post("/threads/{thread_id}/messages", response_model=RunResult, responses=RUN_ANSWERS)
+@starts_run
 async def send_message(
     thread_id: uuid.UUID,
     body: SendMessage,
@@ -82,6 +83,7 @@ async def send_message(
     response_model=RunResult,
     responses=RUN_ANSWERS,
 )
+@starts_run
 async def edit_message(
     thread_id: uuid.UUID,
     message_id: uuid.UUID,
@@ -100,6 +102,7 @@ async def edit_message(
 
 
 @router.post("/runs/{run_id}/regenerate", response_model=RunResult, responses=RUN_ANSWERS)
+@starts_run
 async def regenerate_run(
     run_id: uuid.UUID,
     request: Request,
@@ -116,6 +119,7 @@ async def regenerate_run(
 
 
 @router.post("/runs/{run_id}/continue", response_model=RunResult, responses=RUN_ANSWERS)
+@starts_run
 async def continue_run(
     run_id: uuid.UUID,
     request: Request,

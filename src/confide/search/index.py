@@ -84,9 +84,27 @@ async def add_messages(
     *,
     thread_id: uuid.UUID,
     messages: Iterable[IndexedMessage],
+    title: str | None = None,
+    now: datetime | None = None,
 ) -> None:
-    """Index messages just appended to a thread of the codec's user."""
-    await repository.insert_terms(db, message_rows(codec, thread_id=thread_id, messages=messages))
+    """Index messages just appended to a thread of the codec's user, and `title` if the
+    append gave the thread its first title, in one statement. (A thread without a title has
+    no title rows to replace: it is indexed with none, and a title is never cleared.)
+
+    Speed: the title was a read of the stored title, a delete and an insert of its own, on
+    every chat turn to a new thread: two round trips of a tool turn's 31 on PostgreSQL
+    (bench/hosts_bench.py, 2026-12-05)."""
+    rows = message_rows(codec, thread_id=thread_id, messages=messages)
+    if title:
+        rows += term_rows(
+            codec,
+            title,
+            thread_id=thread_id,
+            seq=TITLE_SEQ,
+            message_id=None,
+            created_at=now or utcnow(),
+        )
+    await repository.insert_terms(db, rows)
 
 
 async def set_title(
@@ -109,21 +127,3 @@ async def set_title(
             created_at=now or utcnow(),
         )
         await repository.insert_terms(db, rows)
-
-
-async def title_from_message(
-    db: Executor,
-    codec: ContentCodec,
-    *,
-    thread_id: uuid.UUID,
-    sealed: bytes | None,
-    title: str | None,
-) -> None:
-    """Index `title`, made from a first user message and offered to the thread as `sealed`,
-    if it did become the thread's title (an append only titles a thread that has none)."""
-    if sealed is None or not title:
-        return
-    # A sealed value is never the same twice (its nonce is random): the stored title is
-    # these very bytes only if this append set it.
-    if await repository.stored_title(db, thread_id=thread_id) == sealed:
-        await set_title(db, codec, thread_id=thread_id, title=title)

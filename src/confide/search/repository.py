@@ -30,7 +30,6 @@ _DELETE_TITLE = delete(SearchTerm).where(
     SearchTerm.thread_id == bindparam("b_thread"), SearchTerm.seq == TITLE_SEQ
 )
 _DELETE_THREAD = delete(SearchTerm).where(SearchTerm.thread_id == bindparam("b_thread"))
-_STORED_TITLE = select(Thread.title).where(Thread.id == bindparam("b_thread"))
 
 
 async def insert_terms(db: Executor, rows: Sequence[dict[str, Any]]) -> None:
@@ -45,12 +44,6 @@ async def delete_title(db: Executor, *, thread_id: uuid.UUID) -> None:
 
 async def delete_thread(db: Executor, *, thread_id: uuid.UUID) -> None:
     await db.execute(_DELETE_THREAD, {"b_thread": thread_id})
-
-
-async def stored_title(db: Executor, *, thread_id: uuid.UUID) -> bytes | None:
-    """A thread's title as stored (sealed)."""
-    found = (await db.execute(_STORED_TITLE, {"b_thread": thread_id})).scalar_one_or_none()
-    return None if found is None else bytes(found)
 
 
 async def document_count(db: Executor, *, user_id: uuid.UUID) -> int:

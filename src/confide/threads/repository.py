@@ -320,7 +320,7 @@ _CLAIM = (
             else_=Thread.active_leaf_id,
         ),
     )
-    .returning(Thread.message_count)
+    .returning(Thread.message_count, Thread.title)
 )
 _INSERT_MESSAGES = insert(Message)
 _LAST_CALL_TURN = (
@@ -350,11 +350,12 @@ async def claim_positions(
     parent_id: uuid.UUID | None,
     leaf_id: uuid.UUID,
     activate: bool,
-) -> int | None:
-    """Claim `count` positions for messages that hang from `parent_id` and end at `leaf_id`,
-    and return the first (None: no such thread). `title` (stored form) is set only if the
-    thread has none yet; the active leaf moves to `leaf_id` if it was `parent_id` (or
-    `activate`)."""
+) -> tuple[int, bool] | None:
+    """Claim `count` positions for messages that hang from `parent_id` and end at `leaf_id`:
+    the first, and whether `title` (stored form) became the thread's (None: no such thread).
+    The title is set only if the thread has none yet (a sealed title is never the same bytes
+    twice: its nonce is random, so the thread's title is these bytes only if this set it);
+    the active leaf moves to `leaf_id` if it was `parent_id` (or `activate`)."""
     claimed = await db.execute(
         _CLAIM,
         {
@@ -367,8 +368,11 @@ async def claim_positions(
             "b_activate": activate,
         },
     )
-    last = claimed.scalar_one_or_none()
-    return None if last is None else int(last) - count + 1
+    row = claimed.one_or_none()
+    if row is None:
+        return None
+    last, stored = row
+    return int(last) - count + 1, title is not None and stored == title
 
 
 async def insert_messages(db: Executor, rows: list[dict[str, Any]]) -> None:

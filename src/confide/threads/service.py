@@ -482,7 +482,7 @@ class MessageLog:
         first_user = next((m.content for m in messages if m.role == "user" and m.content), None)
         title = None if first_user is None else seal_title(codec, thread_id, title_from(first_user))
         ids = list(message_ids) if message_ids else [uuid.uuid4() for _ in messages]
-        first = await repository.claim_positions(
+        claimed = await repository.claim_positions(
             db,
             thread_id=thread_id,
             count=len(messages),
@@ -492,8 +492,9 @@ class MessageLog:
             leaf_id=ids[-1],
             activate=activate,
         )
-        if first is None:
+        if claimed is None:
             return None
+        first, titled = claimed
         rows, shown = [], []
         parent = parent_id
         for offset, message in enumerate(messages):
@@ -514,13 +515,13 @@ class MessageLog:
         if branching:
             family = await paths.siblings(db, thread_id=thread_id, parent_ids=[parent_id])
             place_among(shown[0], family.get(parent_id, []))
-        await search_index.add_messages(db, codec, thread_id=thread_id, messages=shown)
-        await search_index.title_from_message(
+        await search_index.add_messages(
             db,
             codec,
             thread_id=thread_id,
-            sealed=title,
-            title=first_user and title_from(first_user),
+            messages=shown,
+            title=title_from(first_user) if titled and first_user else None,
+            now=now,
         )
         return shown
 
